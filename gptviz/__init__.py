@@ -1,0 +1,1 @@
+"""gptviz: build a small GPT, train it live, and watch it learn."""
