@@ -1,0 +1,100 @@
+"""Exact quantities behind the pictures: a GPT as a finite-state Markov chain.
+
+With vocabulary V and context T, the model's next-token distribution depends only on the last
+T tokens, so it is a Markov chain over V**T states (document 000's "state space"); counting the
+shorter prefixes a sequence starts with gives sum(V**i for i in 1..T) (the "actual state space").
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+
+import torch
+
+State = tuple[int, ...]
+
+
+def all_states(vocab_size: int, context: int, include_prefixes: bool = False) -> list[State]:
+    """Every token sequence of length `context` (and the shorter ones, if asked), in order."""
+    lengths = range(1, context + 1) if include_prefixes else [context]
+    return [s for n in lengths for s in itertools.product(range(vocab_size), repeat=n)]
+
+
+def state_space_size(vocab_size: int, context: int, include_prefixes: bool = False) -> int:
+    if include_prefixes:
+        return sum(vocab_size**i for i in range(1, context + 1))
+    return vocab_size**context
+
+
+def next_state(state: State, token: int, context: int) -> State:
+    """Append the token, then crop to the context window (document 000's `xi[1:] + [t]`)."""
+    return (state + (token,))[-context:]
+
+
+@torch.no_grad()
+def model_transition_probs(model: torch.nn.Module, states: list[State]) -> torch.Tensor:
+    """P(next token | state) under the model, (len(states), V); states of one length per batch."""
+    model.eval()
+    vocab = model.config.vocab_size
+    out = torch.empty(len(states), vocab)
+    by_len: dict[int, list[int]] = defaultdict(list)
+    for i, s in enumerate(states):
+        by_len[len(s)].append(i)
+    device = model.lm_head.weight.device
+    for n, rows in by_len.items():
+        x = torch.tensor([states[i] for i in rows], dtype=torch.long, device=device).view(-1, n)
+        out[rows] = model.next_token_probs(x).cpu()
+    return out
+
+
+@dataclass(frozen=True)
+class Transitions:
+    """Counts of next tokens after each context seen in the data."""
+
+    counts: dict[State, Counter[int]]
+
+    def probs(self, state: State, vocab_size: int) -> list[float] | None:
+        c = self.counts.get(state)
+        if not c:
+            return None
+        total = sum(c.values())
+        return [c[t] / total for t in range(vocab_size)]
+
+    def total(self, state: State) -> int:
+        return sum(self.counts.get(state, Counter()).values())
+
+
+def empirical_transitions(x: torch.Tensor, y: torch.Tensor) -> Transitions:
+    """For each scored position, the context the model sees there -> the target that followed.
+
+    x, y: (N, T) inputs and targets, -1 marking positions without a target.
+    """
+    counts: dict[State, Counter[int]] = defaultdict(Counter)
+    xs, ys = x.tolist(), y.tolist()
+    for row_x, row_y in zip(xs, ys, strict=True):
+        for t, target in enumerate(row_y):
+            if target >= 0:
+                counts[tuple(row_x[: t + 1])][target] += 1
+    return Transitions(dict(counts))
+
+
+def conditional_entropy(x: torch.Tensor, y: torch.Tensor) -> float:
+    """H(next | context) of the data in nats: the lowest mean cross-entropy any model that sees
+    that context can reach on these examples (the floor under the loss curve)."""
+    tr = empirical_transitions(x, y)
+    n_total = sum(sum(c.values()) for c in tr.counts.values())
+    if n_total == 0:
+        raise ValueError("no scored positions")
+    h = 0.0
+    for c in tr.counts.values():
+        n = sum(c.values())
+        h -= sum(k * math.log(k / n) for k in c.values())
+    return h / n_total
+
+
+def entropy(p: torch.Tensor, dim: int = -1) -> torch.Tensor:
+    """Entropy in nats of probability vectors along dim (0 log 0 = 0)."""
+    return -(p * torch.log(p.clamp_min(1e-30))).sum(dim)

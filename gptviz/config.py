@@ -1,0 +1,130 @@
+"""Typed configuration for the model and for training, in one place.
+
+Every module takes its config whole (nanoGPT's habit): `GPT(config)`, `Trainer(model, task, cfg)`.
+`validate()` turns a bad combination into a `ConfigError` with a sentence a student can act on,
+before anything is allocated.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration the app refuses, with a message meant for the page."""
+
+
+# Limits that keep one user's model inside a laptop's (and a shared hosted app's) memory and time.
+MAX_PARAMS = 30_000_000  # ~120 MB of float32 weights, ~480 MB with AdamW state and gradients
+MAX_BLOCK_SIZE = 1024
+MAX_VOCAB = 60_000
+MAX_LAYERS = 16
+MAX_EMBD = 1024
+MAX_BATCH = 512
+
+
+@dataclass(frozen=True)
+class GPTConfig:
+    """Architecture of the GPT (names follow nanoGPT and GPT-2)."""
+
+    vocab_size: int = 2  # number of distinct tokens
+    block_size: int = 3  # context length: how many tokens the model sees at once
+    n_layer: int = 4  # transformer blocks stacked
+    n_head: int = 4  # attention heads per block
+    n_embd: int = 16  # width of the residual stream
+    dropout: float = 0.0  # dropout probability while training
+    bias: bool = False  # biases in Linear layers and LayerNorms (GPT-2: True)
+
+    def validate(self) -> GPTConfig:
+        checks = [
+            (1 <= self.vocab_size <= MAX_VOCAB, f"Vocabulary size must be 1 to {MAX_VOCAB:,}."),
+            (1 <= self.block_size <= MAX_BLOCK_SIZE,
+             f"Context length must be 1 to {MAX_BLOCK_SIZE}."),
+            (1 <= self.n_layer <= MAX_LAYERS, f"Layers must be 1 to {MAX_LAYERS}."),
+            (1 <= self.n_head, "There must be at least one attention head."),
+            (1 <= self.n_embd <= MAX_EMBD, f"Embedding size must be 1 to {MAX_EMBD}."),
+            (self.n_embd % self.n_head == 0,
+             f"Embedding size {self.n_embd} is not divisible by {self.n_head} heads: each head "
+             f"gets n_embd / n_head dimensions. Try {self._divisible_embd()}."),
+            (0.0 <= self.dropout < 1.0, "Dropout must be at least 0 and below 1."),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        if self.num_params() > MAX_PARAMS:
+            raise ConfigError(
+                f"This model would have {self.num_params():,} parameters; the limit here is "
+                f"{MAX_PARAMS:,} so that training fits in memory and time. Make it smaller."
+            )
+        return self
+
+    def _divisible_embd(self) -> int:
+        return self.n_head * max(1, round(self.n_embd / self.n_head))
+
+    def num_params(self) -> int:
+        """Parameter count computed from the config alone (no allocation), as GPT counts it."""
+        c, v, t, L = self.n_embd, self.vocab_size, self.block_size, self.n_layer
+        ln = 2 * c if self.bias else c  # our LayerNorm has an optional bias, like nanoGPT's
+        b = 1 if self.bias else 0
+        attn = c * 3 * c + b * 3 * c + c * c + b * c
+        mlp = c * 4 * c + b * 4 * c + 4 * c * c + b * c
+        block = 2 * ln + attn + mlp
+        return v * c + t * c + L * block + ln  # lm_head shares wte's weights
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> GPTConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How the Trainer optimises (AdamW, as in document 000 and nanoGPT)."""
+
+    learning_rate: float = 1e-3
+    weight_decay: float = 1e-1
+    batch_size: int = 12  # examples per step (a task with fewer examples uses them all)
+    max_steps: int = 50  # steps a full run takes
+    seed: int = 1337  # seeds weights (when the model is built) and batch sampling
+    device: str = "cpu"  # "cpu" or "cuda"
+    grad_clip: float = 0.0  # clip gradient norm to this value; 0 turns clipping off
+    eval_interval: int = 10  # steps between validation-loss measurements
+    eval_batches: int = 4  # batches averaged per validation measurement
+
+    def validate(self) -> TrainConfig:
+        checks = [
+            (0.0 < self.learning_rate <= 1.0, "Learning rate must be above 0 and at most 1."),
+            (0.0 <= self.weight_decay <= 10.0, "Weight decay must be 0 to 10."),
+            (1 <= self.batch_size <= MAX_BATCH, f"Batch size must be 1 to {MAX_BATCH}."),
+            (1 <= self.max_steps <= 1_000_000, "Steps must be 1 to 1,000,000."),
+            (self.device in ("cpu", "cuda"), "Device must be 'cpu' or 'cuda'."),
+            (self.grad_clip >= 0.0, "Gradient clipping must be 0 (off) or positive."),
+            (self.eval_interval >= 1, "Evaluation interval must be at least 1 step."),
+            (self.eval_batches >= 1, "Evaluation needs at least one batch."),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in known})
+
+
+# Document 000: Karpathy's "baby GPT" as a finite-state Markov chain.
+DOC000_SEQUENCE = "111101111011110"
+DOC000_MODEL = GPTConfig(vocab_size=2, block_size=3, n_layer=4, n_head=4, n_embd=16, bias=False)
+DOC000_TRAIN = TrainConfig(learning_rate=1e-3, weight_decay=1e-1, batch_size=12, max_steps=50,
+                           seed=1337, eval_interval=1)
+
+__all__ = ["ConfigError", "GPTConfig", "TrainConfig", "DOC000_MODEL", "DOC000_TRAIN",
+           "DOC000_SEQUENCE", "replace"]

@@ -1,0 +1,179 @@
+"""Live training: a Trainer run in a background thread that a UI polls.
+
+Streamlit facts this relies on (see shared/STREAMLIT.md): a loop in the page script is cut by any
+click, so the loop runs here, in a thread that never touches the UI; it writes into a
+lock-protected history, and the page copies a `Snapshot` a few times a second to redraw. Only one
+step holds the lock at a time, so the page can read the model between steps (`read_model`).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from gptviz.model import GPT
+from gptviz.train import EvalEvent, Event, StepEvent, Trainer, TrainingDiverged
+
+T = TypeVar("T")
+
+MAX_POINTS = 2_000  # loss points kept per run; older ones are thinned, never unbounded
+
+
+def _max_trainers() -> int:
+    try:
+        return max(1, int(os.environ.get("GPTVIZ_MAX_TRAINERS", "2")))
+    except ValueError:
+        return 2
+
+
+# One process serves every browser session: this caps how many models train at once.
+TRAINING_SLOTS = threading.BoundedSemaphore(_max_trainers())
+
+
+@dataclass
+class History:
+    """Step losses (thinned to at most MAX_POINTS) and every evaluation."""
+
+    steps: list[int] = field(default_factory=list)
+    losses: list[float] = field(default_factory=list)
+    evals: list[EvalEvent] = field(default_factory=list)
+    stride: int = 1  # keep one step loss in every `stride`
+
+    def add(self, event: Event) -> None:
+        if isinstance(event, StepEvent):
+            if event.step % self.stride == 0:
+                self.steps.append(event.step)
+                self.losses.append(event.loss)
+            if len(self.steps) > MAX_POINTS:
+                self.stride *= 2
+                keep = [i for i, s in enumerate(self.steps) if s % self.stride == 0]
+                self.steps = [self.steps[i] for i in keep]
+                self.losses = [self.losses[i] for i in keep]
+        elif isinstance(event, EvalEvent):
+            self.evals.append(event)
+            if len(self.evals) > MAX_POINTS:
+                self.evals = self.evals[::2]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    step: int
+    target: int
+    status: str  # "idle", "queued", "training", "paused", "done", "error"
+    steps: list[int]
+    losses: list[float]
+    evals: list[EvalEvent]
+    message: str | None  # why training stopped, when it was not the user's doing
+    steps_per_second: float
+
+
+class LiveRun:
+    """Owns a Trainer; trains it in a daemon thread until `target` steps or pause()."""
+
+    def __init__(self, trainer: Trainer, slots: threading.Semaphore = TRAINING_SLOTS) -> None:
+        self.trainer = trainer
+        self.history = History()
+        trainer.add_callback(self._record)
+        self._lock = threading.RLock()  # held during one step; readers wait at most that long
+        self._slots = slots
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._status = "idle"
+        self._message: str | None = None
+        self._target = trainer.step_count
+        self._rate = 0.0
+
+    # --- control -------------------------------------------------------------------------
+    def start(self, steps: int) -> None:
+        """Train `steps` more steps in the background (no-op if already running)."""
+        with self._lock:
+            if self.running:
+                return
+            self._target = self.trainer.step_count + steps
+            self._message = None
+            self._stop.clear()
+            self._status = "queued"
+            self._thread = threading.Thread(target=self._loop, daemon=True, name="gptviz-train")
+            self._thread.start()
+
+    def pause(self, wait: float = 1.0) -> None:
+        self._stop.set()
+        t = self._thread
+        if t is not None:
+            t.join(timeout=wait)
+        with self._lock:
+            if self._status in ("queued", "training"):
+                self._status = "paused"
+
+    def step_once(self) -> None:
+        """One step in the caller's thread (the page's Step button)."""
+        self.pause()
+        try:
+            with self._lock:
+                self._train_one()
+                self._target = self.trainer.step_count
+                self._status = "paused"
+        except TrainingDiverged as e:
+            self._fail(str(e), status="paused")
+
+    @property
+    def running(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # --- reading ---------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            h = self.history
+            return Snapshot(self.trainer.step_count, self._target, self._status, list(h.steps),
+                            list(h.losses), list(h.evals), self._message, self._rate)
+
+    def read_model(self, fn: Callable[[GPT], T]) -> T:
+        """Run fn(model) between training steps, so it never sees half-updated weights."""
+        with self._lock:
+            return fn(self.trainer.model)
+
+    # --- the thread ------------------------------------------------------------------------
+    def _record(self, event: Event) -> None:
+        self.history.add(event)  # called inside a step, under the lock
+
+    def _train_one(self) -> None:
+        self.trainer.step()
+        if self.trainer.step_count % self.trainer.config.eval_interval == 0:
+            self.trainer.evaluate()
+
+    def _fail(self, message: str, status: str) -> None:
+        with self._lock:
+            self._message = message
+            self._status = status
+
+    def _loop(self) -> None:
+        acquired = False
+        while not acquired and not self._stop.is_set():
+            acquired = self._slots.acquire(timeout=0.2)
+        if not acquired:
+            return
+        try:
+            with self._lock:
+                self._status = "training"
+            t0, s0 = time.perf_counter(), self.trainer.step_count
+            while not self._stop.is_set() and self.trainer.step_count < self._target:
+                with self._lock:
+                    self._train_one()
+                    dt = time.perf_counter() - t0
+                    if dt > 0.5:
+                        self._rate = (self.trainer.step_count - s0) / dt
+                        t0, s0 = time.perf_counter(), self.trainer.step_count
+                time.sleep(0)  # let the page's reader take the lock between steps
+            with self._lock:
+                if self.trainer.step_count >= self._target:
+                    self._status = "done"
+        except TrainingDiverged as e:
+            self._fail(str(e), status="paused")
+        except Exception as e:  # shown on the page; the model keeps its last good step
+            self._fail(f"Training stopped: {type(e).__name__}: {e}", status="error")
+        finally:
+            self._slots.release()

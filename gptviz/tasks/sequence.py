@@ -1,0 +1,64 @@
+"""Document 000's task: one typed sequence over a small alphabet, cut into windows.
+
+"111101111011110" with context 3 gives 12 examples: each 3-symbol window -> the next symbol.
+"""
+
+from __future__ import annotations
+
+import torch
+
+from gptviz.config import ConfigError
+from gptviz.tasks.base import ExampleTask
+from gptviz.tokenizers import CharTokenizer, TokenizerError
+
+MAX_SEQUENCE_CHARS = 20_000
+
+
+def default_alphabet(vocab_size: int) -> str:
+    """Symbols 0-9 then a-z: vocab 2 is "01", as in document 000."""
+    symbols = "0123456789abcdefghijklmnopqrstuvwxyz"
+    if not 1 <= vocab_size <= len(symbols):
+        raise ConfigError(f"The sequence task takes a vocabulary of 1 to {len(symbols)} symbols.")
+    return symbols[:vocab_size]
+
+
+class SequenceTask(ExampleTask):
+    """Every window of `block_size` symbols predicts the symbol after it.
+
+    last_only=True scores only the last position, exactly as document 000 does; False scores
+    every position of each window (the model then also learns the shorter prefixes).
+    """
+
+    name = "sequence"
+    description = "Predict the next symbol of a typed sequence from the previous ones."
+
+    def __init__(self, sequence: str, vocab_size: int, block_size: int,
+                 last_only: bool = True) -> None:
+        sequence = "".join(sequence.split())  # spaces and newlines are only for readability
+        self.tokenizer = CharTokenizer(default_alphabet(vocab_size))
+        self.block_size = block_size
+        self.sequence = sequence
+        self.last_only = last_only
+        if not sequence:
+            raise ConfigError("The training sequence is empty: type some symbols, e.g. 0110.")
+        if len(sequence) > MAX_SEQUENCE_CHARS:
+            raise ConfigError(f"The sequence has {len(sequence):,} symbols; the limit is "
+                              f"{MAX_SEQUENCE_CHARS:,}.")
+        try:
+            ids = self.tokenizer.encode(sequence)
+        except TokenizerError as e:
+            raise ConfigError(f"The sequence uses symbols outside the vocabulary of size "
+                              f"{vocab_size}: {e}") from None
+        if len(ids) < block_size + 1:
+            raise ConfigError(
+                f"The sequence has {len(ids)} symbols; with context length {block_size} it needs "
+                f"at least {block_size + 1} (a window of {block_size} plus the symbol after it)."
+            )
+        self.ids = ids
+        data = torch.tensor(ids, dtype=torch.long)
+        n = len(ids) - block_size
+        x = torch.stack([data[i:i + block_size] for i in range(n)])  # (N, T)
+        y = torch.stack([data[i + 1:i + 1 + block_size] for i in range(n)])  # (N, T)
+        if last_only:
+            y[:, :-1] = -1
+        super().__init__({"train": (x, y)})
