@@ -1,0 +1,40 @@
+"""Text corpora that work offline, and checks on text a user uploads."""
+
+from __future__ import annotations
+
+MAX_UPLOAD_BYTES = 2_000_000  # 2 MB of text trains for hours on a CPU already
+MIN_CORPUS_CHARS = 100
+
+
+class CorpusError(ValueError):
+    """An upload the app refuses, with a message meant for the page."""
+
+
+def builtin_corpus() -> str:
+    """CPython's documentation topics (about 465,000 characters, English prose and code).
+
+    It ships with Python itself (`pydoc_data`), so it is there offline and on any host.
+    """
+    from pydoc_data.topics import topics
+
+    return "\n\n".join(topics[k].strip() for k in sorted(topics))
+
+
+def decode_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> str:
+    """Bytes of an uploaded .txt -> text, or a CorpusError that says what is wrong."""
+    if len(data) == 0:
+        raise CorpusError("The file is empty.")
+    if len(data) > max_bytes:
+        raise CorpusError(f"The file is {len(data) / 1e6:.1f} MB; the limit is "
+                          f"{max_bytes / 1e6:.1f} MB.")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise CorpusError(f"The file is not UTF-8 text (byte {e.start} cannot be read). Save it "
+                          f"as UTF-8 plain text and upload it again.") from None
+    if "\x00" in text:
+        raise CorpusError("The file looks binary (it contains NUL bytes), not plain text.")
+    if len(text.strip()) < MIN_CORPUS_CHARS:
+        raise CorpusError(f"The text has fewer than {MIN_CORPUS_CHARS} characters: too little "
+                          f"to learn from.")
+    return text
