@@ -12,7 +12,7 @@ GPTs, train them live on this computer, and look inside while they learn.
 )
 st.page_link("pages/baby_gpt.py", label="**Baby GPT**: a GPT with 2 tokens and a context of 3 "
              "is a Markov chain with 8 states. Train it on a bit sequence and watch the "
-             "state graph change (document 000).", icon="🔁")
+             "state graph change (document 000).", icon=":material/hub:")
 st.markdown(
     """
 **How to use it in class.** Open a page, press *Train*, and talk over the pictures: the loss
