@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import streamlit as st
 import torch
@@ -14,8 +12,14 @@ from gptviz.analysis import (
     model_transition_probs,
     state_space_size,
 )
-from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE, DOC000_TRAIN, ConfigError, GPTConfig, \
-    TrainConfig
+from gptviz.config import (
+    DOC000_MODEL,
+    DOC000_SEQUENCE,
+    DOC000_TRAIN,
+    ConfigError,
+    GPTConfig,
+    TrainConfig,
+)
 from gptviz.live import LiveRun, Snapshot
 from gptviz.tasks import SequenceTask
 from gptviz.train import Trainer, build_model, resolve_device
@@ -56,7 +60,8 @@ st.markdown(
     "arrows between states change until they match what the data says. "
     "(Andrej Karpathy's *GPT as a finite-state Markov chain*, document 000.)"
 )
-st.button("Load document 000's experiment", icon=":material/science:", on_click=load_doc000, key=f"{P}_preset",
+st.button("Load document 000's experiment", icon=":material/science:", on_click=load_doc000,
+          key=f"{P}_preset",
           help="Vocab 2, context 3, 4 layers, 4 heads, 16 dims, no bias, seed 1337, "
                "AdamW lr 1e-3, 50 steps on '111101111011110'.")
 
