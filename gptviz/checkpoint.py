@@ -1,0 +1,269 @@
+"""Save a trained model with its configuration, and load one back safely.
+
+A bundle is a zip of two files: `model.safetensors` (the weights; safetensors holds plain
+tensors and never runs code, unlike a pickle) and `config.json` (the GPTConfig, the TrainConfig,
+the task that the page trained on, and the step count). Loading trusts nothing in the file: the
+JSON is checked field by field, the config must pass GPTConfig.validate(), the safetensors header
+is read and compared with the tensors that GPT(config) has *before* any tensor is read, and every
+value must be finite. Each failure raises CheckpointError with a sentence meant for the page.
+`torch.load` is never used: it unpickles, and unpickling a stranger's file runs their code.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+import struct
+import zipfile
+from dataclasses import dataclass, fields
+from typing import Any
+
+import torch
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+
+from gptviz.config import MAX_PARAMS, ConfigError, GPTConfig, TrainConfig
+from gptviz.model import GPT
+
+FORMAT = "gptviz-model"
+VERSION = 1
+WEIGHTS_NAME = "model.safetensors"
+CONFIG_NAME = "config.json"
+TIED = "lm_head.weight"  # the same tensor as transformer.wte.weight: saved once, under wte
+
+MAX_CONFIG_BYTES = 256 * 1024  # the JSON: configs and a task (a typed sequence) fit easily
+MAX_HEADER_BYTES = 1024 * 1024  # safetensors' JSON header
+MAX_WEIGHTS_BYTES = MAX_PARAMS * 4 + MAX_HEADER_BYTES  # float32 weights of the largest model
+MAX_BUNDLE_BYTES = MAX_WEIGHTS_BYTES + MAX_CONFIG_BYTES + 64 * 1024
+
+
+class CheckpointError(ValueError):
+    """A model file the app refuses, with a message meant for the page."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    model: GPT  # on the CPU, in eval mode
+    config: GPTConfig
+    train: TrainConfig | None
+    task: dict[str, Any]  # what the page needs to rebuild its task, e.g. {"kind": "sequence"}
+    step: int  # training steps the model had when it was saved
+
+
+# --- saving ---------------------------------------------------------------------------------
+def save_bundle(model: GPT, task_spec: dict[str, Any], train_cfg: TrainConfig | None = None,
+                step: int = 0) -> bytes:
+    """The zip's bytes: weights as float32 safetensors, configuration and task as JSON."""
+    state = model.state_dict()
+    tensors = {k: v.detach().to("cpu", torch.float32).contiguous()
+               for k, v in state.items() if k != TIED}
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": model.config.to_dict(),
+        "train": train_cfg.to_dict() if train_cfg is not None else None,
+        "task": task_spec,
+        "step": int(step),
+    }
+    text = json.dumps(meta, indent=2, allow_nan=False)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(CONFIG_NAME, text)
+        zf.writestr(WEIGHTS_NAME, st_save(tensors, metadata={"format": FORMAT}))
+    return buf.getvalue()
+
+
+# --- loading --------------------------------------------------------------------------------
+def load_bundle(data: bytes, max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
+    """Check everything in `data`, then build the model. Raises CheckpointError."""
+    if not isinstance(data, bytes | bytearray):
+        raise CheckpointError("The model file could not be read.")
+    if len(data) == 0:
+        raise CheckpointError("The model file is empty.")
+    if len(data) > max_bytes:
+        raise CheckpointError(f"The model file is {_mb(len(data))}; the limit is {_mb(max_bytes)}.")
+    config_bytes, weights_bytes = _read_zip(bytes(data))
+    meta = _parse_json(config_bytes)
+    config, train, task, step = _check_meta(meta)
+    expected = _expected_tensors(config)
+    _check_safetensors_header(weights_bytes, expected)
+    try:
+        tensors = st_load(weights_bytes)
+    except Exception as e:  # safetensors raises its own SafetensorError for a bad body
+        raise CheckpointError(f"The weights in {WEIGHTS_NAME} are damaged ({_short(e)}).") from None
+    for name, t in tensors.items():
+        if not bool(torch.isfinite(t).all()):
+            raise CheckpointError(f"The weight '{name}' holds NaN or infinite values: this model "
+                                  "had diverged when it was saved, so it cannot be used.")
+    model = GPT(config)
+    tensors[TIED] = tensors["transformer.wte.weight"]
+    model.load_state_dict(tensors, strict=True)
+    model.eval()
+    return Bundle(model, config, train, task, step)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 1e6:.1f} MB"
+
+
+def _short(e: BaseException, n: int = 120) -> str:
+    s = str(e).replace("\n", " ")
+    return s if len(s) <= n else s[:n] + "…"
+
+
+def _read_zip(data: bytes) -> tuple[bytes, bytes]:
+    not_ours = ("This is not a gptviz model file: save one with the page's 'Download model' "
+                "button (a .zip holding model.safetensors and config.json).")
+    if not zipfile.is_zipfile(io.BytesIO(data)):
+        raise CheckpointError(not_ours)
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            infos = zf.infolist()
+            names = [i.filename for i in infos]
+            if sorted(names) != sorted([CONFIG_NAME, WEIGHTS_NAME]):
+                raise CheckpointError(f"{not_ours} This zip holds {len(names)} file(s): "
+                                      f"{', '.join(repr(n[:40]) for n in names[:5])}.")
+            caps = {CONFIG_NAME: MAX_CONFIG_BYTES, WEIGHTS_NAME: MAX_WEIGHTS_BYTES}
+            out = {}
+            for info in infos:
+                cap = caps[info.filename]
+                if info.file_size > cap:
+                    raise CheckpointError(f"{info.filename} would unpack to "
+                                          f"{_mb(info.file_size)}; the limit is {_mb(cap)}.")
+                with zf.open(info) as f:
+                    # read one byte past the cap: a zip whose header lies about the size
+                    # (a zip bomb) is stopped here instead of filling the memory
+                    body = f.read(cap + 1)
+                if len(body) > cap:
+                    raise CheckpointError(f"{info.filename} unpacks to more than {_mb(cap)}.")
+                out[info.filename] = body
+    except CheckpointError:
+        raise
+    except Exception as e:  # BadZipFile, bad CRC, encrypted or unknown compression, zlib errors
+        raise CheckpointError(f"The model file is damaged and cannot be unpacked "
+                              f"({type(e).__name__}).") from None
+    return out[CONFIG_NAME], out[WEIGHTS_NAME]
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def _parse_json(raw: bytes) -> dict[str, Any]:
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise CheckpointError(f"{CONFIG_NAME} is not UTF-8 text.") from None
+    try:
+        meta = json.loads(text, parse_constant=_reject_constant)
+    except RecursionError:
+        raise CheckpointError(f"{CONFIG_NAME} is nested too deeply.") from None
+    except ValueError as e:
+        raise CheckpointError(f"{CONFIG_NAME} is not valid JSON ({_short(e, 80)}).") from None
+    if not isinstance(meta, dict):
+        raise CheckpointError(f"{CONFIG_NAME} must hold a JSON object, not "
+                              f"{type(meta).__name__}.")
+    return meta
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return (isinstance(v, int | float) and not isinstance(v, bool)
+            and math.isfinite(float(v)))
+
+
+def _check_fields(obj: Any, cls: type, where: str) -> dict[str, Any]:
+    """Every field of the dataclass present, of its type; nothing else."""
+    if not isinstance(obj, dict):
+        raise CheckpointError(f"'{where}' in {CONFIG_NAME} must be an object.")
+    out: dict[str, Any] = {}
+    known = {f.name: f for f in fields(cls)}
+    extra = sorted(set(obj) - set(known))
+    if extra:
+        raise CheckpointError(f"'{where}' has unknown setting(s): "
+                              f"{', '.join(repr(str(k)[:30]) for k in extra[:5])}.")
+    for name, f in known.items():
+        if name not in obj:
+            raise CheckpointError(f"'{where}' is missing the setting '{name}'.")
+        v = obj[name]
+        kind = f.type if isinstance(f.type, str) else f.type.__name__
+        ok = {"int": _is_int, "float": _is_number, "bool": lambda x: isinstance(x, bool),
+              "str": lambda x: isinstance(x, str) and len(x) <= 100}[kind](v)
+        if not ok:
+            raise CheckpointError(f"'{where}.{name}' must be {'an' if kind == 'int' else 'a'} "
+                                  f"{kind}; the file has {json.dumps(v)[:40]}.")
+        out[name] = float(v) if kind == "float" else v
+    return out
+
+
+def _check_meta(meta: dict[str, Any]) -> tuple[GPTConfig, TrainConfig | None, dict, int]:
+    if meta.get("format") != FORMAT:
+        raise CheckpointError(f"{CONFIG_NAME} is not a gptviz model description "
+                              f"(its 'format' should be '{FORMAT}').")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"This model file has version {json.dumps(meta.get('version'))[:20]}"
+                              f"; this app reads version {VERSION}.")
+    try:
+        config = GPTConfig(**_check_fields(meta.get("model"), GPTConfig, "model")).validate()
+        train = None
+        if meta.get("train") is not None:
+            train = TrainConfig(**_check_fields(meta["train"], TrainConfig, "train")).validate()
+    except ConfigError as e:
+        raise CheckpointError(f"The model's configuration is not allowed here: {e}") from None
+    task = meta.get("task")
+    if not isinstance(task, dict) or not isinstance(task.get("kind"), str):
+        raise CheckpointError(f"'task' in {CONFIG_NAME} must be an object with a 'kind'.")
+    step = meta.get("step", 0)
+    if not _is_int(step) or step < 0:
+        raise CheckpointError("'step' must be a whole number, 0 or more.")
+    return config, train, task, step
+
+
+def _expected_tensors(config: GPTConfig) -> dict[str, tuple[int, ...]]:
+    """Name -> shape of every saved tensor of GPT(config), without allocating it."""
+    with torch.device("meta"):
+        shapes = {k: tuple(v.shape) for k, v in GPT(config).state_dict().items()}
+    shapes.pop(TIED)
+    return shapes
+
+
+def _check_safetensors_header(raw: bytes, expected: dict[str, tuple[int, ...]]) -> None:
+    """Compare the header with the expected tensors before reading any tensor."""
+    if len(raw) < 8:
+        raise CheckpointError(f"{WEIGHTS_NAME} is too short to hold weights.")
+    (n,) = struct.unpack("<Q", raw[:8])
+    if n > min(MAX_HEADER_BYTES, len(raw) - 8):
+        raise CheckpointError(f"{WEIGHTS_NAME} has a damaged header.")
+    try:
+        header = json.loads(raw[8:8 + n].decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        raise CheckpointError(f"{WEIGHTS_NAME} has a damaged header.") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{WEIGHTS_NAME} has a damaged header.")
+    header.pop("__metadata__", None)
+    missing = sorted(set(expected) - set(header))
+    extra = sorted(set(header) - set(expected))
+    if missing or extra:
+        parts = []
+        if missing:
+            parts.append(f"missing {', '.join(missing[:3])}" + (" …" if len(missing) > 3 else ""))
+        if extra:
+            parts.append(f"unexpected {', '.join(repr(str(k)[:40]) for k in extra[:3])}"
+                         + (" …" if len(extra) > 3 else ""))
+        raise CheckpointError("The weights do not match the model described in "
+                              f"{CONFIG_NAME}: {'; '.join(parts)}.")
+    for name, shape in expected.items():
+        entry = header[name]
+        if not isinstance(entry, dict):
+            raise CheckpointError(f"{WEIGHTS_NAME} has a damaged header.")
+        if entry.get("dtype") != "F32":
+            raise CheckpointError(f"The weight '{name}' is stored as "
+                                  f"{str(entry.get('dtype'))[:10]}; float32 (F32) is expected.")
+        got = entry.get("shape")
+        if not isinstance(got, list) or tuple(got) != shape:
+            raise CheckpointError(f"The weight '{name}' has shape {json.dumps(got)[:40]}; the "
+                                  f"configuration needs {list(shape)}.")
