@@ -8,30 +8,29 @@ step holds the lock at a time, so the page can read the model between steps (`re
 
 from __future__ import annotations
 
-import os
+import logging
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+import torch
+
 from gptviz.model import GPT
+from gptviz.slots import FairSlots, max_trainers_from_env
 from gptviz.train import EvalEvent, Event, StepEvent, Trainer, TrainingDiverged
 
 T = TypeVar("T")
 
 MAX_POINTS = 2_000  # loss points kept per run; older ones are thinned, never unbounded
+SLICE_SECONDS = 2.0  # a trainer gives its slot up after this long when others are waiting
 
+log = logging.getLogger(__name__)
 
-def _max_trainers() -> int:
-    try:
-        return max(1, int(os.environ.get("GPTVIZ_MAX_TRAINERS", "2")))
-    except ValueError:
-        return 2
-
-
-# One process serves every browser session: this caps how many models train at once.
-TRAINING_SLOTS = threading.BoundedSemaphore(_max_trainers())
+# One process serves every browser session: this caps how many models train at once
+# (GPTVIZ_MAX_TRAINERS, default 2), serving waiting trainers in turn (gptviz/slots.py).
+TRAINING_SLOTS = FairSlots(max_trainers_from_env())
 
 
 @dataclass
@@ -69,12 +68,25 @@ class Snapshot:
     evals: list[EvalEvent]
     message: str | None  # why training stopped, when it was not the user's doing
     steps_per_second: float
+    queue_position: int = 0  # while queued: 1 = next to train
+
+
+def _explain(e: Exception) -> str:
+    """A sentence for the page about an exception inside a training step (logged in full)."""
+    if isinstance(e, torch.cuda.OutOfMemoryError):
+        torch.cuda.empty_cache()
+        return ("The GPU ran out of memory. Make the model or the batch smaller, or choose the "
+                "CPU; the model is kept as it was before this step.")
+    log.exception("training step failed")
+    return (f"Training stopped: {type(e).__name__}: {e}. The model is kept as it was after its "
+            "last completed step.")
 
 
 class LiveRun:
     """Owns a Trainer; trains it in a daemon thread until `target` steps or pause()."""
 
-    def __init__(self, trainer: Trainer, slots: threading.Semaphore = TRAINING_SLOTS) -> None:
+    def __init__(self, trainer: Trainer,
+                 slots: FairSlots | threading.Semaphore = TRAINING_SLOTS) -> None:
         self.trainer = trainer
         self.history = History()
         trainer.add_callback(self._record)
@@ -86,6 +98,7 @@ class LiveRun:
         self._message: str | None = None
         self._target = trainer.step_count
         self._rate = 0.0
+        self._ticket = object()  # this run's place in the slots' queue
 
     # --- control -------------------------------------------------------------------------
     def start(self, steps: int) -> None:
@@ -119,6 +132,8 @@ class LiveRun:
                 self._status = "paused"
         except TrainingDiverged as e:
             self._fail(str(e), status="paused")
+        except Exception as e:  # shown on the page instead of a traceback
+            self._fail(_explain(e), status="error")
 
     @property
     def running(self) -> bool:
@@ -128,8 +143,10 @@ class LiveRun:
     def snapshot(self) -> Snapshot:
         with self._lock:
             h = self.history
+            queued = self._status == "queued" and isinstance(self._slots, FairSlots)
             return Snapshot(self.trainer.step_count, self._target, self._status, list(h.steps),
-                            list(h.losses), list(h.evals), self._message, self._rate)
+                            list(h.losses), list(h.evals), self._message, self._rate,
+                            self._slots.position(self._ticket) if queued else 0)
 
     def read_model(self, fn: Callable[[GPT], T]) -> T:
         """Run fn(model) between training steps, so it never sees half-updated weights."""
@@ -150,16 +167,27 @@ class LiveRun:
             self._message = message
             self._status = status
 
+    def _acquire(self) -> bool:
+        """Wait for a training slot until granted (True) or stopped (False)."""
+        if isinstance(self._slots, FairSlots):
+            return self._slots.acquire(stop=self._stop, ticket=self._ticket)
+        while not self._stop.is_set():
+            if self._slots.acquire(timeout=0.2):
+                return True
+        return False
+
+    def _others_waiting(self) -> bool:
+        return isinstance(self._slots, FairSlots) and self._slots.waiting() > 0
+
     def _loop(self) -> None:
-        acquired = False
-        while not acquired and not self._stop.is_set():
-            acquired = self._slots.acquire(timeout=0.2)
-        if not acquired:
+        held = self._acquire()
+        if not held:
             return
         try:
             with self._lock:
                 self._status = "training"
             t0, s0 = time.perf_counter(), self.trainer.step_count
+            slice_start = t0
             while not self._stop.is_set() and self.trainer.step_count < self._target:
                 with self._lock:
                     self._train_one()
@@ -168,12 +196,26 @@ class LiveRun:
                         self._rate = (self.trainer.step_count - s0) / dt
                         t0, s0 = time.perf_counter(), self.trainer.step_count
                 time.sleep(0)  # let the page's reader take the lock between steps
+                if time.perf_counter() - slice_start > SLICE_SECONDS and self._others_waiting():
+                    # time slice: go to the back of the line so that every session progresses
+                    self._slots.release()
+                    held = False
+                    with self._lock:
+                        self._status = "queued"
+                    held = self._acquire()
+                    if not held:
+                        return
+                    with self._lock:
+                        self._status = "training"
+                    t0, s0 = time.perf_counter(), self.trainer.step_count
+                    slice_start = t0
             with self._lock:
                 if self.trainer.step_count >= self._target:
                     self._status = "done"
         except TrainingDiverged as e:
             self._fail(str(e), status="paused")
         except Exception as e:  # shown on the page; the model keeps its last good step
-            self._fail(f"Training stopped: {type(e).__name__}: {e}", status="error")
+            self._fail(_explain(e), status="error")
         finally:
-            self._slots.release()
+            if held:
+                self._slots.release()
