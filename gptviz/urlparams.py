@@ -1,0 +1,160 @@
+"""Page settings in the URL: parse, validate and clamp them like any other input.
+
+A teacher shares a link such as `.../baby_gpt?baby_layers=2&baby_seq=0110` and every student
+gets the same experiment. Whatever arrives in a URL is untrusted: each value is checked against
+its Param (type, range, length, allowed characters), out-of-range numbers are clamped, and
+anything else is dropped; every correction yields a message for the page. The messages never
+repeat the raw value (it could be markup, or a wall of text): they name the setting only.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+MAX_RAW_CHARS = 100  # longest value accepted for a number, a flag or a choice
+MAX_PARAMS = 50  # more parameters than this and the rest are ignored
+
+
+@dataclass(frozen=True)
+class IntParam:
+    lo: int
+    hi: int
+
+    def parse(self, raw: str) -> tuple[int, str | None]:
+        try:
+            x = float(raw.strip())
+        except ValueError:
+            raise ValueError("is not a number") from None
+        if not math.isfinite(x):
+            raise ValueError("is not a finite number")
+        if x != int(x):
+            raise ValueError("is not a whole number")
+        return _clamp(int(x), self.lo, self.hi)
+
+    def encode(self, v: Any) -> str:
+        return str(int(v))
+
+
+@dataclass(frozen=True)
+class FloatParam:
+    lo: float
+    hi: float
+
+    def parse(self, raw: str) -> tuple[float, str | None]:
+        try:
+            x = float(raw.strip())
+        except ValueError:
+            raise ValueError("is not a number") from None
+        if not math.isfinite(x):
+            raise ValueError("is not a finite number")
+        return _clamp(x, self.lo, self.hi)
+
+    def encode(self, v: Any) -> str:
+        return repr(float(v))  # repr round-trips exactly: 0.001 stays 0.001
+
+
+@dataclass(frozen=True)
+class BoolParam:
+    def parse(self, raw: str) -> tuple[bool, str | None]:
+        s = raw.strip().lower()
+        if s in ("1", "true", "yes", "on"):
+            return True, None
+        if s in ("0", "false", "no", "off"):
+            return False, None
+        raise ValueError("must be 1 or 0 (true or false)")
+
+    def encode(self, v: Any) -> str:
+        return "1" if v else "0"
+
+
+@dataclass(frozen=True)
+class ChoiceParam:
+    choices: tuple[str, ...]
+
+    def parse(self, raw: str) -> tuple[str, str | None]:
+        if raw not in self.choices:
+            raise ValueError(f"must be one of {', '.join(self.choices)}")
+        return raw, None
+
+    def encode(self, v: Any) -> str:
+        return str(v)
+
+
+@dataclass(frozen=True)
+class TextParam:
+    max_chars: int
+    allowed: str | None = None  # a regex character class of allowed characters, e.g. "0-9a-z"
+    describe: str = "characters"  # what the allowed characters are, for the message
+
+    def parse(self, raw: str) -> tuple[str, str | None]:
+        if len(raw) > self.max_chars:
+            raise ValueError(f"is longer than {self.max_chars:,} characters")
+        if self.allowed is not None and not re.fullmatch(f"[{self.allowed}\\s]*", raw):
+            raise ValueError(f"may only hold {self.describe}")
+        return raw, None
+
+    def encode(self, v: Any) -> str:
+        return str(v)
+
+
+Param = IntParam | FloatParam | BoolParam | ChoiceParam | TextParam
+
+
+def _clamp(x, lo, hi):
+    if x < lo:
+        return lo, f"is below the minimum {lo:g}: using {lo:g}"
+    if x > hi:
+        return hi, f"is above the maximum {hi:g}: using {hi:g}"
+    return x, None
+
+
+def parse_params(raw: Mapping[str, str | Sequence[str]],
+                 specs: Mapping[str, Param]) -> tuple[dict[str, Any], list[str]]:
+    """Values for the settings in `raw` that pass (clamped), and a message per correction.
+
+    `raw` maps a name to its value, or to all its values (the last one counts). Unknown names
+    are ignored with one message; settings that are not in the URL are not in the result.
+    """
+    values: dict[str, Any] = {}
+    messages: list[str] = []
+    unknown = 0
+    for i, (name, value) in enumerate(raw.items()):
+        if i >= MAX_PARAMS:
+            messages.append(f"The link has more than {MAX_PARAMS} settings; the rest were "
+                            "ignored.")
+            break
+        spec = specs.get(name)
+        if spec is None:
+            unknown += 1
+            continue
+        if not isinstance(value, str):
+            value = value[-1] if len(value) else ""
+        if not isinstance(spec, TextParam) and len(value) > MAX_RAW_CHARS:
+            messages.append(f"The link's setting `{name}` is too long; it was ignored.")
+            continue
+        try:
+            v, note = spec.parse(value)
+        except ValueError as e:
+            messages.append(f"The link's setting `{name}` {e}; it was ignored.")
+            continue
+        values[name] = v
+        if note:
+            messages.append(f"The link's setting `{name}` {note}.")
+    if unknown:
+        messages.append(f"The link has {unknown} setting(s) this page does not know; "
+                        f"{'it was' if unknown == 1 else 'they were'} ignored.")
+    return values, messages
+
+
+def encode_params(values: Mapping[str, Any], specs: Mapping[str, Param]) -> dict[str, str]:
+    """The query parameters that reproduce `values` (only names that have a spec)."""
+    return {k: specs[k].encode(v) for k, v in values.items() if k in specs}
+
+
+def share_url(base: str, values: Mapping[str, Any], specs: Mapping[str, Param]) -> str:
+    return f"{base}?{urlencode(encode_params(values, specs))}"
