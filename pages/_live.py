@@ -3,18 +3,35 @@
 The training loop runs in gptviz.live.LiveRun's thread; these pieces only start, pause and
 draw it. The page's own figures are drawn by a `draw(snapshot)` callback inside a fragment that
 reruns a few times a second while training, and not at all when idle.
+
+Every training page also calls (see pages/baby_gpt.py):
+- `session_guard(run)`: training stops when the tab closes or the connection drops; the model
+  stays in session_state, so a reconnecting user presses Train and goes on;
+- `apply_url_settings(specs, key)` before its widgets and `share_box(specs)` after them: the
+  page's settings travel in the URL, validated and clamped (gptviz/urlparams.py);
+- `model_download(...)` and `model_upload(...)`: the model and its configuration as a zip
+  (gptviz/checkpoint.py), checked field by field when it comes back.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import streamlit as st
+from streamlit.logger import get_logger
 
-from gptviz.live import LiveRun, Snapshot
+from gptviz.checkpoint import Bundle, CheckpointError, load_bundle, save_bundle
+from gptviz.config import ConfigError
+from gptviz.live import TRAINING_SLOTS, LiveRun, Snapshot
+from gptviz.urlparams import Param, encode_params, parse_params, share_url
 
 REFRESH_SECONDS = 0.5  # two redraws a second: smooth to watch, cheap for the trainer
 MODELS_KEY = "gptviz_models"
+GUARD_KEY = "gptviz_session_guard"
+
+_log = get_logger(__name__)
 
 STATUS_TEXT = {
     "idle": "Ready to train.",
@@ -52,11 +69,21 @@ def training_buttons(run: LiveRun, steps: int, key: str, on_reset: Callable[[], 
               width="stretch", help="Throw the trained weights away and start from a fresh model.")
 
 
+def _ordinal(n: int) -> str:
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
 def status_line(snap: Snapshot) -> None:
     progress = min(1.0, snap.step / snap.target) if snap.target > 0 else 0.0
     rate = f" · {snap.steps_per_second:.0f} steps/s" if snap.status == "training" else ""
     text = f"Step {snap.step:,}" + (f" of {snap.target:,}" if snap.target else "") + rate
-    st.progress(progress, text=f"{STATUS_TEXT.get(snap.status, snap.status)} {text}")
+    status = STATUS_TEXT.get(snap.status, snap.status)
+    if snap.status == "queued" and snap.queue_position:
+        status = (f"Waiting for a free training slot: {_ordinal(snap.queue_position)} in line "
+                  f"({getattr(TRAINING_SLOTS, 'capacity', 1)} models train at once here, "
+                  "taking turns every few seconds)…")
+    st.progress(progress, text=f"{status} {text}")
     if snap.message:
         if snap.status == "error":
             st.error(snap.message)
@@ -77,3 +104,136 @@ def live_view(run: LiveRun, draw: Callable[[Snapshot], None]) -> None:
             st.rerun()  # finished: redraw the whole page once (buttons) and stop ticking
 
     _view()
+
+
+# --- the session guard ---------------------------------------------------------------------
+class _GuardRecord:
+    """Kept in session_state: this session's runs, and whether a disconnect paused them."""
+
+    def __init__(self) -> None:
+        self.runs: weakref.WeakSet[LiveRun] = weakref.WeakSet()  # a Reset frees its run
+        self.interrupted = False
+
+
+class _Holder:
+    """The session-scoped resource: Streamlit releases it when the session disconnects."""
+
+    record: _GuardRecord | None = None
+
+
+def _on_session_released(holder: _Holder) -> None:
+    # Runs on the server's event loop when the tab closes or the connection drops: stop
+    # the threads without waiting for them (each ends after its current step). The models
+    # stay in session_state, which Streamlit keeps for server.disconnectedSessionTTL so
+    # that a reconnecting browser finds them.
+    rec = holder.record
+    if rec is None:
+        return
+    stopped = 0
+    for run in list(rec.runs):
+        if run.running:
+            run.pause(wait=0)
+            stopped += 1
+    if stopped:
+        rec.interrupted = True
+    _log.info("gptviz: session released, stopped %d training run(s)", stopped)
+
+
+@st.cache_resource(scope="session", max_entries=1, on_release=_on_session_released,
+                   show_spinner=False)
+def _session_holder() -> _Holder:
+    return _Holder()
+
+
+def session_guard(run: LiveRun) -> None:
+    """Stop `run`'s training when this browser session goes away (call it on every run)."""
+    if GUARD_KEY not in st.session_state:
+        st.session_state[GUARD_KEY] = _GuardRecord()
+    rec: _GuardRecord = st.session_state[GUARD_KEY]
+    _session_holder().record = rec
+    rec.runs.add(run)
+    if rec.interrupted:
+        rec.interrupted = False
+        st.info("Training was paused because the connection to this page dropped. Your model "
+                "is kept: press Train to go on.", icon=":material/wifi_off:")
+
+
+# --- settings in the URL --------------------------------------------------------------------
+def apply_url_settings(specs: Mapping[str, Param], key: str) -> None:
+    """Once per session, before the widgets: take the page's settings from its URL.
+
+    Valid values go into session_state under the widget keys; clamped or refused ones are
+    reported with a warning that names the setting (the value itself is never shown).
+    """
+    flag = f"{key}_url_applied"
+    if flag in st.session_state:
+        return
+    st.session_state[flag] = True
+    raw = {k: st.query_params.get_all(k) for k in st.query_params}
+    values, messages = parse_params(raw, specs)
+    for k, v in values.items():
+        st.session_state[k] = v
+    for m in messages:
+        st.warning(m, icon=":material/link_off:")
+
+
+def share_box(specs: Mapping[str, Param]) -> str:
+    """Keep the URL in step with the settings, and show it as a link to share."""
+    values = {k: st.session_state[k] for k in specs if k in st.session_state}
+    params = encode_params(values, specs)
+    if st.query_params.to_dict() != params:
+        st.query_params.from_dict(params)
+    url = share_url(st.context.url or "", values, specs)
+    st.markdown("**Share this experiment.** The address bar holds every setting of this page; "
+                "copy it (or the link below) and send it to your class: the link opens this "
+                "page set up the same way, and with the same seed, training gives the same "
+                "model.")
+    st.code(url, language=None, wrap_lines=True)
+    return url
+
+
+# --- save and load ------------------------------------------------------------------------
+def model_download(run: LiveRun, task_spec: dict[str, Any], file_name: str, key: str) -> None:
+    """A button that downloads the model, its configuration and its task as one zip."""
+
+    def data() -> bytes:  # built when clicked, in a worker thread, between training steps
+        return run.read_model(lambda m: save_bundle(m, task_spec, run.trainer.config,
+                                                    run.trainer.step_count))
+
+    st.download_button("Download model (.zip)", data=data, file_name=file_name,
+                       mime="application/zip", key=key, on_click="ignore",
+                       icon=":material/download:",
+                       help="The weights (safetensors) and the settings (JSON) in one zip. "
+                            "Load it here again, in another tab or on another computer.")
+
+
+def model_upload(key: str, apply: Callable[[Bundle], str], max_mb: int) -> None:
+    """An uploader for model zips. `apply(bundle)` installs the model on this page and returns
+    a sentence saying what was loaded, or raises CheckpointError / ConfigError if the model
+    does not fit this page; either way the page shows a message and keeps working."""
+    n = st.session_state.get(f"{key}_n", 0)
+    st.file_uploader("Load a saved model (.zip)", type=["zip"], key=f"{key}_{n}",
+                     on_change=_on_upload, args=(key, apply, max_mb), max_upload_size=max_mb,
+                     help="A zip saved with Download model. It is checked before use: the "
+                          "settings, the names and shapes of the weights, and their values.")
+    note = st.session_state.pop(f"{key}_msg", None)
+    if note is not None:
+        kind, text = note
+        (st.success if kind == "success" else st.error)(text)
+
+
+def _on_upload(key: str, apply: Callable[[Bundle], str], max_mb: int) -> None:
+    n = st.session_state.get(f"{key}_n", 0)
+    f = st.session_state.get(f"{key}_{n}")
+    if f is None:  # the file was removed
+        return
+    try:
+        note = ("success", apply(load_bundle(f.getvalue(), max_bytes=max_mb * 1_000_000)))
+    except (CheckpointError, ConfigError) as e:
+        note = ("error", f"**This file could not be loaded.** {e} Your current model is kept.")
+    except Exception:  # a bug of ours: say so, keep the page and the model
+        _log.exception("gptviz: loading a model failed")
+        note = ("error", "**This file could not be loaded** because of an error inside the app. "
+                         "Your current model is kept.")
+    st.session_state[f"{key}_msg"] = note
+    st.session_state[f"{key}_n"] = n + 1  # a fresh, empty uploader for the next file

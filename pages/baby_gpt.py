@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import streamlit as st
 import torch
@@ -12,6 +14,7 @@ from gptviz.analysis import (
     model_transition_probs,
     state_space_size,
 )
+from gptviz.checkpoint import Bundle, CheckpointError
 from gptviz.config import (
     DOC000_MODEL,
     DOC000_SEQUENCE,
@@ -23,13 +26,44 @@ from gptviz.config import (
 from gptviz.live import LiveRun, Snapshot
 from gptviz.tasks import SequenceTask
 from gptviz.train import Trainer, build_model, resolve_device
+from gptviz.urlparams import BoolParam, ChoiceParam, FloatParam, IntParam, TextParam
 from gptviz.viz.attention import attention_figure, format_attention
 from gptviz.viz.graph import MAX_GRAPH_STATES, state_graph, transition_heatmap
 from gptviz.viz.loss import loss_figure
-from pages._live import live_view, register_model, training_buttons
+from pages._live import (
+    apply_url_settings,
+    live_view,
+    model_download,
+    model_upload,
+    register_model,
+    session_guard,
+    share_box,
+    training_buttons,
+)
 
 P = "baby"  # widget-key prefix
 MAX_HEATMAP_STATES = 32
+MAX_SHARED_SEQUENCE = 2_000  # symbols of the sequence that a link may carry
+
+# Every setting of the page, with its allowed range: the widgets use these bounds, and the same
+# specs check the values that arrive in a shared link (gptviz/urlparams.py).
+SPECS = {
+    f"{P}_vocab": IntParam(1, 36), f"{P}_context": IntParam(1, 16),
+    f"{P}_layers": IntParam(1, 8), f"{P}_heads": IntParam(1, 16),
+    f"{P}_embd": IntParam(1, 256), f"{P}_bias": BoolParam(),
+    f"{P}_lr": FloatParam(1e-5, 100.0), f"{P}_wd": FloatParam(0.0, 10.0),
+    f"{P}_batch": IntParam(1, 512), f"{P}_steps": IntParam(1, 100_000),
+    f"{P}_seed": IntParam(0, 2**31 - 1), f"{P}_device": ChoiceParam(("cpu", "cuda")),
+    f"{P}_seq": TextParam(MAX_SHARED_SEQUENCE, "0-9a-z", "the symbols 0-9 and a-z"),
+    f"{P}_last_only": BoolParam(), f"{P}_prefixes": BoolParam(),
+}
+# the largest model this page builds, in MB of float32 weights: the cap for uploads
+MAX_MODEL_MB = math.ceil(GPTConfig(vocab_size=36, block_size=16, n_layer=8, n_head=16,
+                                   n_embd=256).num_params() * 4 / 1e6) + 1
+
+
+def bounds(key: str) -> tuple:
+    return SPECS[key].lo, SPECS[key].hi
 
 DOC000_WIDGETS = {
     f"{P}_vocab": DOC000_MODEL.vocab_size, f"{P}_context": DOC000_MODEL.block_size,
@@ -53,6 +87,7 @@ for k, v in DOC000_WIDGETS.items():
         st.session_state[k] = v
 
 st.title("Baby GPT: a GPT is a Markov chain")
+apply_url_settings(SPECS, P)  # a shared link's settings, checked and clamped
 st.markdown(
     "A GPT with a vocabulary of **V** tokens and a context of **T** tokens only ever sees the "
     "last T tokens, so it is a finite-state machine with V^T states: for each state it gives a "
@@ -68,21 +103,23 @@ st.button("Load document 000's experiment", icon=":material/science:", on_click=
 # --- controls ---------------------------------------------------------------------------------
 with st.sidebar:
     st.header("Model")
-    vocab = st.number_input("Vocabulary size V (symbols 0-9, a-z)", 1, 36, key=f"{P}_vocab")
-    context = st.number_input("Context length T", 1, 16, key=f"{P}_context")
-    n_layer = st.number_input("Layers", 1, 8, key=f"{P}_layers")
-    n_head = st.number_input("Heads per layer", 1, 16, key=f"{P}_heads")
-    n_embd = st.number_input("Embedding size", 1, 256, key=f"{P}_embd",
+    vocab = st.number_input("Vocabulary size V (symbols 0-9, a-z)", *bounds(f"{P}_vocab"),
+                            key=f"{P}_vocab")
+    context = st.number_input("Context length T", *bounds(f"{P}_context"), key=f"{P}_context")
+    n_layer = st.number_input("Layers", *bounds(f"{P}_layers"), key=f"{P}_layers")
+    n_head = st.number_input("Heads per layer", *bounds(f"{P}_heads"), key=f"{P}_heads")
+    n_embd = st.number_input("Embedding size", *bounds(f"{P}_embd"), key=f"{P}_embd",
                              help="Must be divisible by the number of heads.")
     bias = st.checkbox("Biases in Linear layers", key=f"{P}_bias")
     st.header("Training")
-    lr = st.number_input("Learning rate", 1e-5, 100.0, key=f"{P}_lr", format="%.0e",
+    lr = st.number_input("Learning rate", *bounds(f"{P}_lr"), key=f"{P}_lr", format="%.0e",
                          step=1e-4)
-    wd = st.number_input("Weight decay", 0.0, 10.0, key=f"{P}_wd", step=0.01)
-    batch = st.number_input("Batch size", 1, 512, key=f"{P}_batch",
+    wd = st.number_input("Weight decay", *bounds(f"{P}_wd"), key=f"{P}_wd", step=0.01)
+    batch = st.number_input("Batch size", *bounds(f"{P}_batch"), key=f"{P}_batch",
                             help="Examples per step; a sequence with fewer windows uses all.")
-    steps = st.number_input("Steps per click of Train", 1, 100_000, key=f"{P}_steps")
-    seed = st.number_input("Seed", 0, 2**31 - 1, key=f"{P}_seed")
+    steps = st.number_input("Steps per click of Train", *bounds(f"{P}_steps"),
+                            key=f"{P}_steps")
+    seed = st.number_input("Seed", *bounds(f"{P}_seed"), key=f"{P}_seed")
     device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device",
                           help="CUDA needs an NVIDIA GPU; the app says so if there is none.")
     last_only = st.checkbox("Score only the last position (as document 000)",
@@ -113,7 +150,15 @@ run: LiveRun | None = st.session_state.get(f"{P}_run")
 if run is None or st.session_state.get(f"{P}_arch") != arch:
     if run is not None:
         run.pause()
-    run = LiveRun(Trainer(build_model(mcfg, int(seed)), task, tcfg))
+    try:
+        run = LiveRun(Trainer(build_model(mcfg, int(seed)), task, tcfg))
+    except torch.cuda.OutOfMemoryError:
+        torch.cuda.empty_cache()
+        st.error("**The GPU has no room for this model.** Make it smaller or choose the CPU.")
+        st.stop()
+    except RuntimeError as e:  # a CUDA driver or device error while moving the model
+        st.error(f"**The model could not be put on {device}:** {str(e)[:200]} Choose the CPU.")
+        st.stop()
     st.session_state[f"{P}_run"] = run
     st.session_state[f"{P}_arch"] = arch
     st.session_state.pop(f"{P}_before", None)
@@ -124,6 +169,7 @@ elif not run.running:
         run.trainer.config = tcfg
         run.trainer.set_learning_rate(tcfg.learning_rate)
 register_model("Baby GPT", run)
+session_guard(run)  # closing the tab stops this session's training
 
 
 def reset() -> None:
@@ -166,6 +212,70 @@ st.caption(f"{len(task.examples['train'][0])} training windows · {n_states:,} s
            f"{run.trainer.model.num_params():,} parameters · lowest possible loss on this data "
            f"{floor:.3f} nats")
 training_buttons(run, int(steps), P, reset)
+
+
+def task_spec() -> dict:
+    return {"kind": "sequence", "sequence": task.sequence, "last_only": task.last_only}
+
+
+def apply_bundle(b: Bundle) -> str:
+    """Install a loaded model on this page (called by the uploader before the widgets)."""
+    if b.task.get("kind") != "sequence":
+        raise CheckpointError(f"This model was trained on another page's task "
+                              f"('{str(b.task.get('kind'))[:30]}'); load it on that page.")
+    c = b.config
+    for key, what, value in ((f"{P}_vocab", "vocabulary size", c.vocab_size),
+                             (f"{P}_context", "context length", c.block_size),
+                             (f"{P}_layers", "layers", c.n_layer),
+                             (f"{P}_heads", "heads", c.n_head),
+                             (f"{P}_embd", "embedding size", c.n_embd)):
+        lo, hi = bounds(key)
+        if not lo <= value <= hi:
+            raise CheckpointError(f"This model has {what} {value}; this page takes {lo} to {hi}.")
+    if c.dropout:
+        raise CheckpointError("This model uses dropout, which this page does not offer.")
+    seq, last = b.task.get("sequence"), b.task.get("last_only", True)
+    if not isinstance(seq, str) or not isinstance(last, bool):
+        raise CheckpointError("The model file's task has no valid 'sequence'.")
+    try:
+        seq_value, _ = SPECS[f"{P}_seq"].parse(seq)
+    except ValueError as e:
+        raise CheckpointError(f"The model file's training sequence {e}.") from None
+    t = b.train or tcfg
+    dev = t.device if t.device == "cpu" or torch.cuda.is_available() else "cpu"
+    new_task = SequenceTask(seq_value, c.vocab_size, c.block_size, last_only=last)
+    new_cfg = TrainConfig(**{**t.to_dict(), "device": dev, "eval_interval": 1,
+                             "eval_batches": 1,
+                             "max_steps": min(t.max_steps, bounds(f"{P}_steps")[1])})
+    trainer = Trainer(b.model, new_task, new_cfg)
+    trainer.step_count = b.step
+    old = st.session_state.get(f"{P}_run")
+    if old is not None:
+        old.pause()
+    st.session_state.update({
+        f"{P}_vocab": c.vocab_size, f"{P}_context": c.block_size, f"{P}_layers": c.n_layer,
+        f"{P}_heads": c.n_head, f"{P}_embd": c.n_embd, f"{P}_bias": c.bias,
+        f"{P}_lr": new_cfg.learning_rate, f"{P}_wd": new_cfg.weight_decay,
+        f"{P}_batch": new_cfg.batch_size, f"{P}_steps": new_cfg.max_steps,
+        f"{P}_seed": new_cfg.seed, f"{P}_device": dev, f"{P}_seq": seq_value,
+        f"{P}_last_only": last,
+        f"{P}_run": LiveRun(trainer), f"{P}_arch": (c, new_cfg.seed, dev),
+    })
+    st.session_state.pop(f"{P}_before", None)
+    return (f"Loaded a model trained for {b.step:,} steps: {c.n_layer} layers, {c.n_head} heads, "
+            f"{c.n_embd} dimensions, vocabulary {c.vocab_size}, context {c.block_size}. The "
+            "settings above now match it; Train continues from its weights (with a fresh "
+            "optimizer).")
+
+
+with st.expander("Save, load and share", icon=":material/share:"):
+    left, right = st.columns(2)
+    with left:
+        model_download(run, task_spec(), file_name=f"baby_gpt_step{run.trainer.step_count}.zip",
+                       key=f"{P}_download")
+    with right:
+        model_upload(f"{P}_upload", apply_bundle, max_mb=MAX_MODEL_MB)
+    share_box(SPECS)
 
 tok = task.tokenizer.token_str
 attn_state = st.selectbox(
