@@ -1,0 +1,253 @@
+"""Bad input across every page and entry point: each gets a clear message, never a traceback,
+and the page stays usable (its model kept where it had one).
+
+The table is the point: one row per bad input. Entry points are
+- `widget`: a widget's value (kind and key), as a student types it;
+- `url`: query parameters, as they arrive in a (shared, edited or hostile) link;
+- `upload`: a file given to an uploader (found by its label).
+To cover a new page, add its rows and, if it trains a model, a `PageProbe` that says how to
+give it a model first and how to check that it still works afterwards.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+from gptviz.checkpoint import CONFIG_NAME, WEIGHTS_NAME, save_bundle
+from gptviz.config import DOC000_MODEL, DOC000_TRAIN, GPTConfig
+from gptviz.model import GPT
+
+ROOT = Path(__file__).resolve().parents[1]
+NO_GPU = not torch.cuda.is_available()
+
+
+@dataclass(frozen=True)
+class Bad:
+    page: str  # path from the repository root
+    entry: str  # "widget:<kind>:<key>", "url" or "upload:<label start>"
+    value: Any  # the widget's value, a dict of query parameters, or () -> (name, bytes)
+    expect: str | None  # regex the page's messages must match; None: no message is due
+    fix: dict[str, Any] = field(default_factory=dict)  # widget key -> value, before the probe
+
+
+# --- files for the uploader ---------------------------------------------------------------
+def _bundle(model_cfg: GPTConfig = DOC000_MODEL, task: dict | None = None, step: int = 3,
+            edit: Callable[[dict, dict], None] | None = None) -> bytes:
+    torch.manual_seed(0)
+    data = save_bundle(GPT(model_cfg), task or {"kind": "sequence", "sequence": "0110101101",
+                                                "last_only": True}, DOC000_TRAIN, step)
+    if edit is None:
+        return data
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        files = {n: zf.read(n) for n in zf.namelist()}
+    meta = json.loads(files[CONFIG_NAME])
+    from safetensors.torch import load, save
+    tensors = load(files[WEIGHTS_NAME])
+    edit(meta, tensors)
+    files[CONFIG_NAME] = json.dumps(meta).encode()
+    files[WEIGHTS_NAME] = save(tensors)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for n, b in files.items():
+            zf.writestr(n, b)
+    return buf.getvalue()
+
+
+def _nan_weights(meta, tensors):
+    tensors["transformer.wte.weight"][0, 0] = float("nan")
+
+
+def _wrong_shape(meta, tensors):
+    tensors["transformer.wpe.weight"] = torch.zeros(5, 16)
+
+
+def _pickle() -> bytes:
+    buf = io.BytesIO()
+    torch.save({"x": torch.zeros(2)}, buf)
+    return buf.getvalue()
+
+
+def _zip_of(files: dict[str, bytes]) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        for n, b in files.items():
+            zf.writestr(n, b)
+    return buf.getvalue()
+
+
+BABY = "pages/baby_gpt.py"
+XSS = '<img src=x onerror="window.__xss=1">'
+LOAD = "upload:Load a saved model"
+NOT_OURS = "not a gptviz model file"
+
+ROWS: list[Bad] = [
+    # --- Baby GPT: widgets ---------------------------------------------------------------
+    Bad(BABY, "widget:text_area:baby_seq", "01201", "outside the vocabulary"),
+    Bad(BABY, "widget:text_area:baby_seq", "", "empty"),
+    Bad(BABY, "widget:text_area:baby_seq", "   \n\t ", "empty"),
+    Bad(BABY, "widget:text_area:baby_seq", "01", "at least 4"),
+    Bad(BABY, "widget:text_area:baby_seq", "01" * 15_000, "limit is 20,000"),
+    Bad(BABY, "widget:text_area:baby_seq", XSS, "not in the vocabulary"),
+    Bad(BABY, "widget:text_area:baby_seq", "😀\u202e\x00\x01é", "not in the vocabulary"),
+    Bad(BABY, "widget:number_input:baby_embd", 10, "not divisible"),
+    Bad(BABY, "widget:number_input:baby_heads", 3, "not divisible"),
+    Bad(BABY, "widget:number_input:baby_context", 16, "at least 17"),
+    Bad(BABY, "widget:number_input:baby_vocab", 1, "outside the vocabulary"),
+    *([Bad(BABY, "widget:selectbox:baby_device", "cuda", "no CUDA GPU")] if NO_GPU else []),
+    # --- Baby GPT: the URL ---------------------------------------------------------------
+    Bad(BABY, "url", {"baby_layers": "999999"}, r"`baby_layers` is above the maximum 8"),
+    Bad(BABY, "url", {"baby_layers": "-1"}, "below the minimum 1"),
+    Bad(BABY, "url", {"baby_layers": "abc"}, "is not a number"),
+    Bad(BABY, "url", {"baby_seed": "1.5"}, "not a whole number"),
+    Bad(BABY, "url", {"baby_lr": "nan"}, "not a finite number"),
+    Bad(BABY, "url", {"baby_lr": "1e999"}, "not a finite number"),
+    Bad(BABY, "url", {"baby_vocab": ""}, "is not a number"),
+    Bad(BABY, "url", {"baby_steps": "9" * 500}, "too long"),
+    Bad(BABY, "url", {"baby_seq": "<script>alert(1)</script>"}, "may only hold the symbols"),
+    Bad(BABY, "url", {"baby_seq": "0" * 5_000}, "longer than 2,000"),
+    Bad(BABY, "url", {"baby_device": "tpu"}, "must be one of cpu, cuda"),
+    Bad(BABY, "url", {"baby_bias": "maybe"}, "must be 1 or 0"),
+    Bad(BABY, "url", {"x" * 300: "1", "<b>": "2", "": "3"}, "does not know"),
+    Bad(BABY, "url", {f"p{i}": str(i) for i in range(80)}, "more than 50"),
+    Bad(BABY, "url", {"baby_embd": "10"}, "not divisible", fix={"baby_embd": 16}),
+    Bad(BABY, "url", {"baby_seq": "0123"}, "outside the vocabulary",
+        fix={"baby_seq": "0110101"}),
+    Bad(BABY, "url", {"baby_context": "16"}, "at least 17", fix={"baby_context": 3}),
+    # --- Baby GPT: model uploads ---------------------------------------------------------
+    Bad(BABY, LOAD, lambda: ("model.zip", b""), "empty"),
+    Bad(BABY, LOAD, lambda: ("model.zip", os.urandom(5000)), NOT_OURS),
+    Bad(BABY, LOAD, lambda: ("model.zip", f"<html>{XSS}</html>".encode()), NOT_OURS),
+    Bad(BABY, LOAD, lambda: ("model.zip", "a model".encode("utf-16")), NOT_OURS),
+    Bad(BABY, LOAD, lambda: ("model.zip", _pickle()), NOT_OURS),
+    Bad(BABY, LOAD, lambda: ("model.zip", os.urandom(30_000_000)), "the limit is"),
+    Bad(BABY, LOAD, lambda: ("model.zip", _zip_of({CONFIG_NAME: b"{oops",
+                                                   WEIGHTS_NAME: b""})), "not valid JSON"),
+    Bad(BABY, LOAD, lambda: ("model.zip", _bundle(edit=_nan_weights)), "NaN or infinite"),
+    Bad(BABY, LOAD, lambda: ("model.zip", _bundle(edit=_wrong_shape)), "has shape"),
+    Bad(BABY, LOAD, lambda: ("model.zip", _bundle(
+        edit=lambda m, t: m["model"].update(n_head=3))), "not divisible"),
+    Bad(BABY, LOAD, lambda: ("model.zip", _bundle(
+        GPTConfig(2, 3, 12, 4, 16))), "layers 12; this page takes 1 to 8"),
+    Bad(BABY, LOAD, lambda: ("model.zip", _bundle(task={"kind": "text", "corpus": "x"})),
+        "another page's task"),
+    Bad(BABY, LOAD, lambda: ("model.zip", _bundle(task={"kind": "sequence", "sequence": XSS})),
+        "may only hold the symbols"),
+    Bad(BABY, LOAD, lambda: ("model.zip", _bundle(task={"kind": "sequence", "sequence": "22"})),
+        "outside the vocabulary"),
+    # --- the app's entry point and home page: hostile links draw the page normally -------
+    Bad("app.py", "url", {"page": "../../etc/passwd", "<script>": XSS}, None),
+    Bad("app.py", "url", {"x": XSS * 50, "embed": "true", "embed_options": "<b>"}, None),
+]
+
+
+# --- how to use each page -------------------------------------------------------------------
+@dataclass(frozen=True)
+class PageProbe:
+    prepare: Callable[[AppTest], Any]  # give the page a model; returns what must survive
+    usable: Callable[[AppTest, Any], None]  # asserts the page still works (and kept it)
+
+
+def _button(at: AppTest, label: str):
+    return next(b for b in at.button if b.label.startswith(label))
+
+
+def _baby_prepare(at: AppTest) -> Any:
+    _button(at, "One step").click().run()
+    run = at.session_state["baby_run"]
+    assert run.trainer.step_count == 1
+    return run.trainer.model
+
+
+def _baby_usable(at: AppTest, model: Any) -> None:
+    run = at.session_state["baby_run"]
+    if model is not None:
+        assert run.trainer.model is model, "the trained model was lost"
+    before = run.trainer.step_count
+    _button(at, "One step").click().run()
+    assert not at.exception
+    assert at.session_state["baby_run"].trainer.step_count == before + 1
+
+
+def _draws(at: AppTest, _: Any) -> None:
+    assert at.title and not at.exception
+
+
+PROBES = {
+    BABY: PageProbe(_baby_prepare, _baby_usable),
+    "app.py": PageProbe(lambda at: None, _draws),
+}
+
+
+def _messages(at: AppTest) -> list[str]:
+    return [e.value for e in (*at.error, *at.warning, *at.info)]
+
+
+def _id(row: Bad) -> str:
+    value = row.value
+    if callable(value):
+        value = value.__code__.co_firstlineno  # the table's line: unique and findable
+    text = re.sub(r"[^A-Za-z0-9_=,.-]+", "", str(value))[:24]
+    return f"{Path(row.page).stem}-{row.entry.split(':')[0]}-{row.entry.split(':')[-1][:12]}-{text}"
+
+
+@pytest.fixture(autouse=True)
+def _release_session_resources():
+    yield
+    st.cache_resource.clear()
+
+
+def test_the_table_is_big_enough():
+    assert len(ROWS) >= 30
+    assert {r.entry.split(":")[0] for r in ROWS} == {"widget", "url", "upload"}
+
+
+@pytest.mark.parametrize("row", ROWS, ids=[_id(r) for r in ROWS])
+def test_bad_input_gets_a_message_and_the_page_stays_usable(row: Bad):
+    probe = PROBES[row.page]
+    at = AppTest.from_file(str(ROOT / row.page), default_timeout=60)
+    kept = None
+    fix = dict(row.fix)
+    if row.entry == "url":
+        for k, v in row.value.items():
+            at.query_params[k] = v
+        at.run()
+    else:
+        at.run()
+        kept = probe.prepare(at)
+        kind, *rest = row.entry.split(":")
+        if kind == "widget":
+            wkind, key = rest
+            widget = getattr(at, wkind)(key=key)
+            fix = fix or {key: widget.value}  # afterwards, the student puts it back
+            widget.set_value(row.value).run()
+        else:
+            uploader = next(u for u in at.get("file_uploader") if u.label.startswith(rest[0]))
+            uploader.set_value((*row.value(), "application/zip")).run()
+    assert not at.exception, at.exception[0].message  # no traceback element
+    messages = _messages(at)
+    if row.expect is not None:
+        assert any(re.search(row.expect, m) for m in messages), messages
+    for m in messages:
+        assert "Traceback" not in m and len(m) < 600, m
+    if fix:
+        for key, value in fix.items():
+            at.session_state[key] = value
+        at.run()
+        assert not at.exception
+    probe.usable(at, kept)
+    run = at.session_state["baby_run"] if "baby_run" in at.session_state else None  # noqa: SIM401
+    if run is not None:
+        run.pause()
