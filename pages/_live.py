@@ -16,8 +16,8 @@ Every training page also calls (see pages/baby_gpt.py):
 from __future__ import annotations
 
 import weakref
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Hashable, Mapping
+from typing import Any, TypeVar
 
 import streamlit as st
 from streamlit.logger import get_logger
@@ -30,6 +30,9 @@ from gptviz.urlparams import Param, encode_params, parse_params, share_url
 REFRESH_SECONDS = 0.5  # two redraws a second: smooth to watch, cheap for the trainer
 MODELS_KEY = "gptviz_models"
 GUARD_KEY = "gptviz_session_guard"
+MEMO_KEY = "gptviz_memo"
+
+T = TypeVar("T")
 
 _log = get_logger(__name__)
 
@@ -89,6 +92,24 @@ def status_line(snap: Snapshot) -> None:
             st.error(snap.message)
         else:
             st.warning(snap.message)
+
+
+def memo(name: str, key: Hashable, build: Callable[[], T]) -> T:
+    """What `build()` gave last time for this `key`, else a fresh value (kept per session).
+
+    A live view redraws twice a second, and building a plotly figure costs 30-120 ms of CPU;
+    keyed by the step count, a view whose model has not moved (queued behind other students,
+    paused, finished) redraws for almost nothing, which keeps a shared server responsive.
+    """
+    if MEMO_KEY not in st.session_state:
+        st.session_state[MEMO_KEY] = {}
+    store = st.session_state[MEMO_KEY]
+    hit = store.get(name)
+    if hit is not None and hit[0] == key:
+        return hit[1]
+    value = build()
+    store[name] = (key, value)
+    return value
 
 
 def live_view(run: LiveRun, draw: Callable[[Snapshot], None]) -> None:

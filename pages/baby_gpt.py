@@ -33,6 +33,7 @@ from gptviz.viz.loss import loss_figure
 from pages._live import (
     apply_url_settings,
     live_view,
+    memo,
     model_download,
     model_upload,
     register_model,
@@ -284,27 +285,34 @@ attn_state = st.selectbox(
 
 
 def draw(snap: Snapshot) -> None:
-    probs = run.read_model(lambda m: model_transition_probs(m, states).numpy())
+    # everything drawn depends only on the model (its step) and the settings: memoised, so a
+    # queued or paused model redraws without recomputing (see memo in pages/_live.py)
+    key = (run, snap.step, len(snap.evals), states, as_graph, attn_state)
+    probs = memo(f"{P}_probs", key,
+                 lambda: run.read_model(lambda m: model_transition_probs(m, states).numpy()))
     left, right = st.columns([1, 1])
     with left:
-        st.plotly_chart(loss_figure(snap.steps, snap.losses, snap.evals, floor,
-                                    title="Training loss"), key=f"{P}_loss")
+        st.plotly_chart(memo(f"{P}_loss_fig", key, lambda: loss_figure(
+            snap.steps, snap.losses, snap.evals, floor, title="Training loss")), key=f"{P}_loss")
     with right:
         if as_graph:
             st.subheader(f"Now (step {snap.step})")
-            st.graphviz_chart(state_graph(states, probs, mcfg.block_size, transitions, tok),
-                              width="stretch")
+            st.graphviz_chart(memo(f"{P}_graph", key, lambda: state_graph(
+                states, probs, mcfg.block_size, transitions, tok)), width="stretch")
         else:
-            st.plotly_chart(transition_heatmap(states, probs, transitions, tok,
-                                               title=f"P(next | state), step {snap.step}"),
-                            key=f"{P}_heat")
+            st.plotly_chart(memo(f"{P}_heat_fig", key, lambda: transition_heatmap(
+                states, probs, transitions, tok, title=f"P(next | state), step {snap.step}")),
+                key=f"{P}_heat")
     compare_table(probs)
+    st.plotly_chart(memo(f"{P}_attn_fig", key, attention_now), key=f"{P}_attn")
+
+
+def attention_now():
     x = np.asarray(attn_state, dtype=np.int64)[None, :]
     att = run.read_model(lambda m: format_attention(
         m(torch.from_numpy(x).to(m.device), return_attention=True).attention))
-    st.plotly_chart(attention_figure(att, [tok(t) for t in attn_state],
-                                     title="Attention weights: where each position looks"),
-                    key=f"{P}_attn")
+    return attention_figure(att, [tok(t) for t in attn_state],
+                            title="Attention weights: where each position looks")
 
 
 def compare_table(probs: np.ndarray) -> None:
