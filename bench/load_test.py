@@ -136,7 +136,7 @@ def open_page(browser, url: str, query: str):
     ctx.add_init_script(FRAME_CLOCK_JS)
     page = ctx.new_page()
     t0 = time.monotonic()
-    page.goto(f"{url}/baby_gpt{query}")
+    page.goto(f"{url}/baby_gpt{query}", timeout=180_000)
     page.locator("h1").first.wait_for(timeout=120_000)
     first_paint = time.monotonic() - t0
     wait_ready(page, timeout=120_000)
@@ -179,7 +179,8 @@ def run_load(sessions: int = 10, seconds: float = 30.0, max_trainers: int | None
             page, _, ready = open_page(browser, url, query)
             pages.append(page)
             first_loads.append(ready)
-        rss_all_open, _ = proc_status(proc.pid)
+        rss_all_open, threads_all_open = proc_status(proc.pid)
+        load_before = os.getloadavg()[0]
         for page in pages:
             click_train(page)
         t_start = time.monotonic()
@@ -209,7 +210,7 @@ def run_load(sessions: int = 10, seconds: float = 30.0, max_trainers: int | None
             page.context.close()
         # closing the tabs stops their training: threads return
         t_close = time.monotonic()
-        while proc_status(proc.pid)[1] > threads_idle and time.monotonic() - t_close < 15:
+        while proc_status(proc.pid)[1] > threads_all_open and time.monotonic() - t_close < 15:
             time.sleep(0.1)
         threads_back_s = time.monotonic() - t_close
         rss_after, threads_after = proc_status(proc.pid)
@@ -232,8 +233,12 @@ def run_load(sessions: int = 10, seconds: float = 30.0, max_trainers: int | None
             "new_visitor_under_load": visitor,
             "server_rss_mb": {"idle": round(rss_idle), "all_open": round(rss_all_open),
                               "peak": round(rss_peak), "after_close": round(rss_after)},
-            "server_threads": {"idle": threads_idle, "after_close": threads_after,
+            "server_threads": {"idle": threads_idle, "all_open_before_training": threads_all_open,
+                               "peak": max(x[2] for x in sampler.samples),
+                               "after_close": threads_after,
                                "seconds_to_return": round(threads_back_s, 1)},
+            "machine_load_average_1min": {"before_training": round(load_before, 1),
+                                          "at_end": round(os.getloadavg()[0], 1)},
             "per_session": per_session,
         }
 
