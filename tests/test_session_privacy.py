@@ -1,0 +1,37 @@
+"""Each user's model stays in that user's session: nothing per-user is shared by the process."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _one_step(at: AppTest) -> None:
+    next(b for b in at.button if b.label.startswith("One step")).click().run()
+
+
+def test_two_sessions_train_separate_models():
+    a = AppTest.from_file(str(ROOT / "pages" / "baby_gpt.py"), default_timeout=60).run()
+    b = AppTest.from_file(str(ROOT / "pages" / "baby_gpt.py"), default_timeout=60).run()
+    try:
+        _one_step(a)
+        _one_step(a)
+        ra, rb = a.session_state["baby_run"], b.session_state["baby_run"]
+        assert ra is not rb and ra.trainer.model is not rb.trainer.model
+        assert (ra.trainer.step_count, rb.trainer.step_count) == (2, 0)
+    finally:
+        st.cache_resource.clear()
+
+
+def test_no_page_keeps_per_user_objects_in_process_wide_caches():
+    """A global st.cache_resource or a module-level model would be shared by every student."""
+    for path in [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]:
+        src = path.read_text()
+        for m in re.finditer(r"@st\.cache_resource(\([^)]*\))?\s*\ndef (\w+)", src):
+            args, name = m.group(1) or "", m.group(2)
+            assert 'scope="session"' in args or name == "_configure_torch", (path, name)
