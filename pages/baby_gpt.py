@@ -150,6 +150,10 @@ else:
     states = [s for s in seen if show_prefixes or len(s) == mcfg.block_size]
     states = states[:MAX_HEATMAP_STATES]
     as_graph = False
+    st.info(f"{state_space_size(mcfg.vocab_size, mcfg.block_size, show_prefixes):,} states are "
+            f"too many to draw as a readable graph (the limit is {MAX_GRAPH_STATES}). Shown "
+            f"instead: the {len(states)} states that occur most often in the data, as a table of "
+            f"colours (rows: state, columns: next token).")
 
 if f"{P}_before" not in st.session_state:
     # the untrained model's probabilities for every state it has, kept for "before vs now"

@@ -55,15 +55,21 @@ def test_run_stops_when_asked():
     assert trainer.run(100, should_stop=lambda: trainer.step_count >= 7) == 7
 
 
-def test_diverging_loss_raises_and_keeps_the_last_good_weights():
+def test_diverging_loss_restores_the_last_good_state():
     trainer = doc000_trainer(learning_rate=100.0, weight_decay=10.0)
-    with pytest.raises(TrainingDiverged, match="learning rate"):
-        for _ in range(200):
+    seen = {0: {k: v.clone() for k, v in trainer.model.state_dict().items()}}
+    with pytest.raises(TrainingDiverged, match="learning rate") as info:
+        for _ in range(500):
             trainer.step()
-            good = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+            seen[trainer.step_count] = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    restored = trainer.step_count
+    assert f"at step {restored}" in str(info.value)
+    assert restored < max(seen)  # it went back past the broken steps
     for k, v in trainer.model.state_dict().items():
-        assert torch.equal(v, good[k]), k
-        assert torch.isfinite(v).all()
+        assert torch.isfinite(v).all(), k
+        assert torch.equal(v, seen[restored][k]), k
+    trainer.set_learning_rate(1e-3)
+    assert math.isfinite(trainer.step().loss)  # and training can go on from there
 
 
 def test_cuda_without_a_gpu_is_a_clear_config_error():
