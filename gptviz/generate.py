@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import torch
 from torch.nn import functional as F
@@ -128,10 +128,16 @@ class GenerationStep:
     context: list[int]  # the ids actually fed to the model: the last block_size tokens
     context_start: int  # position of context[0] in the whole sequence
     slid: bool  # the sequence outgrew block_size, so the window dropped its earliest tokens
-    model_probs: torch.Tensor  # (V,) softmax of the logits, before temperature and filtering
-    probs: torch.Tensor  # (V,) the distribution the token was drawn from
+    model_probs: torch.Tensor | None  # (V,) softmax of the logits, before temperature and cuts
+    probs: torch.Tensor | None  # (V,) the distribution the token was drawn from
     top: list[Candidate]  # the most likely candidates under probs (then model_probs), best first
     token: int  # the token drawn
+    drawn: Candidate  # the drawn token with its two probabilities
+
+    def slim(self) -> GenerationStep:
+        """A copy without the two (V,) distributions, for keeping many steps of a big vocabulary
+        (50,257 tokens x 2 x 4 bytes per step with GPT-2's); top and drawn are kept."""
+        return replace(self, model_probs=None, probs=None)
 
 
 def _step_generator(seed: int, position: int) -> torch.Generator:
@@ -205,7 +211,9 @@ def _generate(model: GPT, ids: list[int], steps: int, temperature: float, top_k:
         order = torch.argsort(model_probs, descending=True, stable=True)
         order = order[torch.argsort(probs[order], descending=True, stable=True)][:n_top]
         top = [Candidate(int(i), float(probs[i]), float(model_probs[i])) for i in order]
-        yield GenerationStep(len(ids), context, start, start > 0, model_probs, probs, top, token)
+        drawn = Candidate(token, float(probs[token]), float(model_probs[token]))
+        yield GenerationStep(len(ids), context, start, start > 0, model_probs, probs, top, token,
+                             drawn)
         ids.append(token)
 
 

@@ -7,7 +7,9 @@ measured with tests/bench/bench_text_model.py on the built-in corpus.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from collections import Counter
+from dataclasses import dataclass, replace
 
 from gptviz.config import GPTConfig, TrainConfig
 from gptviz.model import GPT
@@ -71,11 +73,24 @@ def build_text_run(text: str, model_config: GPTConfig, train_config: TrainConfig
 
     model_config.vocab_size is replaced by the tokenizer's, so a preset fits any corpus.
     """
-    from dataclasses import replace
-
     tokenizer = tokenizer or CharTokenizer.from_text(text)
     config = replace(model_config, vocab_size=tokenizer.vocab_size).validate()
     train_config.validate()
     task = TextTask(text, tokenizer, config.block_size, val_fraction=val_fraction)
     model = build_model(config, train_config.seed)
     return TextRun(tokenizer, task, model, Trainer(model, task, train_config))
+
+
+def unigram_entropy(text: str) -> float:
+    """Entropy of the character frequencies, in nats: the loss of the best model that ignores
+    context. A model below it has learned something from the preceding characters."""
+    counts, n = Counter(text), len(text)
+    if n == 0:
+        raise ValueError("No text.")
+    return -sum(c / n * math.log(c / n) for c in counts.values())
+
+
+def loss_references(text: str, vocab_size: int) -> dict[str, float]:
+    """Two milestones for a character model's loss (log V: guessing uniformly; unigram)."""
+    return {"guessing uniformly (log V)": math.log(vocab_size),
+            "letter frequencies only": unigram_entropy(text)}

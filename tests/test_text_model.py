@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 import torch
@@ -15,23 +14,13 @@ from gptviz.generate import generate_text
 from gptviz.text_model import DEFAULT_PRESET, TEXT_PRESETS, build_text_run
 
 
-@pytest.fixture
-def one_thread() -> Iterator[None]:
-    # Tiny models on a shared 2-core machine run ~10x faster single-threaded (no OpenMP
-    # spinning against other processes); restored afterwards because the setting is global.
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def unigram_entropy(text: str) -> float:
     """The loss of the best model that ignores context: the entropy of character frequencies."""
     counts, n = Counter(text), len(text)
     return -sum(c / n * math.log(c / n) for c in counts.values())
 
 
-def test_tiny_char_model_falls_well_below_log_vocab_and_beats_unigrams(one_thread: None) -> None:
+def test_tiny_char_model_falls_well_below_log_vocab_and_beats_unigrams() -> None:
     text = builtin_corpus()[:20_000]
     run = build_text_run(text, GPTConfig(block_size=16, n_layer=1, n_head=2, n_embd=32),
                          TrainConfig(learning_rate=1e-2, batch_size=32, max_steps=100,
@@ -70,7 +59,7 @@ def test_presets_are_valid_and_the_default_exists() -> None:
         p.train_config().validate()
 
 
-def test_a_model_that_memorised_a_text_continues_it(one_thread: None) -> None:
+def test_a_model_that_memorised_a_text_continues_it() -> None:
     # oracle: a periodic text is fully predictable, so greedy generation must reproduce it
     text = "the cat sat. " * 60
     run = build_text_run(text, GPTConfig(block_size=8, n_layer=1, n_head=2, n_embd=32),

@@ -122,3 +122,10 @@ def test_context_html_escapes_and_marks_the_window() -> None:
     assert [("background" in s) for s in spans] == [i >= 5 for i in range(len(tokens))]
     assert [("font-weight:700" in s) for s in spans] == [i >= 3 for i in range(len(tokens))]
     assert ["outline" in s for s in spans].index(True) == 8
+
+
+def test_context_html_window_end_leaves_the_drawn_token_outside() -> None:
+    spans = context_html(list("abcdef"), window_start=1, prompt_len=2, newest=5,
+                         window_end=5).split("<span ")[1:]
+    assert [("background" in s) for s in spans] == [False, True, True, True, True, False]
+    assert "color:#9A9A9A" in spans[0] and "outline" in spans[5]

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import plotly.graph_objects as go
 
-from gptviz.generate import Candidate, GenerationStep
+from gptviz.generate import GenerationStep
 from gptviz.tokenizers import Tokenizer
 from gptviz.viz.windows import plotly_text, visible_token
 
@@ -30,8 +30,7 @@ def candidates_figure(step: GenerationStep, tokenizer: Tokenizer, n: int = 10) -
     """
     top = list(step.top[:n])
     if step.token not in [c.token for c in top]:
-        top.append(Candidate(step.token, float(step.probs[step.token]),
-                             float(step.model_probs[step.token])))
+        top.append(step.drawn)
     rows = list(range(len(top)))  # numeric rows: two tokens could share a label
     labels = [plotly_text(visible_token(tokenizer.token_str(c.token))) for c in top]
     colours = [DRAWN_COLOUR if c.token == step.token else CANDIDATE_COLOUR for c in top]
@@ -50,7 +49,7 @@ def candidates_figure(step: GenerationStep, tokenizer: Tokenizer, n: int = 10) -
     drawn = visible_token(tokenizer.token_str(step.token))
     fig.update_layout(
         title=plotly_text(f"Token {step.position}: drew '{drawn}' "
-                          f"({float(step.probs[step.token]):.1%})"),
+                          f"({step.drawn.prob:.1%})"),
         yaxis=dict(tickmode="array", tickvals=rows, ticktext=labels, autorange="reversed",
                    tickfont=dict(size=20)),
         xaxis=dict(title="probability", range=[0, 1.15], tickformat=".0%"),
@@ -61,19 +60,20 @@ def candidates_figure(step: GenerationStep, tokenizer: Tokenizer, n: int = 10) -
 
 
 def context_html(tokens: Sequence[str], window_start: int, prompt_len: int,
-                 newest: int | None = None) -> str:
+                 newest: int | None = None, window_end: int | None = None) -> str:
     """The whole text, token by token, as escaped HTML spans.
 
-    tokens[window_start:] is the context window (what the model reads next): highlighted.
-    Tokens before it have slid out of the window: greyed. Tokens from prompt_len on were
-    generated: bold. tokens[newest] (the token just drawn) gets a red outline.
+    tokens[window_start:window_end] is the context window (what the model reads): highlighted
+    (window_end defaults to the end). Tokens before it have slid out of the window: greyed.
+    Tokens from prompt_len on were generated: bold. tokens[newest] gets a red outline.
     """
+    end = len(tokens) if window_end is None else window_end
     spans = []
     for i, tok in enumerate(tokens):
         style = ["white-space:pre-wrap"]
-        if i >= window_start:
+        if window_start <= i < end:
             style.append("background:#FFE8A3")  # inside the context window
-        else:
+        elif i < window_start:
             style.append("color:#9A9A9A")  # slid out of the window
         if i >= prompt_len:
             style.append("font-weight:700")  # generated
