@@ -198,7 +198,7 @@ if history:
     step, used = history[i - 1]
     left, right = st.columns([1, 1])
     with left:
-        st.plotly_chart(candidates_figure(step, tok), key=f"{P}_cands")
+        st.plotly_chart(candidates_figure(step, tok, name=f"Step {i}"), key=f"{P}_cands")
     with right:
         st.markdown(f"**Step {i}** ({used}). The model read the highlighted "
                     f"{len(step.context)} tokens" + (" (the window had slid)" if step.slid else "")

@@ -21,12 +21,14 @@ CANDIDATE_COLOUR = "#4C78A8"  # blue: other candidates
 MODEL_COLOUR = "#222222"  # black marks: the model's own probability (temperature 1, no cuts)
 
 
-def candidates_figure(step: GenerationStep, tokenizer: Tokenizer, n: int = 10) -> go.Figure:
+def candidates_figure(step: GenerationStep, tokenizer: Tokenizer, n: int = 10,
+                      name: str | None = None) -> go.Figure:
     """Horizontal bars: the top-n candidates under the distribution drawn from, best on top.
 
     Bars are the probabilities after temperature, top-k and top-p; black diamonds are the
     model's raw probabilities (softmax of its logits), so the effect of each setting is visible.
     The drawn token's bar is red; if it is not among the top n it is added as the last row.
+    name titles the step (default: the position of the new token in the text).
     """
     top = list(step.top[:n])
     if step.token not in [c.token for c in top]:
@@ -48,7 +50,7 @@ def candidates_figure(step: GenerationStep, tokenizer: Tokenizer, n: int = 10) -
     )
     drawn = visible_token(tokenizer.token_str(step.token))
     fig.update_layout(
-        title=plotly_text(f"Token {step.position}: drew '{drawn}' "
+        title=plotly_text(f"{name or f'Token {step.position}'}: drew '{drawn}' "
                           f"({step.drawn.prob:.1%})"),
         yaxis=dict(tickmode="array", tickvals=rows, ticktext=labels, autorange="reversed",
                    tickfont=dict(size=20)),

@@ -31,8 +31,12 @@ def main() -> None:
     ap.add_argument("--preset", default=DEFAULT_PRESET, choices=sorted(TEXT_PRESETS))
     ap.add_argument("--steps", type=int, default=None, help="default: the preset's")
     ap.add_argument("--seconds", type=float, default=None, help="stop after this much training")
+    ap.add_argument("--cpu-seconds", type=float, default=None,
+                    help="stop after this much CPU time (robust to other load; with --threads 1 "
+                         "it is the wall time on an idle core)")
     ap.add_argument("--block", type=int, default=None)
     ap.add_argument("--layers", type=int, default=None)
+    ap.add_argument("--heads", type=int, default=None)
     ap.add_argument("--embd", type=int, default=None)
     ap.add_argument("--batch", type=int, default=None)
     ap.add_argument("--lr", type=float, default=None)
@@ -43,8 +47,8 @@ def main() -> None:
 
     p = TEXT_PRESETS[args.preset]
     p = replace(p, **{k: v for k, v in dict(
-        block_size=args.block, n_layer=args.layers, n_embd=args.embd, batch_size=args.batch,
-        learning_rate=args.lr, steps=args.steps).items() if v is not None})
+        block_size=args.block, n_layer=args.layers, n_head=args.heads, n_embd=args.embd,
+        batch_size=args.batch, learning_rate=args.lr, steps=args.steps).items() if v is not None})
     text = builtin_corpus()
     run = build_text_run(text, p.model_config(0), p.train_config())
     V = run.tokenizer.vocab_size
@@ -56,6 +60,8 @@ def main() -> None:
     t0, c0 = time.perf_counter(), time.process_time()
     while run.trainer.step_count < p.steps:
         if args.seconds is not None and time.perf_counter() - t0 > args.seconds:
+            break
+        if args.cpu_seconds is not None and time.process_time() - c0 > args.cpu_seconds:
             break
         run.trainer.run(1)
     wall, cpu = time.perf_counter() - t0, time.process_time() - c0
