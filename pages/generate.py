@@ -15,7 +15,7 @@ from pages._live import available_models, live_view, register_model
 
 P = "gen"  # widget-key prefix
 QUICK_LABEL = "Tiny text model (trained on this page)"
-QUICK_STEPS = 300
+QUICK_STEPS = TEXT_PRESETS["Tiny"].steps  # ~13 CPU-seconds on one core
 MAX_TOKENS = 2_000  # prompt plus generated text, per session
 SLIM_ABOVE_VOCAB = 1_000  # keep only the top candidates per step for big vocabularies
 GREEDY = "Greedy: always the most likely token"
@@ -53,7 +53,7 @@ st.markdown(
 models = available_models()
 if not models:
     st.info("There is no trained model in this session yet. Train one on the **Train on text** "
-            f"page, or train a tiny one here ({QUICK_STEPS} steps, about half a minute).")
+            f"page, or train a tiny one here ({QUICK_STEPS} steps, about 15 seconds).")
     link_to_training()
     st.button("Quick-train a tiny text model here", icon=":material/bolt:", key=f"{P}_quick",
               on_click=quick_train, type="primary")
