@@ -10,6 +10,7 @@ import hashlib
 import heapq
 import inspect
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -345,7 +346,7 @@ class TiktokenTokenizer:
     Special tokens typed in the text (such as "<|endoftext|>") are encoded as ordinary text.
     """
 
-    def __init__(self, encoding_name: str = "gpt2") -> None:
+    def __init__(self, encoding_name: str = "gpt2", timeout: float = 60.0) -> None:
         try:
             import tiktoken
         except ImportError as e:
@@ -354,10 +355,25 @@ class TiktokenTokenizer:
         if encoding_name not in names:
             raise TokenizerError(f"tiktoken has no encoding called '{encoding_name}' "
                                  f"(it offers {', '.join(names)}).")
-        try:
-            self.encoding = tiktoken.get_encoding(encoding_name)
-        except Exception as e:  # requests' ConnectionError, HTTPError, hash mismatch, ...
-            raise TokenizerUnavailable(tiktoken_unavailable_message(encoding_name, e)) from e
+        # tiktoken downloads with requests and no timeout: behind a firewall that drops packets
+        # that would hang forever, so load in a helper thread and give up after `timeout`
+        result: dict[str, object] = {}
+
+        def load() -> None:
+            try:
+                result["encoding"] = tiktoken.get_encoding(encoding_name)
+            except Exception as e:  # requests' ConnectionError, HTTPError, hash mismatch, ...
+                result["error"] = e
+
+        worker = threading.Thread(target=load, daemon=True, name=f"tiktoken-{encoding_name}")
+        worker.start()
+        worker.join(timeout)
+        if "encoding" not in result:
+            error = result.get("error") or TimeoutError(f"no answer within {timeout:.0f} s")
+            assert isinstance(error, BaseException)
+            raise TokenizerUnavailable(tiktoken_unavailable_message(encoding_name, error)) \
+                from error
+        self.encoding = result["encoding"]
         self.name = encoding_name
 
     @property
