@@ -5,7 +5,8 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-st.set_page_config(page_title="gptviz: watch a GPT learn", page_icon=":material/neurology:", layout="wide")
+st.set_page_config(page_title="gptviz: watch a GPT learn", page_icon=":material/neurology:",
+                   layout="wide")
 
 
 @st.cache_resource

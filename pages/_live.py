@@ -41,15 +41,15 @@ def training_buttons(run: LiveRun, steps: int, key: str, on_reset: Callable[[], 
     """Train/Pause, Step and Reset, side by side."""
     c1, c2, c3 = st.columns(3)
     if run.running:
-        c1.button("Pause", icon=":material/pause:", key=f"{key}_pause", on_click=run.pause, width="stretch",
-                  type="primary")
+        c1.button("Pause", icon=":material/pause:", key=f"{key}_pause", on_click=run.pause,
+                  width="stretch", type="primary")
     else:
-        c1.button(f"Train {steps:,} steps", icon=":material/play_arrow:", key=f"{key}_train", on_click=run.start,
-                  args=(steps,), width="stretch", type="primary")
-    c2.button("One step", icon=":material/skip_next:", key=f"{key}_step", on_click=run.step_once, width="stretch",
-              help="Train exactly one step, then stop.")
-    c3.button("Reset", icon=":material/restart_alt:", key=f"{key}_reset", on_click=on_reset, width="stretch",
-              help="Throw the trained weights away and start from a fresh model.")
+        c1.button(f"Train {steps:,} steps", icon=":material/play_arrow:", key=f"{key}_train",
+                  on_click=run.start, args=(steps,), width="stretch", type="primary")
+    c2.button("One step", icon=":material/skip_next:", key=f"{key}_step", on_click=run.step_once,
+              width="stretch", help="Train exactly one step, then stop.")
+    c3.button("Reset", icon=":material/restart_alt:", key=f"{key}_reset", on_click=on_reset,
+              width="stretch", help="Throw the trained weights away and start from a fresh model.")
 
 
 def status_line(snap: Snapshot) -> None:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 import streamlit as st
 import torch
@@ -14,8 +12,14 @@ from gptviz.analysis import (
     model_transition_probs,
     state_space_size,
 )
-from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE, DOC000_TRAIN, ConfigError, GPTConfig, \
-    TrainConfig
+from gptviz.config import (
+    DOC000_MODEL,
+    DOC000_SEQUENCE,
+    DOC000_TRAIN,
+    ConfigError,
+    GPTConfig,
+    TrainConfig,
+)
 from gptviz.live import LiveRun, Snapshot
 from gptviz.tasks import SequenceTask
 from gptviz.train import Trainer, build_model, resolve_device
@@ -56,7 +60,8 @@ st.markdown(
     "arrows between states change until they match what the data says. "
     "(Andrej Karpathy's *GPT as a finite-state Markov chain*, document 000.)"
 )
-st.button("Load document 000's experiment", icon=":material/science:", on_click=load_doc000, key=f"{P}_preset",
+st.button("Load document 000's experiment", icon=":material/science:", on_click=load_doc000,
+          key=f"{P}_preset",
           help="Vocab 2, context 3, 4 layers, 4 heads, 16 dims, no bias, seed 1337, "
                "AdamW lr 1e-3, 50 steps on '111101111011110'.")
 
@@ -145,6 +150,10 @@ else:
     states = [s for s in seen if show_prefixes or len(s) == mcfg.block_size]
     states = states[:MAX_HEATMAP_STATES]
     as_graph = False
+    st.info(f"{state_space_size(mcfg.vocab_size, mcfg.block_size, show_prefixes):,} states are "
+            f"too many to draw as a readable graph (the limit is {MAX_GRAPH_STATES}). Shown "
+            f"instead: the {len(states)} states that occur most often in the data, as a table of "
+            f"colours (rows: state, columns: next token).")
 
 if f"{P}_before" not in st.session_state:
     # the untrained model's probabilities for every state it has, kept for "before vs now"

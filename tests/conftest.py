@@ -5,6 +5,11 @@ from __future__ import annotations
 from importlib import metadata
 
 import pytest
+import torch
+
+# One thread per test process: the suite shares 2 cores with a browser and a server, and
+# OpenMP threads spinning against each other make small models hundreds of times slower.
+torch.set_num_threads(1)
 
 
 def pytest_report_header(config):

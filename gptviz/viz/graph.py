@@ -1,9 +1,9 @@
 """GPT as a finite-state Markov chain (document 000): states, and edges to next states.
 
-`state_graph` returns a graphviz Digraph without drawing it (micrograd's `draw_dot` habit). Small graphs
-are laid out by circo, as in the document (their edges never change during training, only the
-labels, so the picture keeps its shape); larger ones get positions computed here, on a circle,
-and pinned, so the browser's layout step has nothing to search.
+`state_graph` returns a graphviz Digraph without drawing it (micrograd's `draw_dot` habit).
+Small graphs are laid out by circo, as in the document (their edges never change during
+training, only the labels, so the picture keeps its shape); larger ones get positions computed
+here, on a circle, and pinned, so the browser's layout step has nothing to search.
 """
 
 from __future__ import annotations
