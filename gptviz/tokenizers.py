@@ -316,12 +316,16 @@ def tiktoken_files(encoding_name: str) -> list[TiktokenFile]:
 
 def tiktoken_unavailable_message(encoding_name: str, error: BaseException | None = None) -> str:
     """Plain words: why tiktoken failed, and exactly which files make it work offline."""
-    why = f" ({type(error).__name__}: {str(error)[:200]})" if error is not None else ""
     lines = [
         f"The '{encoding_name}' tokenizer is not available: tiktoken downloads its encoding files "
-        f"from the internet the first time it is used, and the download failed{why}. "
-        f"The other tokenizers (characters, bytes, BPE trained on your text) work without it.",
+        f"from the internet the first time it is used, and the download failed (no internet "
+        f"connection?). The other tokenizers (characters, bytes, BPE trained on your text) work "
+        f"without it.",
         "",
+    ]
+    if error is not None:
+        lines += [f"What went wrong: {type(error).__name__}: {str(error)[:300]}", ""]
+    lines += [
         "To use it offline, put its files in a folder and set the environment variable "
         "TIKTOKEN_CACHE_DIR to that folder before starting the app. tiktoken looks up each file "
         "in that folder under the SHA-1 hex digest of its download URL "

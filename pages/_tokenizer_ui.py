@@ -44,11 +44,15 @@ def retry_tiktoken() -> None:
 
 def show_tiktoken_unavailable(message: str, key: str) -> None:
     """The plain-words paragraph as a warning, the exact file names below it, and a retry."""
-    summary, _, details = message.partition("\n\n")
+    summary, *details = message.split("\n\n")
     st.warning(summary, icon=":material/cloud_off:")
     if details:
         with st.expander("How to make it work offline"):
-            st.markdown(details)
+            for part in details:
+                if part.startswith("What went wrong:"):
+                    st.text(part)  # an error message from requests: plain text, no markdown
+                else:
+                    st.markdown(part)
     st.button("Try the download again", key=key, on_click=retry_tiktoken,
               icon=":material/refresh:")
 

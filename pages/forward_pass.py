@@ -142,6 +142,11 @@ trace, lens = read_model(_trace)  # type: ignore[misc]
 p_next = float(trace.probs[-1, trace.next_id])
 st.subheader(f"Prediction: “{visible(trace.next_text or '')}” (id {trace.next_id}, "
              f"p = {p_next:.1%})")
+if trace.next_id == trace.ids[-1] and not source.startswith(TRAINED_PREFIX):
+    st.caption("Why does an untrained model so often repeat the last token? Its output layer "
+               "shares its weights with the token embedding table (weight tying: lm_head.weight "
+               "is wte.weight), so a token's own vector scores highest against itself until "
+               "training teaches it better.")
 st.plotly_chart(top_k_bar(trace.probs[-1], tokenizer.token_str,
                           title="The 10 most probable next tokens"), key=f"{P}_topk")
 
@@ -158,8 +163,8 @@ def _shape_text(s: Stage) -> str:
 
 def _show(s: Stage) -> None:
     label = f"{s.title} · shape {tuple(s.shape)}"
-    with st.expander(label, key=f"{P}_x_{s.layer}_{s.key}", on_change="rerun",
-                     type="step") as box:
+    # lazy: a stage's figure is built only while its expander is open
+    with st.expander(label, key=f"{P}_x_{s.layer}_{s.key}", on_change="rerun") as box:
         if not box.open:
             return
         st.markdown(s.explanation)

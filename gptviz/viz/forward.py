@@ -137,7 +137,9 @@ def top_k_bar(probs: torch.Tensor, token_str: Callable[[int], str], k: int = TOP
         hovertemplate="token %{y}<br>id %{customdata}<br>p = %{x:.4f}<extra></extra>",
     ))
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(range=[0, min(1.0, float(p[0]) * 1.25 + 1e-9)], tickformat=".0%")
+    top = float(p[0])
+    fig.update_xaxes(range=[0, min(1.0, top * 1.25 + 1e-9)],
+                     tickformat=".0%" if top >= 0.1 else ".1%" if top >= 0.01 else ".2%")
     fig.update_layout(**base_layout(title, height=max(260, 34 * k + 120)))
     fig.update_layout(showlegend=False)
     return fig
