@@ -50,6 +50,15 @@ class AdditionTask(ProblemTask):
     def reading_order(self, answer: list[int]) -> list[int]:
         return answer[::-1]
 
+    def place_names(self) -> list[str]:
+        names = ["ones", "tens", "hundreds", "thousands", "ten-thousands", "hundred-thousands",
+                 "millions"]
+        return names[: self.answer_len][::-1]
+
+    def segments(self) -> list[tuple[str, int, int]]:
+        n = self.ndigit
+        return [("a", 0, n), ("b", n, 2 * n), ("sum so far (ones first)", 2 * n, self.block_size)]
+
     def format_problem(self, prompt: list[int]) -> str:
         digits = "".join(str(d) for d in prompt)
         return f"{digits[: self.ndigit]} + {digits[self.ndigit:]}"
@@ -65,7 +74,8 @@ class AdditionTask(ProblemTask):
                 raise ProblemError(f"{s!r} is not a whole number: use only the digits 0-9, "
                                    f"for example {example}.")
             if len(s.lstrip("0")) > n:
-                raise ProblemError(f"{s} has {len(s.lstrip('0'))} digits; this model adds numbers of at "
-                                   f"most {n} digit{'s' if n > 1 else ''} (0 to {10**n - 1}).")
+                raise ProblemError(f"{s} has {len(s.lstrip('0'))} digits; this model adds "
+                                   f"numbers of at most {n} digit{'s' if n > 1 else ''} "
+                                   f"(0 to {10**n - 1}).")
         a, b = (int(s) for s in match.groups())
         return torch.tensor([int(c) for c in f"{a:0{n}d}{b:0{n}d}"], dtype=torch.long)

@@ -56,11 +56,14 @@ class AttentionExample:
     attention: torch.Tensor  # [layer, head, query_pos, key_pos], (n_layer, n_head, T, T)
     answer_rows: list[int]  # query positions whose output is an answer token, in writing order
     answer_tokens: list[str]  # the answer token each of those positions wrote
+    answer_names: list[str]  # the place of each of those tokens ("ones", "1st"), writing order
+    segments: list[tuple[str, int, int]]  # named spans of the input positions
 
 
 class ProblemTask(ExampleTask):
     """Base of sorting and addition: problems by number, a held-out split, greedy scoring."""
 
+    separator: str = ""  # between answer digits when shown ("122"; sorting: "0 1 2")
     prompt_len: int  # P tokens given
     answer_len: int  # A tokens the model writes
     num_problems: int
@@ -94,6 +97,22 @@ class ProblemTask(ExampleTask):
     @abstractmethod
     def reading_order(self, answer: list[int]) -> list[int]:
         """The answer tokens as a person reads them (addition reverses the sum's digits)."""
+
+    @abstractmethod
+    def place_names(self) -> list[str]:
+        """A name for each answer digit in reading order ("tens", "3rd"), for messages."""
+
+    @abstractmethod
+    def segments(self) -> list[tuple[str, int, int]]:
+        """Named spans [start, end) of the model's input positions, e.g. ("a", 0, 2)."""
+
+    def writing_place_names(self) -> list[str]:
+        """place_names() in the order the model writes the digits."""
+        order = self.reading_order(list(range(self.answer_len)))  # writing index per reading pos
+        names = [""] * self.answer_len
+        for reading_pos, writing_pos in enumerate(order):
+            names[writing_pos] = self.place_names()[reading_pos]
+        return names
 
     # --- data ------------------------------------------------------------------------------
     def _choose_held_out(self, n_val: int, seed: int) -> torch.Tensor:
@@ -152,12 +171,29 @@ class ProblemTask(ExampleTask):
         """The model's greedy answers (N, A) to prompts (N, P), all in one batch."""
         return greedy_complete(model, prompts, self.answer_len, self.vocab_size)
 
+    @torch.no_grad()
+    def answer_correct(self, model: torch.nn.Module, ids: torch.Tensor) -> torch.Tensor:
+        """For problems ids, whether each answer token is the model's top choice, (N, A).
+
+        One forward pass over the right answers (teacher forcing). A whole answer is all True
+        exactly when greedy decoding writes it: every step then sees the right digits so far and
+        picks the right next one, and at the first wrong pick decoding goes astray. So the
+        exact-match rate equals greedy decoding's, at the cost of one pass instead of A.
+        """
+        x, y = self.sequences(ids)
+        was_training = model.training
+        model.eval()
+        try:
+            logits = model(x.to(model_device(model))).logits[..., : self.vocab_size].cpu()
+        finally:
+            model.train(was_training)
+        rows = slice(self.prompt_len - 1, None)  # the positions that write the answer
+        return logits[:, rows].argmax(dim=-1) == y[:, rows]
+
     def metrics(self, model: torch.nn.Module) -> dict[str, float]:
-        """Exact-match accuracy of the whole answer on the held-out problems, and per digit."""
-        prompts, answers = self.problems(self.val_ids)
-        right = self.answer(model, prompts) == answers  # (N, A)
-        return {"accuracy": right.all(dim=1).float().mean().item(),
-                "digit_accuracy": right.float().mean().item()}
+        """Exact-match accuracy of the whole answer on the held-out problems."""
+        return {"accuracy": self.answer_correct(model, self.val_ids).all(dim=1)
+                .float().mean().item()}
 
     def solve_many(self, model: torch.nn.Module, prompts: torch.Tensor) -> list[Solution]:
         """Solutions for prompts (N, P), with the expected answer worked out by the rule."""
@@ -180,11 +216,11 @@ class ProblemTask(ExampleTask):
         prompt = self.parse(problem) if isinstance(problem, str) else problem
         return self.solve_many(model, prompt.view(1, -1))[0]
 
-    def examples(self, model: torch.nn.Module, n: int = 8, split: Split = "val") -> list[Solution]:
-        """The model's answers to the first n problems of a split (the same ones every time)."""
-        ids = self.val_ids if split == "val" else self.sample_train_ids(
-            n, torch.Generator().manual_seed(0))
-        return self.solve_many(model, self.problems(ids[:n])[0])
+    def solutions(self, model: torch.nn.Module, n: int = 8, seed: int = 0) -> list[Solution]:
+        """The model's answers to n held-out problems picked by seed (the same ones each time)."""
+        g = torch.Generator().manual_seed(seed)
+        pick = torch.randperm(len(self.val_ids), generator=g)[:n]
+        return self.solve_many(model, self.problems(self.val_ids[pick])[0])
 
     def expected_answers(self, prompts: torch.Tensor) -> torch.Tensor:
         """The right answers (N, A) to prompts (N, P)."""
@@ -194,8 +230,19 @@ class ProblemTask(ExampleTask):
     def problem_ids(self, prompts: torch.Tensor) -> torch.Tensor:
         """The problem numbers (N,) of prompts (N, P): the inverse of problems()."""
 
+    def describe_errors(self, solution: Solution) -> str:
+        """Which digits are wrong, in words: "tens: wrote 3, not 2"; empty when all are right."""
+        got = self.reading_order(list(solution.answer_ids))
+        want = self.reading_order(self.expected_answers(
+            torch.tensor([solution.prompt_ids]))[0].tolist())
+        names = self.place_names()
+        tok = self.tokenizer.token_str
+        return "; ".join(f"{names[i]}: wrote {tok(got[i])}, not {tok(want[i])}"
+                         for i in solution.wrong_digits)
+
     def format_answer(self, answer: list[int]) -> str:
-        return self.tokenizer.decode(self.reading_order(answer))
+        """Answer tokens (model order) as a person reads them."""
+        return self.separator.join(self.tokenizer.decode(self.reading_order(answer)))
 
     @torch.no_grad()
     def attention(self, model: torch.nn.Module, problem: str | torch.Tensor) -> AttentionExample:
@@ -217,6 +264,8 @@ class ProblemTask(ExampleTask):
             attention=stacked,
             answer_rows=list(range(self.prompt_len - 1, self.prompt_len - 1 + self.answer_len)),
             answer_tokens=[self.tokenizer.token_str(i) for i in got[0].tolist()],
+            answer_names=self.writing_place_names(),
+            segments=self.segments(),
         )
 
 
@@ -231,3 +280,4 @@ def value_of(digits: torch.Tensor, base: int = 10) -> torch.Tensor:
     width = digits.size(1)
     powers = base ** torch.arange(width - 1, -1, -1, dtype=torch.long)
     return (digits.long() * powers).sum(dim=1)
+

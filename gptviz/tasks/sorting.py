@@ -21,6 +21,7 @@ MAX_NUM_DIGITS = 10  # each symbol is one typed digit, 0-9
 
 class SortingTask(ProblemTask):
     name = "sorting"
+    separator = " "
     description = "Sort a sequence of small integers: read the sequence, write it in order."
 
     def __init__(self, length: int = 6, num_digits: int = 3, val_fraction: float = 0.25,
@@ -48,11 +49,18 @@ class SortingTask(ProblemTask):
     def reading_order(self, answer: list[int]) -> list[int]:
         return answer
 
+    def place_names(self) -> list[str]:
+        def ordinal(i: int) -> str:
+            suffix = {1: "st", 2: "nd", 3: "rd"}.get(i % 10, "th") if not 10 <= i <= 20 else "th"
+            return f"{i}{suffix}"
+
+        return [ordinal(i + 1) for i in range(self.answer_len)]
+
+    def segments(self) -> list[tuple[str, int, int]]:
+        return [("input", 0, self.length), ("sorted so far", self.length, self.block_size)]
+
     def format_problem(self, prompt: list[int]) -> str:
         return " ".join(self.tokenizer.decode(prompt))
-
-    def format_answer(self, answer: list[int]) -> str:
-        return " ".join(self.tokenizer.decode(answer))
 
     def parse(self, text: str) -> torch.Tensor:
         top = self.num_digits - 1
