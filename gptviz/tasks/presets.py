@@ -66,12 +66,13 @@ PRESETS: dict[str, dict[str, Preset]] = {
                model=dict(n_layer=2, n_head=4, n_embd=32),
                train=TrainConfig(learning_rate=3e-3, batch_size=64, max_steps=500,
                                  eval_interval=25, eval_batches=1)),
+        # seed 1337: 99% held out at step 1,000 (about 30 s on a busy 2-core host)
         Preset("addition", "3-digit", "Three digits each: a million problems, 1,000 held out. "
-               "Takes minutes on a CPU.",
+               "About a thousand steps.",
                task_options=dict(ndigit=3),
-               model=dict(n_layer=3, n_head=4, n_embd=64),
-               train=TrainConfig(learning_rate=2e-3, batch_size=128, max_steps=4000,
-                                 eval_interval=100, eval_batches=1),
+               model=dict(n_layer=2, n_head=4, n_embd=32),
+               train=TrainConfig(learning_rate=3e-3, batch_size=128, max_steps=3000,
+                                 eval_interval=50, eval_batches=1),
                target_accuracy=0.99),
     ),
     "sorting": _presets(
