@@ -24,11 +24,11 @@ def test_notebook_example_trains_addition_and_answers(capsys):
     ns: dict = {}
     exec(compile(source, name, "exec"), ns)
     evals = ns["evals"]
-    assert evals[0].step == 0 and evals[-1].step == 150
+    assert evals[0].step == 0 and evals[-1].step == 300
     assert evals[-1].val_loss < 0.6 * evals[0].val_loss  # it learnt something about sums
-    assert evals[-1].metrics["accuracy"] > evals[0].metrics["accuracy"]
+    assert evals[-1].metrics["accuracy"] > 0.3 > evals[0].metrics["accuracy"]  # from about 0
     out = capsys.readouterr().out
-    assert "step 150: val loss" in out
+    assert "step 300: val loss" in out
     assert re.search(r"^37 \+ 85 = \d{3} \((right|wrong: .+)\)$", out, flags=re.M)
     fig = ns["accuracy_figure"](evals)
     assert len(fig.data[0].x) == len(evals)
