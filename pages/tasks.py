@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import streamlit as st
@@ -20,6 +21,7 @@ from pages._live import live_view, register_model, training_buttons
 P = "tasks"  # widget-key prefix
 TARGET = 0.99
 N_EXAMPLES = 8
+SLOW_REFRESH = 1.5  # seconds between redraws of the table and the heatmap while training
 TASK_LABELS = {"addition": "Addition", "sorting": "Sorting"}
 
 
@@ -154,7 +156,8 @@ def reset() -> None:
         r.pause()
 
 
-sample_prompt, sample_answer = task.problems(task.val_ids[:1])
+middle = len(task.val_ids) // 2  # the first held-out problems are all small: 00 + 02, ...
+sample_prompt, sample_answer = task.problems(task.val_ids[middle: middle + 1])
 seq = sample_prompt[0].tolist() + sample_answer[0].tolist()
 st.caption(
     f"{task.num_problems:,} possible problems · {len(task.val_ids):,} held out, never trained on "
@@ -181,10 +184,9 @@ c2.button("Other examples", icon=":material/shuffle:", key=f"{P}_shuffle", width
           on_click=lambda: st.session_state.update({f"{P}_ex_seed":
                                                     st.session_state[f"{P}_ex_seed"] + 1}))
 n_head_now = run.trainer.model.config.n_head
-head = c3.selectbox("Attention shown", [None, *range(n_head_now)], key=f"{P}_head",
-                    format_func=lambda h: "mean of the heads" if h is None else f"head {h}")
-if head is not None and head >= n_head_now:
-    head = None
+head_choice = c3.selectbox("Attention shown", [-1, *range(n_head_now)], key=f"{P}_head",
+                           format_func=lambda h: "mean of the heads" if h < 0 else f"head {h}")
+head = None if head_choice is None or not 0 <= head_choice < n_head_now else int(head_choice)
 
 
 def marked_answer(sol: Solution) -> str:
@@ -212,6 +214,20 @@ def look(model) -> tuple[list[Solution], Solution | None, Any]:
     return sols, own, task.attention(model, shown)
 
 
+def look_throttled(snap: Snapshot) -> tuple[list[Solution], Solution | None, Any]:
+    """look(), at most every SLOW_REFRESH seconds while training: the loss and accuracy curves
+    redraw twice a second, and every redraw holds the Python interpreter the trainer needs."""
+    key = (task_name, id(run), own_text, st.session_state[f"{P}_ex_seed"])
+    cached = st.session_state.get(f"{P}_looked")
+    now = time.monotonic()
+    if cached and cached[0] == key and (cached[1] == snap.step or (
+            snap.status == "training" and now - cached[2] < SLOW_REFRESH)):
+        return cached[3]
+    value = run.read_model(look)
+    st.session_state[f"{P}_looked"] = (key, snap.step, now, value)
+    return value
+
+
 def draw(snap: Snapshot) -> None:
     left, right = st.columns(2)
     with left:
@@ -225,7 +241,7 @@ def draw(snap: Snapshot) -> None:
         st.success(f"Reached {100 * TARGET:g}% of the held-out problems at step "
                    f"{watch.reached_step:,}, after {watch.reached_seconds:.1f} s of training.",
                    icon=":material/flag:")
-    sols, own, example = run.read_model(look)
+    sols, own, example = look_throttled(snap)
     if own is not None:
         verdict = "right" if own.correct else f"wrong ({task.describe_errors(own)})"
         st.markdown(f"**Your problem:** {own.problem} → the model answers {marked_answer(own)}"

@@ -154,3 +154,19 @@ def test_presets_reach_99_percent_held_out_in_the_app(at, task):
     assert f"at step {watch.reached_step:,}" in msg
     print(f"\n{task}: 99% held out at step {watch.reached_step} after "
           f"{watch.reached_seconds:.1f} s of training ({time.monotonic() - t0:.1f} s wall)")
+
+
+def test_other_examples_and_a_chosen_head(at):
+    before = table_rows(at)
+    button(at, "Other examples").click().run()
+    after = table_rows(at)
+    assert len(after) == 8 and [r[0] for r in after] != [r[0] for r in before]
+    at.selectbox(key="tasks_head").set_value(1).run()
+    attn = next(v for k, v in charts(at).items() if k.startswith("Where each answer digit"))
+    texts = [a["text"] for a in attn["layout"]["annotations"]]
+    assert "layer 0 · head 1" in texts and "layer 1 · head 1" in texts
+    at.number_input(key="tasks_heads").set_value(1).run()  # head 1 is gone: a valid view stays
+    assert not at.exception and not at.error
+    attn = next(v for k, v in charts(at).items() if k.startswith("Where each answer digit"))
+    texts = [a["text"] for a in attn["layout"]["annotations"]]
+    assert "layer 0 · head 1" not in texts
