@@ -6,8 +6,8 @@
 
 One torch thread, as app.py sets. Each run does what the page does: a training step, and every
 eval_interval steps an evaluation (validation loss and held-out accuracy); "seconds" counts
-both, so it is the time a student waits in the app, pauses aside. The machine's load matters on
-a shared host: the `ms/step` column shows it.
+both, so it is the time a student waits in the app, pauses aside. On a shared host the load
+stretches that wall time; "CPU s" (the process's CPU time for the same run) barely moves with it.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ def time_to_target(task_name: str, preset_name: str, seed: int, max_steps: int |
     trainer = Trainer(build_model(mcfg, seed), task, tcfg)
     watch = TargetWatch(target)
     trainer.add_callback(watch)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     trainer.run(max_steps or tcfg.max_steps, should_stop=lambda: watch.reached_step is not None)
-    wall = time.perf_counter() - t0
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
     return {"preset": f"{task_name}/{preset_name}", "seed": seed,
             "params": trainer.model.num_params(), "steps": watch.reached_step,
-            "seconds": watch.reached_seconds, "wall": wall, "ran": trainer.step_count,
+            "seconds": watch.reached_seconds, "wall": wall, "cpu": cpu, "ran": trainer.step_count,
             "ms_per_step": 1000 * wall / max(1, trainer.step_count)}
 
 
@@ -50,7 +50,7 @@ def main() -> None:
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, 1 thread, load average {os.getloadavg()[0]:.2f}")
     print(f"{'preset':<18} {'seed':>5} {'params':>7} {'steps to 99%':>13} {'seconds':>8} "
-          f"{'ms/step':>8}")
+          f"{'CPU s':>6} {'ms/step':>8}")
     for name in args.preset:
         task_name, preset_name = name.split("/")
         results = []
@@ -60,7 +60,7 @@ def main() -> None:
             steps = f"{r['steps']:,}" if r["steps"] else f"not in {r['ran']:,}"
             secs = f"{r['seconds']:.1f}" if r["seconds"] is not None else "-"
             print(f"{r['preset']:<18} {seed:>5} {r['params']:>7,} {steps:>13} {secs:>8} "
-                  f"{r['ms_per_step']:>8.1f}", flush=True)
+                  f"{r['cpu']:>6.1f} {r['ms_per_step']:>8.1f}", flush=True)
         reached = [r for r in results if r["steps"]]
         if reached:
             print(f"{name}: median {statistics.median(r['steps'] for r in reached):,.0f} steps, "
