@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gptviz.config import DOC000_SEQUENCE
 from gptviz.tasks.addition import AdditionTask
 from gptviz.tasks.base import ExampleTask, Task
 from gptviz.tasks.problems import ProblemError, ProblemTask, Solution
@@ -22,7 +23,7 @@ def make_text_task(text: str | None = None, block_size: int = 64,
     return TextTask(text, CharTokenizer.from_text(text), block_size, val_fraction)
 
 
-def make_sequence_task(sequence: str = "111101111011110", vocab_size: int = 2,
+def make_sequence_task(sequence: str = DOC000_SEQUENCE, vocab_size: int = 2,
                        block_size: int = 3, last_only: bool = True) -> SequenceTask:
     return SequenceTask(sequence, vocab_size, block_size, last_only)
 
