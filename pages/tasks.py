@@ -14,15 +14,34 @@ from gptviz.milestone import TargetWatch
 from gptviz.tasks import TASKS, ProblemError, ProblemTask, Solution
 from gptviz.tasks.presets import PRESETS, Preset, default_preset, model_config
 from gptviz.train import Trainer, build_model, resolve_device
+from gptviz.urlparams import ChoiceParam, FloatParam, IntParam, TextParam
 from gptviz.viz.loss import loss_figure
 from gptviz.viz.tasks import accuracy_figure, answer_attention_figure
-from pages._live import live_view, register_model, training_buttons
+from pages._live import (
+    apply_url_settings,
+    live_view,
+    register_model,
+    session_guard,
+    share_box,
+    training_buttons,
+)
 
 P = "tasks"  # widget-key prefix
 TARGET = 0.99
 N_EXAMPLES = 8
 SLOW_REFRESH = 1.5  # seconds between redraws of the table and the heatmap while training
 TASK_LABELS = {"addition": "Addition", "sorting": "Sorting"}
+
+# The settings a shared link carries, with the widgets' bounds (gptviz/urlparams.py).
+SPECS = {
+    f"{P}_task": ChoiceParam(tuple(TASK_LABELS)), f"{P}_ndigit": IntParam(1, 4),
+    f"{P}_length": IntParam(2, 12), f"{P}_values": IntParam(2, 10),
+    f"{P}_layers": IntParam(1, 8), f"{P}_heads": IntParam(1, 16), f"{P}_embd": IntParam(1, 512),
+    f"{P}_lr": FloatParam(1e-5, 1.0), f"{P}_batch": IntParam(1, 512),
+    f"{P}_steps": IntParam(1, 100_000), f"{P}_eval": IntParam(1, 10_000),
+    f"{P}_seed": IntParam(0, 2**31 - 1), f"{P}_device": ChoiceParam(("cpu", "cuda")),
+    f"{P}_own": TextParam(60, "0-9+=,", "digits, spaces, commas and + or ="),
+}
 
 
 def preset_widgets(preset: Preset) -> dict[str, Any]:
@@ -58,10 +77,13 @@ def switch_task() -> None:
 
 # --- session state, behind guards ---------------------------------------------------------------
 if f"{P}_task" not in st.session_state:
-    st.session_state[f"{P}_task"] = "addition"
+    # a shared link may ask for sorting: start from its preset, then take the link's values
+    first = st.query_params.get(f"{P}_task")
+    first = first if first in TASK_LABELS else "addition"
+    st.session_state[f"{P}_task"] = first
     for name in TASK_LABELS:
         st.session_state[f"{P}_preset_{name}"] = default_preset(name).name
-    st.session_state.update(preset_widgets(default_preset("addition")))
+    st.session_state.update(preset_widgets(default_preset(first)))
 for key, default in ((f"{P}_runs", {}), (f"{P}_arch", {}), (f"{P}_watch", {}),
                      (f"{P}_saved", {}), (f"{P}_ex_seed", 0), (f"{P}_device", "cpu"),
                      (f"{P}_own", "")):
@@ -69,6 +91,7 @@ for key, default in ((f"{P}_runs", {}), (f"{P}_arch", {}), (f"{P}_watch", {}),
         st.session_state[key] = default
 
 st.title("Sorting & addition: does the model learn the rule?")
+apply_url_settings(SPECS, P)  # a shared link's settings, checked and clamped
 st.markdown(
     "minGPT's two demos. The model reads a problem as a row of digits and writes the answer one "
     "digit at a time, each one fed back in for the next. **Sorting**: `2 0 1 1 0 2` in, "
@@ -148,6 +171,7 @@ elif not run.running and run.trainer.config != tcfg:
 task = run.trainer.task  # the one the model trains on (its held-out set)
 watch: TargetWatch = st.session_state[f"{P}_watch"][task_name]
 register_model(TASK_LABELS[task_name], run)
+session_guard(run)  # closing the tab stops this session's training
 
 
 def reset() -> None:
@@ -258,6 +282,10 @@ def example_prompt(example) -> list[int]:
 
 
 live_view(run, draw)
+with st.expander("Share this experiment", icon=":material/share:"):
+    share_box({k: v for k, v in SPECS.items()
+               if k not in ((f"{P}_length", f"{P}_values") if task_name == "addition"
+                            else (f"{P}_ndigit",))})
 st.markdown(
     "**How to read this.** *Left:* the loss, counted only on the answer digits; it can fall to "
     "0 because every answer follows from the problem. *Right:* the share of held-out problems "

@@ -6,16 +6,28 @@ import hashlib
 import random
 
 import streamlit as st
+import torch
 
+from gptviz.checkpoint import Bundle, CheckpointError
 from gptviz.config import ConfigError, GPTConfig, TrainConfig
 from gptviz.corpus import CorpusError, builtin_corpus, decode_upload
 from gptviz.generate import encode_prompt, generate_text
 from gptviz.live import LiveRun, Snapshot
 from gptviz.text_model import DEFAULT_PRESET, TEXT_PRESETS, build_text_run, loss_references
-from gptviz.train import resolve_device
+from gptviz.train import Trainer, resolve_device
+from gptviz.urlparams import ChoiceParam, FloatParam, IntParam, TextParam
 from gptviz.viz.text_loss import text_loss_figure
 from gptviz.viz.windows import training_windows, visible_token, window_pairs, windows_figure
-from pages._live import live_view, register_model, training_buttons
+from pages._live import (
+    apply_url_settings,
+    live_view,
+    model_download,
+    model_upload,
+    register_model,
+    session_guard,
+    share_box,
+    training_buttons,
+)
 
 P = "text"  # widget-key prefix
 MODEL_LABEL = "Text model (characters)"
@@ -23,6 +35,19 @@ BUILTIN = "Built-in: Python's documentation"
 UPLOAD = "Upload a .txt file"
 SAMPLE_CHARS_MAX = 600
 MAX_SAMPLES_KEPT = 30
+MAX_MODEL_MB = 60  # model files this page loads: the presets' models are well under 5 MB
+
+# The settings a shared link carries, with the same bounds as the widgets below. The corpus is
+# not among them: an uploaded file cannot travel in a link (the link uses the built-in text).
+SPECS = {
+    f"{P}_preset": ChoiceParam(tuple(TEXT_PRESETS)), f"{P}_block": IntParam(2, 256),
+    f"{P}_layers": IntParam(1, 8), f"{P}_heads": IntParam(1, 16), f"{P}_embd": IntParam(4, 512),
+    f"{P}_lr": FloatParam(1e-5, 1.0), f"{P}_batch": IntParam(1, 256),
+    f"{P}_steps": IntParam(1, 100_000), f"{P}_eval": IntParam(5, 10_000),
+    f"{P}_seed": IntParam(0, 2**31 - 1), f"{P}_device": ChoiceParam(("cpu", "cuda")),
+    f"{P}_prompt": TextParam(200), f"{P}_sample_len": IntParam(10, SAMPLE_CHARS_MAX),
+    f"{P}_sample_temp": FloatParam(0.1, 2.0),
+}
 
 
 def preset_widgets(label: str) -> dict[str, object]:
@@ -46,6 +71,7 @@ for k, v in defaults.items():
         st.session_state[k] = v
 
 st.title("Train on text")
+apply_url_settings(SPECS, P)  # a shared link's settings, checked and clamped
 st.markdown(
     "A GPT learns language by one exercise repeated millions of times: read some text, predict "
     "the next token, measure the error, adjust the weights. Here every **character** is a token, "
@@ -133,6 +159,7 @@ except ConfigError as e:
     st.stop()
 
 register_model(MODEL_LABEL, run)
+session_guard(run)  # closing the tab stops this session's training
 task = run.trainer.task
 tok = task.tokenizer
 refs = loss_references(corpus, tok.vocab_size)
@@ -190,6 +217,72 @@ with st.expander("Window 1, position by position: what the model has seen → wh
 # --- training ---------------------------------------------------------------------------------
 st.header("2 · Train, and read what the model writes")
 training_buttons(run, int(steps), P, reset)
+
+
+def task_spec() -> dict:
+    return {"kind": "text", "corpus": corpus_name[:100], "sha1": digest,
+            "vocab_size": tok.vocab_size}
+
+
+def apply_bundle(b: Bundle) -> str:
+    """Install a loaded model (called by the uploader, before the widgets)."""
+    if b.task.get("kind") != "text":
+        raise CheckpointError(f"This model was trained on another page's task "
+                              f"('{str(b.task.get('kind'))[:30]}'); load it on that page.")
+    if b.task.get("sha1") != digest:
+        raise CheckpointError("This model was trained on another text (its characters differ "
+                              "from this corpus's). Choose that text first, the built-in corpus "
+                              "or the same .txt file, then load the model again.")
+    c = b.config
+    if c.vocab_size != tok.vocab_size:
+        raise CheckpointError(f"This model has a vocabulary of {c.vocab_size}; this corpus has "
+                              f"{tok.vocab_size} characters.")
+    for key, what, value in ((f"{P}_block", "context length", c.block_size),
+                             (f"{P}_layers", "layers", c.n_layer),
+                             (f"{P}_heads", "heads", c.n_head),
+                             (f"{P}_embd", "embedding size", c.n_embd)):
+        lo, hi = SPECS[key].lo, SPECS[key].hi
+        if not lo <= value <= hi:
+            raise CheckpointError(f"This model has {what} {value}; this page takes {lo} to {hi}.")
+    if c.dropout:
+        raise CheckpointError("This model uses dropout, which this page does not offer.")
+    t = b.train or tcfg
+    dev = t.device if t.device == "cpu" or torch.cuda.is_available() else "cpu"
+    new_cfg = TrainConfig(**{**t.to_dict(), "device": dev,
+                             "eval_interval": max(5, min(t.eval_interval, 10_000)),
+                             "max_steps": min(t.max_steps, 100_000)}).validate()
+    trainer = Trainer(b.model, type(task)(corpus, tok, c.block_size, val_fraction=0.1), new_cfg)
+    trainer.step_count = b.step
+    old = st.session_state.get(f"{P}_run")
+    if old is not None:
+        old.pause()
+    st.session_state.update({
+        f"{P}_block": c.block_size, f"{P}_layers": c.n_layer, f"{P}_heads": c.n_head,
+        f"{P}_embd": c.n_embd, f"{P}_lr": new_cfg.learning_rate,
+        f"{P}_batch": new_cfg.batch_size, f"{P}_steps": new_cfg.max_steps,
+        f"{P}_eval": new_cfg.eval_interval, f"{P}_seed": new_cfg.seed, f"{P}_device": dev,
+        f"{P}_run": LiveRun(trainer), f"{P}_samples": [],
+        # what the page computes from these widget values: the model is kept, not rebuilt
+        f"{P}_arch": (digest, GPTConfig(vocab_size=1, block_size=c.block_size,
+                                        n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd),
+                      new_cfg.seed, dev),
+    })
+    return (f"Loaded a model trained for {b.step:,} steps: {c.n_layer} layers, {c.n_head} heads, "
+            f"{c.n_embd} dimensions, context {c.block_size}. The settings in the sidebar now "
+            "match it; Train continues from its weights (with a fresh optimizer).")
+
+
+with st.expander("Save, load and share", icon=":material/share:"):
+    left, right = st.columns(2)
+    with left:
+        model_download(run, task_spec(), file_name=f"text_model_step{run.trainer.step_count}.zip",
+                       key=f"{P}_download")
+    with right:
+        model_upload(f"{P}_model_upload", apply_bundle, max_mb=MAX_MODEL_MB)
+    if corpus_name != BUILTIN:
+        st.caption("The link below sets up the model and training; your uploaded text cannot "
+                   "travel in a link, so whoever opens it starts from the built-in corpus.")
+    share_box(SPECS)
 
 
 def sample_prompt() -> str:
