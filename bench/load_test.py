@@ -1,30 +1,33 @@
-"""Load test: a class of students in real browsers, all training at once on one server.
+"""Load test: a class of students training at once on one server.
 
-Two measurements, both on loopback against `streamlit run app.py` started here:
+Two measurements, both on loopback against `streamlit run app.py` started here. The students
+are websocket clients that speak Streamlit's protocol (bench/ws_client.py): each is a session
+exactly as a browser tab is (the server cannot tell), and each reruns its live view on the
+server's `run_every` timer as the frontend does. Ten Chromium renderers on this 2-core machine
+would measure Chromium, not the server; students' browsers run on their own laptops.
 
-- `load`: N Chromium contexts (separate sessions, like N laptops) open the Baby GPT page and
-  press Train. For each we record how many steps it made, and when its websocket received
-  updates (bursts of frames, one per redraw of the live view): the gaps between redraws show
-  whether each live view refreshed at least once a second. A new visitor arrives mid-way and
-  we time its first page. The server's memory and thread count come from /proc.
-- `churn`: sessions opened, trained and closed in turn (a few at a time), then the server's
-  thread count and memory are compared with where they were after the first ones.
+- `load`: N sessions open the Baby GPT page and press Train. For each we record its steps and
+  every redraw of its live view (one `st.progress` element per fragment run, with the step):
+  the gaps between redraws say whether each live view refreshed at least once a second. A
+  newcomer arrives half-way, as a websocket client and as a real Chromium, and we time its
+  first page. The server's memory and thread count come from /proc.
+- `churn`: sessions opened, trained and closed, `batch` at a time; then the server's thread
+  count and memory are compared with where they were after the first batch.
 
-    python bench/load_test.py load --sessions 10 --seconds 30
-    python bench/load_test.py churn --sessions 100 --batch 5
+    python bench/load_test.py load --sessions 10 --seconds 30 [--save]
+    python bench/load_test.py churn --sessions 100 --batch 10 [--save]
 
 Prints one JSON object of figures (also written to bench/results/ when --save is given).
-The students' browsers run on this machine too, so the figures are pessimistic for a hosted
-server, whose students render the pages on their own computers.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import contextlib
 import gc
 import json
 import os
-import re
 import statistics
 import sys
 import threading
@@ -36,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench.ws_client import Session  # noqa: E402
 from tests.e2e.harness import (  # noqa: E402
     CHROMIUM_ARGS,
     CHROMIUM_PATH,
@@ -44,23 +48,6 @@ from tests.e2e.harness import (  # noqa: E402
     stop_streamlit,
     wait_ready,
 )
-
-# Record when each websocket message arrives, in the page itself (exact, and independent of
-# how often this script looks).
-FRAME_CLOCK_JS = """(() => {
-  const W = window.WebSocket;
-  window.__frames = [];
-  function Recorded(...args) {
-    const ws = new W(...args);
-    ws.addEventListener("message", () => window.__frames.push(Date.now()));
-    return ws;
-  }
-  Recorded.prototype = W.prototype;
-  for (const k of ["CONNECTING", "OPEN", "CLOSING", "CLOSED"]) Recorded[k] = W[k];
-  window.WebSocket = Recorded;
-})();"""
-
-BURST_GAP_MS = 150  # frames closer than this belong to one redraw
 
 
 def proc_status(pid: int) -> tuple[float, int]:
@@ -125,173 +112,190 @@ def chromium():
             browser.close()
 
 
-def step_of(page) -> int:
-    text = page.locator("[data-testid='stProgress']").first.inner_text()
-    m = re.search(r"Step ([\d,]+)", text)
-    return int(m.group(1).replace(",", "")) if m else -1
-
-
-def open_page(browser, url: str, query: str):
-    ctx = browser.new_context(viewport=VIEWPORT)
-    ctx.add_init_script(FRAME_CLOCK_JS)
-    page = ctx.new_page()
-    t0 = time.monotonic()
-    page.goto(f"{url}/baby_gpt{query}", timeout=180_000)
-    page.locator("h1").first.wait_for(timeout=120_000)
-    first_paint = time.monotonic() - t0
-    wait_ready(page, timeout=120_000)
-    return page, first_paint, time.monotonic() - t0
-
-
-def click_train(page) -> None:
-    page.get_by_role("button", name=re.compile(r"^Train [\d,]+ steps")).first.click()
-
-
-def redraw_gaps(frames_ms: list[int], start_ms: float, end_ms: float) -> list[float]:
-    """Seconds between the starts of successive redraws inside [start, end]."""
-    starts: list[int] = []
-    last: int | None = None
-    for t in frames_ms:
-        if last is None or t - last > BURST_GAP_MS:
-            starts.append(t)
-        last = t
-    starts = [t for t in starts if start_ms <= t <= end_ms]
-    gaps = [(b - a) / 1000 for a, b in zip(starts, starts[1:], strict=False)]
-    if starts:  # the time from the window's start to the first redraw, and after the last
-        gaps += [(starts[0] - start_ms) / 1000, (end_ms - starts[-1]) / 1000]
-    return gaps
-
-
 def pct(values: list[float], q: float) -> float:
     values = sorted(values)
     return values[min(len(values) - 1, int(q * len(values)))] if values else float("nan")
 
 
-def run_load(sessions: int = 10, seconds: float = 30.0, max_trainers: int | None = None) -> dict:
+def run_load(sessions: int = 10, seconds: float = 30.0, max_trainers: int | None = None,
+             browser_newcomer: bool = True) -> dict:
+    """`sessions` websocket clients train Baby GPT at once for `seconds`; a newcomer arrives
+    half-way (as a websocket client, and as a real browser when `browser_newcomer`)."""
     env = {"GPTVIZ_MAX_TRAINERS": str(max_trainers)} if max_trainers else {}
-    with server(env) as (url, proc), chromium() as browser:
-        sampler = Sampler(proc.pid)
-        sampler.start()
-        rss_idle, threads_idle = proc_status(proc.pid)
-        pages, first_loads = [], []
-        query = "?baby_steps=100000"
-        for _ in range(sessions):
-            page, _, ready = open_page(browser, url, query)
-            pages.append(page)
-            first_loads.append(ready)
-        rss_all_open, threads_all_open = proc_status(proc.pid)
-        load_before = os.getloadavg()[0]
-        for page in pages:
-            click_train(page)
-        t_start = time.monotonic()
-        wall_start_ms = pages[0].evaluate("Date.now()")
-        # the measurement window starts once every session has pressed Train
-        visitor = None
-        while time.monotonic() - t_start < seconds:
-            pages[0].wait_for_timeout(250)
-            if visitor is None and time.monotonic() - t_start > seconds / 2:
-                vpage, v_paint, v_ready = open_page(browser, url, "")
-                visitor = {"first_content_s": round(v_paint, 2), "ready_s": round(v_ready, 2)}
-                vpage.context.close()
-        wall_end_ms = pages[0].evaluate("Date.now()")
-        per_session = []
-        for page in pages:
-            frames = page.evaluate("window.__frames")
-            gaps = redraw_gaps(frames, wall_start_ms + 2000, wall_end_ms)
-            per_session.append({
-                "steps": step_of(page),
-                "redraws": len(gaps) - 1,
-                "gap_median_s": round(statistics.median(gaps), 2) if gaps else None,
-                "gap_p95_s": round(pct(gaps, 0.95), 2),
-                "gap_max_s": round(max(gaps), 2) if gaps else None,
-            })
-        rss_peak = sampler.peak_rss()
-        for page in pages:
-            page.context.close()
-        # closing the tabs stops their training: threads return
-        t_close = time.monotonic()
-        while proc_status(proc.pid)[1] > threads_all_open and time.monotonic() - t_close < 15:
-            time.sleep(0.1)
-        threads_back_s = time.monotonic() - t_close
-        rss_after, threads_after = proc_status(proc.pid)
-        sampler.stop.set()
-        from gptviz.slots import max_trainers_from_env
-        steps = [s["steps"] for s in per_session]
-        return {
-            "test": "load",
-            "sessions": sessions,
-            "seconds_training": round(seconds, 1),
-            "max_trainers": max_trainers or max_trainers_from_env(),
-            "cpus": os.cpu_count(),
-            "steps_min": min(steps), "steps_max": max(steps), "steps_total": sum(steps),
-            "every_session_progressed": all(s > 0 for s in steps),
-            "redraw_gap_median_s": round(statistics.median(
-                [s["gap_median_s"] for s in per_session if s["gap_median_s"] is not None]), 2),
-            "redraw_gap_p95_worst_s": max(s["gap_p95_s"] for s in per_session),
-            "redraw_gap_max_worst_s": max(s["gap_max_s"] or 0 for s in per_session),
-            "first_page_s_while_opening": [round(x, 2) for x in first_loads],
-            "new_visitor_under_load": visitor,
-            "server_rss_mb": {"idle": round(rss_idle), "all_open": round(rss_all_open),
-                              "peak": round(rss_peak), "after_close": round(rss_after)},
-            "server_threads": {"idle": threads_idle, "all_open_before_training": threads_all_open,
-                               "peak": max(x[2] for x in sampler.samples),
-                               "after_close": threads_after,
-                               "seconds_to_return": round(threads_back_s, 1)},
-            "machine_load_average_1min": {"before_training": round(load_before, 1),
-                                          "at_end": round(os.getloadavg()[0], 1)},
-            "per_session": per_session,
-        }
+    with server(env) as (url, proc):
+        return asyncio.run(_load(url, proc.pid, sessions, seconds, max_trainers,
+                                 browser_newcomer))
 
 
-def run_churn(sessions: int = 100, batch: int = 5, ttl: int = 5) -> dict:
-    """Open, train and close `sessions` sessions, `batch` at a time."""
-    env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(ttl)}
-    with server(env) as (url, proc), chromium() as browser:
-        sampler = Sampler(proc.pid)
-        sampler.start()
-        rss_start, threads_start = proc_status(proc.pid)
-        done = 0
-        baseline = None
+async def _load(url: str, pid: int, sessions: int, seconds: float, max_trainers: int | None,
+                browser_newcomer: bool) -> dict:
+    sampler = Sampler(pid)
+    sampler.start()
+    rss_idle, threads_idle = proc_status(pid)
+    clients = [Session(url, "baby_gpt", "baby_steps=100000") for _ in range(sessions)]
+    for c in clients:  # one after another, as a class arrives
+        await c.open()
+    rss_all_open, threads_all_open = proc_status(pid)
+    load_before = os.getloadavg()[0]
+    for c in clients:  # as fast as a class clicks: nobody waits for their page to redraw
+        await c.click("Train", wait=False)
+    t_start = time.monotonic()
+    await asyncio.sleep(seconds / 2)
+    newcomer = Session(url, "baby_gpt", "")
+    with contextlib.suppress(TimeoutError):  # None below: not finished within 90 s
+        await newcomer.open(timeout=90)
+    visitor = {"ws_first_element_s": _r(newcomer.first_element_s),
+               "ws_page_complete_s": _r(newcomer.first_finished_s)}
+    await newcomer.close()
+    if browser_newcomer:
+        visitor.update(await asyncio.to_thread(_browser_first_page, url))
+    await asyncio.sleep(max(0.0, t_start + seconds - time.monotonic()))
+    t_end = time.monotonic()
+    per_session = []
+    for c in clients:
+        # from 2 s after everyone pressed Train (the first redraws) to the end
+        times = [r.t for r in c.redraws if t_start + 2 <= r.t <= t_end]
+        gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+        if times:
+            gaps += [times[0] - (t_start + 2), t_end - times[-1]]
+        trained = [r.step for r in c.redraws if r.t >= t_start and r.step >= 0]
+        per_session.append({
+            "steps": c.step,
+            "steps_per_s": round(c.step / (t_end - t_start), 1),
+            "redraws": len(times),
+            "redraws_per_s": round(len(times) / (t_end - t_start - 2), 2),
+            "gap_median_s": round(statistics.median(gaps), 2) if gaps else None,
+            "gap_p95_s": round(pct(gaps, 0.95), 2),
+            "gap_max_s": round(max(gaps), 2) if gaps else None,
+            "exceptions": c.exceptions,
+            "progressed": bool(trained) and max(trained) > 0,
+        })
+    rss_peak = sampler.peak_rss()
+    threads_peak = max(x[2] for x in sampler.samples)
+    for c in clients:
+        await c.close()
+    # closing the tabs stops their training: threads return
+    t_close = time.monotonic()
+    while proc_status(pid)[1] > threads_all_open and time.monotonic() - t_close < 15:
+        await asyncio.sleep(0.1)
+    threads_back_s = time.monotonic() - t_close
+    rss_after, threads_after = proc_status(pid)
+    sampler.stop.set()
+    from gptviz.slots import max_trainers_from_env
+    steps = [s["steps"] for s in per_session]
+    return {
+        "test": "load",
+        "clients": "websocket (Streamlit's protocol)",
+        "sessions": sessions,
+        "seconds_training": round(seconds, 1),
+        "max_trainers": max_trainers or max_trainers_from_env(),
+        "cpus": os.cpu_count(),
+        "steps_min": min(steps), "steps_max": max(steps), "steps_total": sum(steps),
+        "steps_per_s_each": [s["steps_per_s"] for s in per_session],
+        "every_session_progressed": all(s["progressed"] for s in per_session),
+        "no_exceptions": not any(s["exceptions"] for s in per_session),
+        "redraws_per_s_min": min(s["redraws_per_s"] for s in per_session),
+        "redraw_gap_median_s": round(statistics.median(
+            [s["gap_median_s"] for s in per_session if s["gap_median_s"] is not None]), 2),
+        "redraw_gap_p95_worst_s": max(s["gap_p95_s"] for s in per_session),
+        "redraw_gap_max_worst_s": max(s["gap_max_s"] or 0 for s in per_session),
+        "first_page_s_while_opening": [round(c.first_finished_s, 2) for c in clients],
+        "new_visitor_under_load": visitor,
+        "server_rss_mb": {"idle": round(rss_idle), "all_open": round(rss_all_open),
+                          "peak": round(rss_peak), "after_close": round(rss_after)},
+        "server_threads": {"idle": threads_idle, "all_open_before_training": threads_all_open,
+                           "peak": threads_peak, "after_close": threads_after,
+                           "seconds_to_return": round(threads_back_s, 1)},
+        "machine_load_average_1min": {"before_training": round(load_before, 1),
+                                      "at_end": round(os.getloadavg()[0], 1)},
+        "per_session": per_session,
+    }
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 2)
+
+
+def _browser_first_page(url: str) -> dict:
+    """A real browser's first page while the class trains: time to the title, and to ready."""
+    with chromium() as browser:
+        ctx = browser.new_context(viewport=VIEWPORT)
+        page = ctx.new_page()
         t0 = time.monotonic()
-        while done < sessions:
-            n = min(batch, sessions - done)
-            pages = [open_page(browser, url, "?baby_steps=20")[0] for _ in range(n)]
-            for page in pages:
-                click_train(page)
-            for page in pages:
-                page.get_by_text(re.compile("Finished the requested steps")).wait_for(
-                    timeout=120_000)
-                assert step_of(page) == 20
-            for page in pages:
-                page.context.close()
-            done += n
-            if baseline is None:  # after the first batch: torch, plotly and pages are loaded
-                time.sleep(ttl + 1)
-                _touch(browser, url)
-                baseline = proc_status(proc.pid)
-        elapsed = time.monotonic() - t0
-        # disconnected sessions live on for the TTL (for reconnects), then are dropped when
-        # the session store is next written: wait, then open and close one more session
-        time.sleep(ttl + 1)
-        _touch(browser, url)
-        time.sleep(1.0)
-        end = proc_status(proc.pid)
-        sampler.stop.set()
-        return {
-            "test": "churn",
-            "sessions": sessions, "batch": batch, "disconnected_session_ttl_s": ttl,
-            "seconds": round(elapsed, 1),
-            "server_rss_mb": {"start": round(rss_start), "after_first_batch": round(baseline[0]),
-                              "peak": round(sampler.peak_rss()), "end": round(end[0])},
-            "server_threads": {"start": threads_start, "after_first_batch": baseline[1],
-                               "end": end[1]},
-        }
+        page.goto(f"{url}/baby_gpt", timeout=180_000)
+        page.locator("h1").first.wait_for(timeout=120_000)
+        first = time.monotonic() - t0
+        wait_ready(page, timeout=120_000)
+        ready = time.monotonic() - t0
+        ctx.close()
+    return {"browser_first_content_s": round(first, 2), "browser_ready_s": round(ready, 2)}
 
 
-def _touch(browser, url: str) -> None:
-    page = open_page(browser, url, "")[0]
-    page.context.close()
+def run_churn(sessions: int = 100, batch: int = 10, ttl: int = 5, steps: int = 20) -> dict:
+    """Open, train (`steps` steps) and close `sessions` sessions, `batch` at a time."""
+    env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(ttl)}
+    with server(env) as (url, proc):
+        return asyncio.run(_churn(url, proc.pid, sessions, batch, ttl, steps))
+
+
+async def _one_session(url: str, steps: int) -> int:
+    s = Session(url, "baby_gpt", f"baby_steps={steps}")
+    try:
+        await s.open()
+        await s.click("Train")
+        t0 = time.monotonic()
+        while s.step < steps and time.monotonic() - t0 < 120:
+            await asyncio.sleep(0.1)
+        if s.exceptions:
+            raise AssertionError(s.exceptions)
+        if s.step < steps:
+            print("churn: a session stopped at", [r.text for r in s.redraws[-3:]],
+                  list(s.buttons), file=sys.stderr)
+        return s.step
+    finally:
+        await s.close()
+
+
+async def _churn(url: str, pid: int, sessions: int, batch: int, ttl: int, steps: int) -> dict:
+    sampler = Sampler(pid)
+    sampler.start()
+    rss_start, threads_start = proc_status(pid)
+    done, baseline, trained = 0, None, []
+    t0 = time.monotonic()
+    while done < sessions:
+        n = min(batch, sessions - done)
+        trained += await asyncio.gather(*(_one_session(url, steps) for _ in range(n)))
+        done += n
+        if baseline is None:  # after the first batch: torch, plotly and the pages are loaded
+            await _settle(url, ttl)
+            baseline = proc_status(pid)
+    elapsed = time.monotonic() - t0
+    # disconnected sessions live on for the TTL (for reconnects), then are dropped when the
+    # session store is next written: wait, then open and close one more session
+    await _settle(url, ttl)
+    end = proc_status(pid)
+    sampler.stop.set()
+    return {
+        "test": "churn",
+        "clients": "websocket (Streamlit's protocol)",
+        "sessions": sessions, "batch": batch, "steps_each": steps,
+        "sessions_that_trained_all_steps": sum(t >= steps for t in trained),
+        "disconnected_session_ttl_s": ttl,
+        "seconds": round(elapsed, 1),
+        "server_rss_mb": {"start": round(rss_start), "after_first_batch": round(baseline[0]),
+                          "peak": round(sampler.peak_rss()), "end": round(end[0])},
+        "server_threads": {"start": threads_start, "after_first_batch": baseline[1],
+                           "peak": max(x[2] for x in sampler.samples), "end": end[1]},
+    }
+
+
+async def _settle(url: str, ttl: int) -> None:
+    await asyncio.sleep(ttl + 1)
+    s = Session(url, "", "")
+    await s.open()
+    await s.close()
     gc.collect()
+    await asyncio.sleep(1.0)
 
 
 def main() -> None:
@@ -299,12 +303,13 @@ def main() -> None:
     ap.add_argument("what", choices=["load", "churn"])
     ap.add_argument("--sessions", type=int)
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--batch", type=int, default=5)
+    ap.add_argument("--batch", type=int, default=10)
     ap.add_argument("--max-trainers", type=int)
+    ap.add_argument("--no-browser", action="store_true", help="no real-browser newcomer")
     ap.add_argument("--save", action="store_true", help="also write bench/results/<what>.json")
     a = ap.parse_args()
     if a.what == "load":
-        out = run_load(a.sessions or 10, a.seconds, a.max_trainers)
+        out = run_load(a.sessions or 10, a.seconds, a.max_trainers, not a.no_browser)
     else:
         out = run_churn(a.sessions or 100, a.batch)
     text = json.dumps(out, indent=2)
