@@ -41,6 +41,7 @@ class Bad:
     value: Any  # the widget's value, a dict of query parameters, or () -> (name, bytes)
     expect: str | None  # regex the page's messages must match; None: no message is due
     fix: dict[str, Any] = field(default_factory=dict)  # widget key -> value, before the probe
+    before: dict[str, Any] = field(default_factory=dict)  # session_state before the first run
 
 
 # --- files for the uploader ---------------------------------------------------------------
@@ -89,6 +90,28 @@ def _zip_of(files: dict[str, bytes]) -> bytes:
 
 
 BABY = "pages/baby_gpt.py"
+TOK = "pages/tokenizers.py"
+FP = "pages/forward_pass.py"
+TEXT = "pages/text_model.py"
+TASKS = "pages/tasks.py"
+TXT = "upload:Plain text, UTF-8"
+UPLOADING = {"text_source": "Upload a .txt file"}
+GEN = "pages/generate.py"
+GEN_LABEL = "A small text model"
+
+
+def _small_text_models() -> dict:
+    """A tiny character model over a short text (no '<', '=' or '"' in its vocabulary)."""
+    from gptviz.config import TrainConfig
+    from gptviz.live import LiveRun
+    from gptviz.text_model import build_text_run
+
+    text = "the cat sat on the mat. the dog sat on the log. " * 20
+    fresh = build_text_run(text, GPTConfig(1, 16, 1, 2, 16), TrainConfig(batch_size=4, seed=0))
+    return {GEN_LABEL: LiveRun(fresh.trainer)}
+
+
+A_MODEL = {"gptviz_models": _small_text_models}
 XSS = '<img src=x onerror="window.__xss=1">'
 LOAD = "upload:Load a saved model"
 NOT_OURS = "not a gptviz model file"
@@ -147,6 +170,57 @@ ROWS: list[Bad] = [
         "may only hold the symbols"),
     Bad(BABY, LOAD, lambda: ("model.zip", _bundle(task={"kind": "sequence", "sequence": "22"})),
         "outside the vocabulary"),
+    # --- Tokenizers ------------------------------------------------------------------------
+    Bad(TOK, "widget:text_area:tok_text", "", "Type some text"),
+    Bad(TOK, "widget:text_area:tok_text", "😀\u202e\x00", "cannot encode your text",
+        before={"tok_kind": "chars"}),
+    Bad(TOK, "widget:text_area:tok_text", XSS * 400, None, before={"tok_kind": "bytes"}),
+    Bad(TOK, "widget:text_area:tok_bpe_text", "too short", "at least 50",
+        before={"tok_kind": "bpe", "tok_bpe_source": "paste", "tok_merges": 16}),
+    Bad(TOK, "url", {"tok_kind": XSS, "page": "<script>", "x" * 300: "1"}, None),
+    # --- Forward pass ----------------------------------------------------------------------
+    Bad(FP, "widget:text_input:fp_prompt", "", "Type a prompt"),
+    Bad(FP, "widget:text_input:fp_prompt", "😀\u202e\x00", "cannot read this prompt"),
+    Bad(FP, "widget:text_input:fp_prompt", "a" * 5_000, "context window holds"),
+    Bad(FP, "widget:number_input:fp_heads", 3, "divisible"),
+    Bad(FP, "url", {"fp_source": XSS, "fp_layers": "-1"}, None),
+    # --- Train on text: widgets, its .txt upload, the URL, model uploads ------------------
+    Bad(TEXT, "widget:number_input:text_heads", 3, "divisible"),
+    Bad(TEXT, "widget:text_input:text_prompt", "😀\x00", "outside this corpus's vocabulary"),
+    Bad(TEXT, "widget:text_input:text_prompt", "", "outside this corpus's vocabulary"),
+    *([Bad(TEXT, "widget:selectbox:text_device", "cuda", "no CUDA GPU")] if NO_GPU else []),
+    Bad(TEXT, TXT, lambda: ("notes.txt", b""), "The file is empty", before=UPLOADING),
+    Bad(TEXT, TXT, lambda: ("notes.txt", ("Grüße, Welt! " * 50).encode("utf-16")),
+        "not UTF-8 text", before=UPLOADING),
+    Bad(TEXT, TXT, lambda: ("notes.txt", b"text\x00" * 100), "looks binary", before=UPLOADING),
+    Bad(TEXT, TXT, lambda: ("notes.txt", b"x" * 2_100_000), "the limit is 2.0 MB",
+        before=UPLOADING),
+    Bad(TEXT, TXT, lambda: ("notes.txt", b"hi"), "fewer than", before=UPLOADING),
+    Bad(TEXT, "url", {"text_block": "99999", "text_layers": "abc"},
+        "above the maximum 256.*|is not a number"),
+    Bad(TEXT, "url", {"text_preset": XSS}, "`text_preset` must be one of"),
+    Bad(TEXT, "url", {"text_prompt": "x" * 500}, "longer than 200"),
+    Bad(TEXT, "url", {"text_lr": "-inf", "text_sample_temp": "1e9"}, "not a finite|above"),
+    Bad(TEXT, LOAD, lambda: ("model.zip", _bundle()), "another page's task"),
+    Bad(TEXT, LOAD, lambda: ("model.zip", _bundle(task={"kind": "text", "sha1": "0" * 40})),
+        "trained on another text"),
+    Bad(TEXT, LOAD, lambda: ("model.zip", os.urandom(3000)), NOT_OURS),
+    # --- Generate (with a small model of this session, and without one) -------------------
+    Bad(GEN, "widget:text_area:gen_prompt", "", "Cannot use this prompt", before=A_MODEL),
+    Bad(GEN, "widget:text_area:gen_prompt", "😀\x00", "Cannot use this prompt", before=A_MODEL),
+    Bad(GEN, "widget:text_area:gen_prompt", XSS, "Cannot use this prompt", before=A_MODEL),
+    Bad(GEN, "url", {"gen_prompt": XSS, "gen_n": "1e9"}, "no trained model"),
+    # --- Sorting & addition -----------------------------------------------------------------
+    Bad(TASKS, "widget:text_input:tasks_own", "12 + abc", "not a whole number"),
+    Bad(TASKS, "widget:text_input:tasks_own", "99999 + 1", "digits"),
+    Bad(TASKS, "widget:text_input:tasks_own", XSS, "Type two numbers"),
+    Bad(TASKS, "widget:number_input:tasks_heads", 3, "divisible"),
+    *([Bad(TASKS, "widget:selectbox:tasks_device", "cuda", "no CUDA GPU")] if NO_GPU else []),
+    Bad(TASKS, "url", {"tasks_task": "division"}, "must be one of addition, sorting"),
+    Bad(TASKS, "url", {"tasks_ndigit": "0", "tasks_seed": "-5"}, "below the minimum"),
+    Bad(TASKS, "url", {"tasks_own": "<script>alert(1)</script>"}, "may only hold digits"),
+    Bad(TASKS, "url", {"tasks_task": "sorting", "tasks_length": "99"},
+        "above the maximum 12"),
     # --- the app's entry point and home page: hostile links draw the page normally -------
     Bad("app.py", "url", {"page": "../../etc/passwd", "<script>": XSS}, None),
     Bad("app.py", "url", {"x": XSS * 50, "embed": "true", "embed_options": "<b>"}, None),
@@ -164,29 +238,81 @@ def _button(at: AppTest, label: str):
     return next(b for b in at.button if b.label.startswith(label))
 
 
-def _baby_prepare(at: AppTest) -> Any:
-    _button(at, "One step").click().run()
-    run = at.session_state["baby_run"]
-    assert run.trainer.step_count == 1
-    return run.trainer.model
+def _the_run(at: AppTest, key: str):
+    """The page's LiveRun: session_state[key], or for the tasks page the current task's."""
+    if key == "tasks_runs":
+        return at.session_state[key][at.session_state["tasks_task"]]
+    return at.session_state[key]
 
 
-def _baby_usable(at: AppTest, model: Any) -> None:
-    run = at.session_state["baby_run"]
-    if model is not None:
-        assert run.trainer.model is model, "the trained model was lost"
-    before = run.trainer.step_count
-    _button(at, "One step").click().run()
-    assert not at.exception
-    assert at.session_state["baby_run"].trainer.step_count == before + 1
+def _trains(key: str) -> PageProbe:
+    """A page that trains a model: one step first; afterwards the same model takes a step."""
+
+    def prepare(at: AppTest) -> Any:
+        _button(at, "One step").click().run()
+        run = _the_run(at, key)
+        assert run.trainer.step_count == 1
+        return run.trainer.model
+
+    def usable(at: AppTest, model: Any) -> None:
+        run = _the_run(at, key)
+        if model is not None:
+            assert run.trainer.model is model, "the trained model was lost"
+        before = run.trainer.step_count
+        _button(at, "One step").click().run()
+        assert not at.exception
+        assert _the_run(at, key).trainer.step_count == before + 1
+
+    return PageProbe(prepare, usable)
 
 
 def _draws(at: AppTest, _: Any) -> None:
     assert at.title and not at.exception
 
 
+def _tokenizes(at: AppTest, _: Any) -> None:
+    at.session_state["tok_kind"] = "bytes"
+    at.text_area(key="tok_text").set_value("héllo").run()
+    assert not at.exception
+    assert at.metric[0].value == "6"  # 6 UTF-8 bytes: the page works again
+
+
+def _predicts(at: AppTest, _: Any) -> None:
+    at.text_input(key="fp_prompt").set_value("Hello").run()
+    assert not at.exception
+    assert any(s.value.startswith("Prediction") for s in at.subheader)
+
+
+def _generates(at: AppTest, _: Any) -> None:
+    models = at.session_state["gptviz_models"] if "gptviz_models" in at.session_state else {}  # noqa: SIM401
+    if not models:
+        assert any(b.label.startswith("Quick-train") for b in at.button)
+        return
+    at.text_area(key="gen_prompt").set_value("the ").run()
+    _button(at, "Next token").click().run()
+    assert not at.exception
+    assert len(at.session_state["gen_ids"]) == len("the ") + 1  # one character generated
+
+
+def _keep_gen_model(at: AppTest) -> Any:
+    if "gptviz_models" in at.session_state:
+        return at.session_state["gptviz_models"][GEN_LABEL].trainer.model
+    return None
+
+
+def _generates_with_its_model(at: AppTest, model: Any) -> None:
+    if model is not None:
+        assert at.session_state["gptviz_models"][GEN_LABEL].trainer.model is model
+    _generates(at, None)
+
+
 PROBES = {
-    BABY: PageProbe(_baby_prepare, _baby_usable),
+    GEN: PageProbe(_keep_gen_model, _generates_with_its_model),
+    BABY: PageProbe(_trains("baby_run").prepare, _trains("baby_run").usable),
+    TEXT: _trains("text_run"),
+    TASKS: _trains("tasks_runs"),
+    TOK: PageProbe(lambda at: None, _tokenizes),
+    FP: PageProbe(lambda at: None, _predicts),
     "app.py": PageProbe(lambda at: None, _draws),
 }
 
@@ -209,15 +335,19 @@ def _release_session_resources():
     st.cache_resource.clear()
 
 
-def test_the_table_is_big_enough():
+def test_the_table_is_big_enough_and_covers_every_page():
     assert len(ROWS) >= 30
     assert {r.entry.split(":")[0] for r in ROWS} == {"widget", "url", "upload"}
+    from pages._catalog import CATALOG
+    assert {p.path for p in CATALOG} <= {r.page for r in ROWS}, "a page without bad inputs"
 
 
 @pytest.mark.parametrize("row", ROWS, ids=[_id(r) for r in ROWS])
 def test_bad_input_gets_a_message_and_the_page_stays_usable(row: Bad):
     probe = PROBES[row.page]
-    at = AppTest.from_file(str(ROOT / row.page), default_timeout=60)
+    at = AppTest.from_file(str(ROOT / row.page), default_timeout=90)
+    for k, v in row.before.items():
+        at.session_state[k] = v() if callable(v) else v
     kept = None
     fix = dict(row.fix)
     if row.entry == "url":
@@ -235,7 +365,9 @@ def test_bad_input_gets_a_message_and_the_page_stays_usable(row: Bad):
             widget.set_value(row.value).run()
         else:
             uploader = next(u for u in at.get("file_uploader") if u.label.startswith(rest[0]))
-            uploader.set_value((*row.value(), "application/zip")).run()
+            name, data = row.value()
+            mime = "text/plain" if name.endswith(".txt") else "application/zip"
+            uploader.set_value((name, data, mime)).run()
     assert not at.exception, at.exception[0].message  # no traceback element
     messages = _messages(at)
     if row.expect is not None:
@@ -248,6 +380,9 @@ def test_bad_input_gets_a_message_and_the_page_stays_usable(row: Bad):
         at.run()
         assert not at.exception
     probe.usable(at, kept)
-    run = at.session_state["baby_run"] if "baby_run" in at.session_state else None  # noqa: SIM401
-    if run is not None:
-        run.pause()
+    for key in ("baby_run", "text_run"):
+        if key in at.session_state:
+            at.session_state[key].pause()
+    if "tasks_runs" in at.session_state:
+        for run in at.session_state["tasks_runs"].values():
+            run.pause()
