@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import streamlit as st
 import torch
 
@@ -20,6 +23,11 @@ def _configure_torch() -> None:
 
 
 _configure_torch()
+
+# GPT-2's vocabulary fetched once by scripts/fetch_test_data.py works offline without setup
+_cache = Path(__file__).parent / ".cache" / "tiktoken"
+if _cache.is_dir():
+    os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(_cache))
 
 sections: dict[str, list[st.Page]] = {"": [
     st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)]}
