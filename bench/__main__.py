@@ -1,12 +1,12 @@
-"""gptviz benchmarks: `python -m bench` (all parts) or `python -m bench --cpu --app --gpu`.
+"""gptviz benchmarks: `python -m bench` (all parts), or some: `python -m bench cpu app`.
 
 Prints a table per part and writes the figures to bench/results/<part>.json: each figure the
 median of repeated runs with its quartiles, beside the machine, the load and the versions.
 
-  --cpu   training ms/step on the CPU, gptviz vs a nanoGPT reference run in the same process
-  --gpu   nanoGPT's shakespeare_char on CUDA: ms/step, tokens/s, MFU, loss check (skipped
+  cpu     training ms/step on the CPU, gptviz vs a nanoGPT reference run in the same process
+  gpu     nanoGPT's shakespeare_char on CUDA: ms/step, tokens/s, MFU, loss check (skipped
           without CUDA; --gpu-dry-run runs its code on the CPU with a tiny model)
-  --app   the real app in Chromium: startup, page switch, redraw latency, cost of watching,
+  app     the real app in Chromium: startup, page switch, redraw latency, cost of watching,
           server memory (needs playwright and /usr/bin/chromium)
 """
 
@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import RESULTS_DIR, fmt_spread, machine, table, write_json
+
+PARTS = ("cpu", "gpu", "app")
 
 
 def _cpu(args: argparse.Namespace) -> dict[str, Any]:
@@ -87,6 +89,8 @@ def _app(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("parts", nargs="*", metavar="part",
+                   help="cpu, gpu and/or app (default: all three)")
     p.add_argument("--cpu", action="store_true", help="CPU training speed")
     p.add_argument("--gpu", action="store_true", help="GPU training speed (needs CUDA)")
     p.add_argument("--app", action="store_true", help="the app in a real browser")
@@ -99,6 +103,10 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     if args.quick:
         args.repeats = min(args.repeats, 3)
+    for part in args.parts:
+        if part not in PARTS:
+            p.error(f"unknown part {part!r}: choose from {', '.join(PARTS)}")
+        setattr(args, part, True)
     if args.gpu_dry_run:
         args.gpu = True
     if not (args.cpu or args.gpu or args.app):

@@ -95,9 +95,21 @@ def _free_port() -> int:
     return free_port()
 
 
-def spawn_server(port: int, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
-    """`streamlit run app.py` as a user starts it (headless), in its own process group."""
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+def entry_script() -> str:
+    """app.py, or bench/app_all_pages.py while the catalog misses a live-training page (the
+    same app with that page added to the navigation)."""
+    from pages._catalog import CATALOG
+
+    listed = {info.path for info in CATALOG}
+    if "pages/text_model.py" in listed or not (REPO_ROOT / "pages/text_model.py").exists():
+        return "app.py"
+    return "bench/app_all_pages.py"
+
+
+def spawn_server(port: int, env: dict[str, str] | None = None,
+                 script: str = "app.py") -> subprocess.Popen[bytes]:
+    """`streamlit run <script>` as a user starts it (headless), in its own process group."""
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
            "--server.address", "127.0.0.1", "--server.port", str(port)]
     log = open(os.devnull, "wb")  # noqa: SIM115 - handed to the child
@@ -396,7 +408,8 @@ def run(quick: bool = False, parts: tuple[str, ...] = ("startup", "switch", "red
                 out["startup"] = measure_startup(browser, n)
             port = _free_port()
             url = f"http://127.0.0.1:{port}"
-            proc = spawn_server(port)
+            out["entry_script"] = entry_script()
+            proc = spawn_server(port, script=out["entry_script"])
             try:
                 wait_health(url)
                 time.sleep(1.0)

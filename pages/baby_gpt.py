@@ -22,7 +22,7 @@ from gptviz.config import (
 )
 from gptviz.live import LiveRun, Snapshot
 from gptviz.tasks import SequenceTask
-from gptviz.train import Trainer, build_model, resolve_device
+from gptviz.train import Trainer, auto_device, build_model, resolve_device
 from gptviz.viz.attention import attention_figure, format_attention
 from gptviz.viz.graph import MAX_GRAPH_STATES, state_graph, transition_heatmap
 from gptviz.viz.loss import loss_figure
@@ -37,7 +37,7 @@ DOC000_WIDGETS = {
     f"{P}_embd": DOC000_MODEL.n_embd, f"{P}_bias": DOC000_MODEL.bias,
     f"{P}_lr": DOC000_TRAIN.learning_rate, f"{P}_wd": DOC000_TRAIN.weight_decay,
     f"{P}_batch": DOC000_TRAIN.batch_size, f"{P}_steps": DOC000_TRAIN.max_steps,
-    f"{P}_seed": DOC000_TRAIN.seed, f"{P}_device": "cpu", f"{P}_seq": DOC000_SEQUENCE,
+    f"{P}_seed": DOC000_TRAIN.seed, f"{P}_device": auto_device(), f"{P}_seq": DOC000_SEQUENCE,
     f"{P}_last_only": True,
 }
 

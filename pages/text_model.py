@@ -12,7 +12,7 @@ from gptviz.corpus import CorpusError, builtin_corpus, decode_upload
 from gptviz.generate import encode_prompt, generate_text
 from gptviz.live import LiveRun, Snapshot
 from gptviz.text_model import DEFAULT_PRESET, TEXT_PRESETS, build_text_run, loss_references
-from gptviz.train import resolve_device
+from gptviz.train import auto_device, resolve_device
 from gptviz.viz.text_loss import text_loss_figure
 from gptviz.viz.windows import training_windows, visible_token, window_pairs, windows_figure
 from pages._live import live_view, register_model, training_buttons
@@ -38,7 +38,7 @@ def apply_preset() -> None:
 
 
 defaults = {f"{P}_preset": DEFAULT_PRESET, f"{P}_source": BUILTIN, f"{P}_seed": 1337,
-            f"{P}_device": "cpu", f"{P}_prompt": "The ", f"{P}_sample_len": 200,
+            f"{P}_device": auto_device(), f"{P}_prompt": "The ", f"{P}_sample_len": 200,
             f"{P}_sample_temp": 0.8, f"{P}_offset": 0, f"{P}_nwin": 3,
             **preset_widgets(DEFAULT_PRESET)}
 for k, v in defaults.items():
