@@ -83,6 +83,8 @@ def _app(args: argparse.Namespace) -> dict[str, Any]:
         rows.append([f"server memory: {k.removesuffix('_mb').replace('_', ' ')}",
                      f"{v:.0f} MB"])
     print(table(rows, ["measure", "median (p25-p75)"]))
+    for part, err in res.get("errors", {}).items():
+        print(f"FAILED {part}: {err}")
     return res
 
 

@@ -60,3 +60,23 @@ def test_transition_heatmap_is_valid_and_names_the_step():
     assert_valid(fig)
     assert fig.layout.title.text == "step 7"
     assert transition_heatmap(states, probs, title="step 8").layout.title.text == "step 8"
+
+
+def test_text_loss_figure_matches_the_validated_add_hline_build():
+    from gptviz.viz.text_loss import REFERENCE_COLOURS, text_loss_figure
+
+    steps = list(range(1, 200))
+    evals = [EvalEvent(s, 3.0 / s, 3.3 / s) for s in steps[::20]]
+    refs = {"uniform": 4.17, "unigram": 3.2}
+    fig = text_loss_figure(steps, [3.0 / s for s in steps], evals, refs, title="T")
+    assert_valid(fig)
+    # oracle: the same figure made the validated way, as text_loss_figure used to
+    slow = go.Figure(loss_figure(steps, [3.0 / s for s in steps], evals, None, "T").to_dict())
+    for (label, value), colour in zip(refs.items(), REFERENCE_COLOURS, strict=False):
+        slow.add_hline(y=value, line=dict(color=colour, dash="dot", width=2),
+                       annotation_text=f"{label}: {value:.2f}", annotation_position="top right",
+                       annotation_font=dict(color=colour, size=15))
+    assert as_json(fig) == as_json(slow)
+    fig.layout.shapes[0].y0 = 9.0  # a caller's change must not leak into the cache
+    again = text_loss_figure(steps, [3.0 / s for s in steps], evals, refs, title="T")
+    assert again.layout.shapes[0].y0 == 4.17

@@ -49,6 +49,18 @@ def loss_figure(
 
     Redrawn live: the layout is cached and the traces are not validated (see viz/fast.py).
     """
+    return fast.figure(*loss_parts(steps, losses, evals, floor, title, height))
+
+
+def loss_parts(
+    steps: Sequence[int],
+    losses: Sequence[float],
+    evals: Sequence[EvalEvent] = (),
+    floor: float | None = None,
+    title: str = "Loss",
+    height: int = 380,
+) -> tuple[list[dict], dict]:
+    """loss_figure's traces and layout, as dicts, for builders that add to them."""
     x, y = _thin(steps, losses)
     data = [dict(type="scatter", x=x, y=y, mode="lines", name="batch loss",
                  line=dict(color=TRAIN_COLOR, width=1.5), opacity=0.6)]
@@ -61,4 +73,4 @@ def loss_figure(
             vx, vy = _thin([s for s, _ in vals], [v for _, v in vals])
             data.append(dict(type="scatter", x=vx, y=vy, mode="lines", name="validation loss",
                              line=dict(color=VAL_COLOR, width=3)))
-    return fast.figure(data, _loss_layout(floor, title, height))
+    return data, _loss_layout(floor, title, height)
