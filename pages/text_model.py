@@ -74,8 +74,9 @@ with st.sidebar:
     lr = st.number_input("Learning rate", 1e-5, 1.0, key=f"{P}_lr", format="%.0e", step=1e-4)
     batch = st.number_input("Batch size (windows per step)", 1, 256, key=f"{P}_batch")
     steps = st.number_input("Steps per click of Train", 1, 100_000, key=f"{P}_steps")
-    eval_every = st.number_input("Evaluate (and write a sample) every … steps", 5, 10_000,
-                                 key=f"{P}_eval")
+    eval_every = st.number_input("Evaluate every N steps", 5, 10_000, key=f"{P}_eval",
+                                 help="Every N steps: measure train and validation loss on "
+                                      "fresh batches, and write a sample.")
     seed = st.number_input("Seed", 0, 2**31 - 1, key=f"{P}_seed")
     device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device")
     st.header("Samples")
