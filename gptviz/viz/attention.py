@@ -57,12 +57,16 @@ def attention_figure(
 @layout_cache
 def _attention_layout(n_layer: int, n_head: int, title: str) -> go.Figure:
     """The grid of panels, one per layer and head (redrawn live: built once, see viz/fast.py)."""
-    fig = make_subplots(rows=n_layer, cols=n_head, horizontal_spacing=0.02,
-                        vertical_spacing=0.06 if n_layer > 1 else 0.0,
+    fig = make_subplots(rows=n_layer, cols=n_head, horizontal_spacing=0.03,
+                        vertical_spacing=0.08 if n_layer > 1 else 0.0,
                         subplot_titles=[f"layer {li} · head {h}" for li in range(n_layer)
                                         for h in range(n_head)])
-    fig.update_yaxes(autorange="reversed", showticklabels=True)
-    fig.update_xaxes(tickangle=0)
+    # Every panel has the same tokens on both axes: label them once, on the left column and the
+    # bottom row, so tick labels never run into the neighbouring panel or the title above.
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
+    fig.update_yaxes(showticklabels=True, col=1)
+    fig.update_xaxes(tickangle=0, showticklabels=False)
+    fig.update_xaxes(showticklabels=True, row=n_layer)
     for ann in fig.layout.annotations:
         ann.font.size = 13
     layout = base_layout(title, height=max(240, 160 * n_layer + 80))

@@ -60,7 +60,7 @@ def state_graph(
     dot.attr(overlap="true", splines="true" if labelled else "line", outputorder="edgesfirst")
     dot.attr("node", shape="circle", style="filled", fontname="Helvetica", fontsize="16",
              width="0.8", fixedsize="true")
-    dot.attr("edge", fontname="Helvetica", fontsize="13", arrowsize="0.7")
+    dot.attr("edge", fontname="Helvetica", fontsize="15", arrowsize="0.7")
     radius = max(1.6, 0.55 * len(states) / math.pi)  # inches; keeps neighbours apart
     for i, s in enumerate(states):
         angle = math.pi / 2 - 2 * math.pi * i / len(states)
