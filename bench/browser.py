@@ -58,7 +58,7 @@ INSTRUMENT_JS = """
       let graph = false;
       for (const r of records) {
         const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
-        if (el && el.closest("[data-testid='stGraphVizChart']")
+        if (el && el.closest(".st-key-baby_graph")
             && !el.closest("[data-testid='stExpander']")) { graph = true; break; }
       }
       const p = document.querySelector("[data-testid='stProgress']");
