@@ -32,7 +32,10 @@ from gptviz.viz.graph import (
 )
 from gptviz.viz.loss import loss_figure
 from gptviz.viz.network import state_network_figure
+from pages._entry import enter_through_app  # noqa: E402
 from pages._live import live_view, register_model, training_buttons
+
+enter_through_app()
 
 P = "baby"  # widget-key prefix
 MAX_HEATMAP_STATES = 32

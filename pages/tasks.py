@@ -16,7 +16,10 @@ from gptviz.tasks.presets import PRESETS, Preset, default_preset, model_config
 from gptviz.train import Trainer, build_model, resolve_device
 from gptviz.viz.loss import loss_figure
 from gptviz.viz.tasks import accuracy_figure, answer_attention_figure
+from pages._entry import enter_through_app  # noqa: E402
 from pages._live import live_view, register_model, training_buttons
+
+enter_through_app()
 
 P = "tasks"  # widget-key prefix
 TARGET = 0.99

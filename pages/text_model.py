@@ -15,7 +15,10 @@ from gptviz.text_model import DEFAULT_PRESET, TEXT_PRESETS, build_text_run, loss
 from gptviz.train import auto_device, resolve_device
 from gptviz.viz.text_loss import text_loss_figure
 from gptviz.viz.windows import training_windows, visible_token, window_pairs, windows_figure
+from pages._entry import enter_through_app  # noqa: E402
 from pages._live import live_view, register_model, training_buttons
+
+enter_through_app()
 
 P = "text"  # widget-key prefix
 MODEL_LABEL = "Text model (characters)"
