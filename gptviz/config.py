@@ -97,7 +97,7 @@ class TrainConfig:
 
     def validate(self) -> TrainConfig:
         checks = [
-            (0.0 < self.learning_rate <= 1.0, "Learning rate must be above 0 and at most 1."),
+            (0.0 < self.learning_rate <= 100.0, "Learning rate must be above 0 and at most 100."),
             (0.0 <= self.weight_decay <= 10.0, "Weight decay must be 0 to 10."),
             (1 <= self.batch_size <= MAX_BATCH, f"Batch size must be 1 to {MAX_BATCH}."),
             (1 <= self.max_steps <= 1_000_000, "Steps must be 1 to 1,000,000."),

@@ -7,20 +7,23 @@ pause and resume.
 
 from __future__ import annotations
 
-import math
+import copy
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
+from torch.nn.utils import get_total_norm
 
 from gptviz.config import ConfigError, GPTConfig, TrainConfig
 from gptviz.model import GPT
 from gptviz.tasks.base import Task
 
+SNAPSHOT_EVERY = 25  # steps between copies of a known-good state (weights and optimizer)
+
 
 class TrainingDiverged(RuntimeError):
-    """The loss or the gradients became NaN or infinite; the update was not applied."""
+    """The loss or the weights became NaN or infinite; the last good state was restored."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step_count = 0
         self._callbacks: list[Callback] = []
+        self._good: tuple[int, dict, dict] | None = None
 
     def add_callback(self, fn: Callback) -> None:
         self._callbacks.append(fn)
@@ -89,34 +93,41 @@ class Trainer:
 
     def step(self) -> StepEvent:
         t0 = time.perf_counter()
+        if self._good is None or self.step_count % SNAPSHOT_EVERY == 0:
+            self._save_good()
         self.model.train()
         x, y = self.task.get_batch("train", self.config.batch_size, self.generator)
         x, y = x.to(self.device), y.to(self.device)
         loss = self.model(x, y).loss
         if not torch.isfinite(loss):
-            raise TrainingDiverged(
-                f"The loss became {loss.item()} at step {self.step_count + 1}: the learning rate "
-                f"({self.config.learning_rate:g}) is probably too high. The model was kept as it "
-                f"was before that step."
-            )
+            self._diverged(f"The loss became {loss.item()}")
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.grad_clip > 0:
-            norm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
-        else:
-            norm = torch.sqrt(sum((p.grad.float() ** 2).sum() for p in self.model.parameters()
-                                  if p.grad is not None))
-        if not math.isfinite(float(norm)):
-            self.optimizer.zero_grad(set_to_none=True)
-            raise TrainingDiverged(
-                f"The gradients became infinite at step {self.step_count + 1}: lower the learning "
-                f"rate. The model was kept as it was before that step."
-            )
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.config.grad_clip)
         self.optimizer.step()
+        if not torch.isfinite(get_total_norm([p.detach() for p in self.model.parameters()])):
+            self._diverged("The weights became infinite")
         self.step_count += 1
         event = StepEvent(self.step_count, loss.item(), time.perf_counter() - t0, x.numel())
         self._emit(event)
         return event
+
+    def _save_good(self) -> None:
+        """Keep a copy of a known-good state to fall back on (cheap: every few steps)."""
+        self._good = (self.step_count, copy.deepcopy(self.model.state_dict()),
+                      copy.deepcopy(self.optimizer.state_dict()))
+
+    def _diverged(self, what: str) -> None:
+        step, model_state, opt_state = self._good
+        self.model.load_state_dict(model_state)
+        self.optimizer.load_state_dict(opt_state)
+        self.step_count = step
+        raise TrainingDiverged(
+            f"{what} at step {self.step_count + 1}: the learning rate "
+            f"({self.config.learning_rate:g}) is probably too high. The model was put back as it "
+            f"was at step {step}, its last good state; lower the learning rate and train on."
+        )
 
     @torch.no_grad()
     def evaluate(self) -> EvalEvent:

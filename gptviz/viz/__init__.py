@@ -1,0 +1,1 @@
+"""Figure builders: pure functions, data in, a plotly Figure or graphviz Digraph out."""

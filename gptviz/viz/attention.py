@@ -1,0 +1,62 @@
+"""Attention heatmaps: one panel per layer and head, queries down, keys across.
+
+Cells above the diagonal are left empty: the causal mask forbids a token to look ahead.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+import torch
+from plotly.subplots import make_subplots
+
+from gptviz.viz.style import HEAT_SCALE, base_layout
+
+MAX_PANELS = 64
+
+
+def format_attention(attention: Sequence[torch.Tensor], batch_index: int = 0) -> np.ndarray:
+    """Per-layer (B, nh, T, T) tensors -> one array [layer, head, query_pos, key_pos]."""
+    return torch.stack([a[batch_index].detach().float().cpu() for a in attention]).numpy()
+
+
+def attention_figure(
+    att: np.ndarray, tokens: Sequence[str], title: str = "Attention weights",
+    max_layers: int | None = None,
+) -> go.Figure:
+    """att: [layer, head, query_pos, key_pos] weights; tokens label both axes."""
+    if att.ndim != 4 or att.shape[2] != att.shape[3] or att.shape[2] != len(tokens):
+        raise ValueError(f"expected [layer, head, T, T] with T={len(tokens)}, got {att.shape}")
+    n_layer, n_head, T, _ = att.shape
+    if max_layers is not None:
+        n_layer = min(n_layer, max_layers)
+    n_head = min(n_head, max(1, MAX_PANELS // n_layer))
+    # tokens can repeat ("1", "1", "1"): subscript the position so each row and column is its own
+    labels = [f"{html.escape(t)}<sub>{i}</sub>" for i, t in enumerate(tokens)]
+    fig = make_subplots(rows=n_layer, cols=n_head, horizontal_spacing=0.02,
+                        vertical_spacing=0.06 if n_layer > 1 else 0.0,
+                        subplot_titles=[f"layer {li} · head {h}" for li in range(n_layer)
+                                        for h in range(n_head)])
+    future = np.triu(np.ones((T, T), dtype=bool), k=1)
+    for li in range(n_layer):
+        for h in range(n_head):
+            z = att[li, h].astype(float).copy()
+            z[future] = np.nan  # masked: drawn as empty
+            fig.add_trace(
+                go.Heatmap(z=z, x=labels, y=labels, zmin=0, zmax=1, colorscale=HEAT_SCALE,
+                           showscale=(li == 0 and h == n_head - 1),
+                           hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.2f}"
+                                         "<extra></extra>"),
+                row=li + 1, col=h + 1,
+            )
+    fig.update_yaxes(autorange="reversed", showticklabels=True)
+    fig.update_xaxes(tickangle=0)
+    for ann in fig.layout.annotations:
+        ann.font.size = 13
+    layout = base_layout(title, height=max(260, 200 * n_layer + 80))
+    layout["font"] = dict(size=13)
+    fig.update_layout(**layout)
+    return fig

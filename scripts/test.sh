@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The one test command: installs what the tests need, lints, runs every test.
+#   bash scripts/test.sh            # everything
+#   bash scripts/test.sh -k layer   # extra arguments go to pytest
+# Works on a fresh Debian machine as root. Exits non-zero on any failure
+# (pytest's exit code 5, "no tests collected", counts as a failure too).
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+PYTHON="${PYTHON:-$(command -v python || command -v python3)}"
+
+echo "==> pip install -r requirements-dev.txt"
+"$PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+    -r requirements-dev.txt
+
+# Browser tests drive Debian's Chromium through Playwright; never `playwright install`.
+if [[ ! -x /usr/bin/chromium ]]; then
+    echo "==> apt-get install chromium"
+    SUDO=""
+    if [[ "$(id -u)" -ne 0 ]]; then SUDO="sudo"; fi
+    $SUDO apt-get update
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+fi
+
+echo "==> ruff check"
+"$PYTHON" -m ruff check .
+
+echo "==> pytest"
+"$PYTHON" -m pytest -q "$@"

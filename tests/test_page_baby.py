@@ -1,0 +1,133 @@
+"""AppTest of the Baby GPT page: controls, training, figures, and bad input."""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "baby_gpt.py")
+
+
+@pytest.fixture
+def at():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    yield at
+    run = at.session_state["baby_run"] if "baby_run" in at.session_state else None  # noqa: SIM401
+    if run is not None:
+        run.pause()
+    st.cache_resource.clear()
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label.startswith(label))
+
+
+def graph_source(at) -> str:
+    return at.get("graphviz_chart")[-1].proto.spec
+
+
+def step_of(at) -> int:
+    return at.session_state["baby_run"].trainer.step_count
+
+
+def wait_done(at, timeout=60):
+    run = at.session_state["baby_run"]
+    end = time.monotonic() + timeout
+    while run.running and time.monotonic() < end:
+        time.sleep(0.05)
+    at.run()
+
+
+def test_loads_with_document_000_defaults(at):
+    assert not at.exception
+    assert not at.error
+    src = graph_source(at)
+    assert len(re.findall(r"^\s*\d{3} \[", src, flags=re.M)) == 8
+    # the untrained model of document 000: 000 -> 001 with P(1) = 50%
+    assert '000 -> 001 [label="1(50%)' in src
+    assert any("lowest possible loss on this data 0.347" in c.value for c in at.caption)
+
+
+def test_one_step_then_train_changes_the_model_and_the_figures(at):
+    button(at, "One step").click().run()
+    assert step_of(at) == 1
+    button(at, "Train").click().run()
+    wait_done(at)
+    assert step_of(at) == 51
+    src = graph_source(at)
+    assert "Now (step 51)" in [s.value for s in at.subheader]
+    # the model moved toward the data: 110 -> 101 is certain in the data, above 50% now
+    p = int(re.search(r'110 -> 101 \[label="1\((\d+)%\)', src).group(1))
+    assert p > 60
+    loss_spec = at.get("plotly_chart")[0].proto.spec
+    assert '"batch loss"' in loss_spec
+
+
+def test_training_hyperparameters_keep_the_trained_model(at):
+    button(at, "One step").click().run()
+    button(at, "One step").click().run()
+    model = at.session_state["baby_run"].trainer.model
+    at.number_input(key="baby_lr").set_value(3e-3).run()
+    at.number_input(key="baby_steps").set_value(7).run()
+    assert at.session_state["baby_run"].trainer.model is model and step_of(at) == 2
+    assert at.session_state["baby_run"].trainer.config.learning_rate == pytest.approx(3e-3)
+    at.number_input(key="baby_layers").set_value(2).run()  # architecture change: a new model
+    assert step_of(at) == 0 and at.session_state["baby_run"].trainer.model.config.n_layer == 2
+
+
+@pytest.mark.parametrize(
+    "widget, value, words",
+    [
+        ("text_area:baby_seq", "01201", "outside the vocabulary"),
+        ("text_area:baby_seq", "01", "at least 4"),
+        ("text_area:baby_seq", "", "empty"),
+        ("number_input:baby_embd", 10, "not divisible"),
+        ("selectbox:baby_device", "cuda", "no CUDA GPU"),
+    ],
+)
+def test_bad_input_shows_a_message_and_keeps_the_model(at, widget, value, words):
+    button(at, "One step").click().run()
+    model = at.session_state["baby_run"].trainer.model
+    kind, key = widget.split(":")
+    getattr(at, kind)(key=key).set_value(value).run()
+    assert not at.exception
+    assert any(words in e.value for e in at.error), [e.value for e in at.error]
+    assert at.session_state["baby_run"].trainer.model is model and step_of(at) == 1
+
+
+def test_a_loss_that_turns_nan_pauses_with_an_explanation(at):
+    at.number_input(key="baby_lr").set_value(100.0).run()
+    at.number_input(key="baby_wd").set_value(10.0).run()
+    at.number_input(key="baby_steps").set_value(500).run()
+    button(at, "Train").click().run()
+    wait_done(at)
+    assert not at.exception
+    assert any("learning rate" in w.value for w in at.warning), [w.value for w in at.warning]
+    run = at.session_state["baby_run"]
+    assert run.snapshot().status == "paused" and run.trainer.step_count < 500
+
+
+def test_document_000_preset_restores_the_experiment(at):
+    at.number_input(key="baby_layers").set_value(1).run()
+    at.text_area(key="baby_seq").set_value("0101").run()
+    button(at, "Load document 000").click().run()
+    assert at.text_area(key="baby_seq").value == "111101111011110"
+    assert at.session_state["baby_run"].trainer.model.config.n_layer == 4
+    assert '000 -> 001 [label="1(50%)' in graph_source(at)
+
+
+def test_large_state_spaces_become_a_heatmap_with_an_explanation(at):
+    at.number_input(key="baby_vocab").set_value(4).run()
+    at.text_area(key="baby_seq").set_value("0123" * 10 + "3210" * 10).run()
+    at.number_input(key="baby_context").set_value(4).run()  # 256 states
+    assert not at.exception and not at.error
+    assert not at.get("graphviz_chart") or all(
+        "Baby GPT" not in g.proto.spec for g in at.get("graphviz_chart"))
+    assert any("P(next | state)" in p.proto.spec for p in at.get("plotly_chart"))
+    assert any("too many" in i.value for i in at.info)

@@ -1,0 +1,87 @@
+"""The Trainer: document 000's numbers, the loss floor, events, and divergence handling."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE, DOC000_TRAIN, ConfigError, TrainConfig
+from gptviz.tasks import SequenceTask
+from gptviz.train import EvalEvent, StepEvent, Trainer, TrainingDiverged, build_model
+
+
+def doc000_trainer(**overrides) -> Trainer:
+    cfg = TrainConfig(**{**DOC000_TRAIN.to_dict(), **overrides})
+    return Trainer(build_model(DOC000_MODEL, 1337), SequenceTask(DOC000_SEQUENCE, 2, 3), cfg)
+
+
+def test_step_zero_loss_matches_document_000_notebook():
+    # shared/OFFLINE-DATA.md: the notebook's step-0 loss is 0.663539 (all 12 windows, last position)
+    trainer = doc000_trainer()
+    assert trainer.step().loss == pytest.approx(0.663539, abs=1e-6)
+
+
+def test_training_drives_the_loss_to_the_entropy_floor():
+    trainer = doc000_trainer(learning_rate=1e-2, eval_interval=50)
+    floor = trainer.task.entropy_floor()
+    start = trainer.evaluate().train_loss
+    trainer.run(300)
+    end = trainer.evaluate().train_loss
+    assert start > floor + 0.2
+    assert end == pytest.approx(floor, abs=0.01)
+    # and it has learned the data's own frequencies: after 111 a 0 half the time
+    p = trainer.model.next_token_probs(torch.tensor([[1, 1, 1], [1, 1, 0]]))
+    assert p[0, 0].item() == pytest.approx(0.5, abs=0.05)
+    assert p[1, 1].item() > 0.95
+
+
+def test_events_report_every_step_and_each_evaluation():
+    trainer = doc000_trainer(eval_interval=5)
+    events = []
+    trainer.add_callback(events.append)
+    assert trainer.run(10) == 10
+    steps = [e for e in events if isinstance(e, StepEvent)]
+    evals = [e for e in events if isinstance(e, EvalEvent)]
+    assert [e.step for e in steps] == list(range(1, 11))
+    assert [e.step for e in evals] == [5, 10]
+    assert all(e.tokens == 12 * 3 for e in steps)
+    assert evals[-1].val_loss is None  # the sequence task has no validation split
+
+
+def test_run_stops_when_asked():
+    trainer = doc000_trainer()
+    assert trainer.run(100, should_stop=lambda: trainer.step_count >= 7) == 7
+
+
+def test_diverging_loss_restores_the_last_good_state():
+    trainer = doc000_trainer(learning_rate=100.0, weight_decay=10.0)
+    seen = {0: {k: v.clone() for k, v in trainer.model.state_dict().items()}}
+    with pytest.raises(TrainingDiverged, match="learning rate") as info:
+        for _ in range(500):
+            trainer.step()
+            seen[trainer.step_count] = {k: v.clone() for k, v in trainer.model.state_dict().items()}
+    restored = trainer.step_count
+    assert f"at step {restored}" in str(info.value)
+    assert restored < max(seen)  # it went back past the broken steps
+    for k, v in trainer.model.state_dict().items():
+        assert torch.isfinite(v).all(), k
+        assert torch.equal(v, seen[restored][k]), k
+    trainer.set_learning_rate(1e-3)
+    assert math.isfinite(trainer.step().loss)  # and training can go on from there
+
+
+def test_cuda_without_a_gpu_is_a_clear_config_error():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    with pytest.raises(ConfigError, match="no CUDA GPU"):
+        doc000_trainer(device="cuda")
+
+
+def test_same_seed_same_run():
+    a, b = doc000_trainer(batch_size=4), doc000_trainer(batch_size=4)
+    la = [a.step().loss for _ in range(5)]
+    lb = [b.step().loss for _ in range(5)]
+    assert la == lb
+    assert not math.isclose(la[0], la[-1])
