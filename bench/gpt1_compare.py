@@ -17,9 +17,10 @@ from pathlib import Path
 
 import torch
 
+from gptviz.comparison import accuracy_table, run_comparison
 from gptviz.config import GPTConfig, TrainConfig
 from gptviz.corpus import builtin_corpus
-from gptviz.finetune import FineTuneConfig, accuracy_table, finetune_tokenizer, run_comparison
+from gptviz.finetune import FineTuneConfig, finetune_tokenizer
 from gptviz.tasks.labelled import HELD_OUT_FRACTION, LABELLED_TASKS
 from gptviz.tasks.text import TextTask
 from gptviz.train import Trainer, build_model
@@ -65,6 +66,8 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lam", type=float, default=0.5)
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--inits", nargs="+", default=["pretrained", "scratch"])
+    p.add_argument("--json", help="append one JSON line per run to this file")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
     p.add_argument("--cache", default="/tmp/gptviz_gpt1_bench")
     p.add_argument("--no-cache", action="store_true")
@@ -81,8 +84,17 @@ def main() -> None:
         for seed in args.seeds:
             ft = FineTuneConfig(lam=args.lam, steps=args.steps, learning_rate=args.lr, seed=seed)
             t0 = time.perf_counter()
-            runs = run_comparison(task, tok, model.config, ft, model, args.counts)
+            runs = run_comparison(task, tok, model.config, ft, model, args.counts, args.inits)
             table = accuracy_table(runs)
+            if args.json:
+                with open(args.json, "a") as f:
+                    for r in runs:
+                        f.write(json.dumps(dict(
+                            task=name, seed=seed, lam=args.lam, steps=args.steps, lr=args.lr,
+                            init=r.init, n=r.n_labelled, val_acc=r.final_accuracy,
+                            train_acc=r.train_accuracy[-1], seconds=round(r.seconds, 1),
+                            curve=list(zip(r.steps, r.val_accuracy, strict=True)),
+                            pretrain=info, threads=torch.get_num_threads())) + "\n")
             secs = {(r.init, r.n_labelled): r.seconds for r in runs}
             print(f"{name} seed {seed} (lambda {args.lam}, {args.steps} steps, lr {args.lr}): "
                   f"{time.perf_counter() - t0:.0f} s", flush=True)

@@ -9,21 +9,19 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from gptviz.comparison import ComparisonJob, accuracy_table, run_comparison
 from gptviz.config import ConfigError, GPTConfig
 from gptviz.finetune import (
     ClassifierGPT,
-    ComparisonJob,
     EncodedExamples,
     FineTuneConfig,
     FineTuner,
     accuracy,
-    accuracy_table,
     combined_loss,
     encode_examples,
     finetune_tokenizer,
     new_classifier,
     predict,
-    run_comparison,
     special_ids,
     transform,
 )

@@ -1,18 +1,22 @@
 """Labelled tasks for fine-tuning (GPT-1's stage 2), labelled by the project itself, offline.
 
 GPT-1 fine-tunes on small labelled sets (sentence classification, entailment, similarity, ...).
-We have no labelled data offline, so we make two tasks out of the built-in corpus whose labels are
-known by construction, and which an English-reading model should find easier than one that has
-never seen text:
+We have no labelled data offline, so we make tasks out of the built-in corpus whose labels are
+known by construction, and which a model that has read English should find easier than one that
+has never seen text:
 
-- `TypoTask` (one input, like GPT-1's classification): is this line of documentation as written,
-  or were a few pairs of neighbouring letters swapped ("teh" for "the")? The swapped line has the
-  same letters, so only knowledge of spelling gives it away.
-- `ContinuationTask` (two inputs, like GPT-1's entailment, so it needs the delimiter): does
-  fragment B continue fragment A in the original text, or was B taken from somewhere else? The
-  cut falls anywhere, often inside a word, so knowing how words and phrases go on gives it away.
+- `BackwardsTask` (one input, like GPT-1's CoLA, "is this acceptable English?"): is this line of
+  the docs written normally, or is every word spelled backwards ("eht yek")? Both have the same
+  letters, spaces and word lengths: only knowing how English words go tells them apart.
+- `WhichEnglishTask` (two inputs, so it needs the delimiter): of two pieces of text A and B, one
+  is written normally and the other backwards: which one is English? Only the delimiter says
+  where A ends and B begins.
+- `ContinuationTask` (two inputs, like GPT-1's entailment): does fragment B continue fragment A
+  in the original text, or was it taken from elsewhere? The pre-trained model can tell (its own
+  next-character loss at the junction separates the classes), but at this scale neither starting
+  point learns to say so through the classifier in a few minutes: the hard case, kept to show it.
 
-Examples come from single lines of prose (mostly letters and spaces, leading indentation removed).
+Examples come from single lines of prose (mostly letters, leading indentation removed).
 `corpus_regions` splits the text as `TextTask(text, tok, block, val_fraction)` does: labelled
 training examples come from the part pre-training trains on, validation examples from the held-out
 end that pre-training never trains on, so accuracy is measured on text no model has seen.
@@ -58,28 +62,9 @@ def prose_lines(text: str, min_chars: int) -> list[str]:
     return lines
 
 
-def swap_letters(text: str, n_swaps: int, rng: random.Random) -> str:
-    """text with n_swaps pairs of neighbouring, different letters swapped ("the" -> "teh").
-
-    Pairs never overlap, so each swap is visible in the result.
-    """
-    chars = list(text)
-    candidates = [i for i in range(len(chars) - 1)
-                  if chars[i].isalpha() and chars[i + 1].isalpha() and chars[i] != chars[i + 1]]
-    rng.shuffle(candidates)
-    used: set[int] = set()
-    done = 0
-    for i in candidates:
-        if done == n_swaps:
-            break
-        if {i, i + 1} & used:
-            continue
-        chars[i], chars[i + 1] = chars[i + 1], chars[i]
-        used |= {i, i + 1}
-        done += 1
-    if done < n_swaps:
-        raise ValueError(f"Only {done} letter pairs can be swapped in {text!r}.")
-    return "".join(chars)
+def spell_backwards(text: str) -> str:
+    """Every word (characters between spaces) reversed in place: "the key." -> "eht .yek"."""
+    return " ".join(word[::-1] for word in text.split(" "))
 
 
 class LabelledTask(ABC):
@@ -132,19 +117,18 @@ class LabelledTask(ABC):
         return [self.make_example(self.regions[split], i % 2, rng) for i in range(n)]
 
 
-class TypoTask(LabelledTask):
-    name = "typos"
-    title = "Typo or not"
-    description = ("One input. Is this line of the Python docs as written (ok), or were a few "
-                   "pairs of neighbouring letters swapped (typos)? Both have the same letters: "
-                   "only knowing how English words are spelled tells them apart.")
-    class_names = ("ok", "typos")
+class BackwardsTask(LabelledTask):
+    name = "backwards"
+    title = "Forwards or backwards? (one input)"
+    description = ("One input. Is this piece of a line of the Python docs written normally "
+                   "(forwards), or is every word spelled backwards? Both have the same letters, "
+                   "spaces and word lengths: only knowing how English words go tells them apart.")
+    class_names = ("forwards", "backwards")
     two_inputs = False
 
-    def __init__(self, text: str, n_chars: int = 48, n_swaps: int = 2,
+    def __init__(self, text: str, n_chars: int = 48,
                  held_out_fraction: float = HELD_OUT_FRACTION) -> None:
         self.n_chars = n_chars
-        self.n_swaps = n_swaps
         super().__init__(text, held_out_fraction)
 
     @property
@@ -155,25 +139,55 @@ class TypoTask(LabelledTask):
     def max_chars(self) -> int:
         return self.n_chars
 
+    def _piece(self, lines: list[str], rng: random.Random) -> str:
+        line = rng.choice(lines)
+        start = rng.randrange(len(line) - self.n_chars + 1)
+        return line[start: start + self.n_chars]
+
     def make_example(self, lines: list[str], label: int, rng: random.Random) -> LabelledExample:
-        while True:
-            line = rng.choice(lines)
-            start = rng.randrange(len(line) - self.n_chars + 1)
-            fragment = line[start: start + self.n_chars]
-            if label == 0:
-                return LabelledExample(fragment, None, label)
-            try:
-                return LabelledExample(swap_letters(fragment, self.n_swaps, rng), None, label)
-            except ValueError:
-                continue  # too few letters to swap here (rare in prose): draw another line
+        piece = self._piece(lines, rng)
+        if label == 1:
+            while spell_backwards(piece) == piece:  # all palindromes: never in prose, but be sure
+                piece = self._piece(lines, rng)
+            piece = spell_backwards(piece)
+        return LabelledExample(piece, None, label)
+
+
+class WhichEnglishTask(BackwardsTask):
+    name = "which"
+    title = "Which one is English, A or B? (two inputs)"
+    description = ("Two inputs. A and B are pieces of two different lines; one is written "
+                   "normally, the other with every word spelled backwards. Which one is English? "
+                   "The delimiter token is the only thing that tells the model where A ends and "
+                   "B begins.")
+    class_names = ("A", "B")
+    two_inputs = True
+
+    def __init__(self, text: str, n_chars: int = 24,
+                 held_out_fraction: float = HELD_OUT_FRACTION) -> None:
+        super().__init__(text, n_chars, held_out_fraction)
+
+    @property
+    def max_chars(self) -> int:
+        return 2 * self.n_chars
+
+    def make_example(self, lines: list[str], label: int, rng: random.Random) -> LabelledExample:
+        english = super().make_example(lines, 0, rng).a
+        backwards = super().make_example(lines, 1, rng).a
+        if label == 0:
+            return LabelledExample(english, backwards, 0)
+        return LabelledExample(backwards, english, 1)
 
 
 class ContinuationTask(LabelledTask):
     name = "continues"
-    title = "Does B continue A?"
+    title = "Does B continue A? (two inputs, hard)"
     description = ("Two inputs. A is a piece of a line; B is either the text that follows it "
                    "(continues) or a piece of another line (random). The cut is anywhere, often "
-                   "inside a word, so knowing how words and phrases go on tells them apart.")
+                   "inside a word, so knowing how words go on tells them apart. The hard one: "
+                   "the pre-trained model's own next-character loss separates the two classes, "
+                   "but at this size neither starting point learns to answer through the new "
+                   "layer in a few minutes.")
     class_names = ("random", "continues")
     two_inputs = True
 
@@ -209,6 +223,7 @@ class ContinuationTask(LabelledTask):
 
 
 LABELLED_TASKS: dict[str, type[LabelledTask]] = {
-    TypoTask.name: TypoTask,
+    BackwardsTask.name: BackwardsTask,
+    WhichEnglishTask.name: WhichEnglishTask,
     ContinuationTask.name: ContinuationTask,
 }

@@ -12,7 +12,8 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from gptviz.finetune import DELIM, EXTRACT, START, RunCurve
+from gptviz.comparison import RunCurve
+from gptviz.finetune import DELIM, EXTRACT, START
 
 COLORS = {"pretrained": "#1f77b4", "scratch": "#ff7f0e"}
 NAMES = {"pretrained": "from the pre-trained GPT", "scratch": "from scratch (random weights)"}
@@ -111,14 +112,15 @@ def token_sequence_figure(tokens: Sequence[str], ids: Sequence[int] | None = Non
     kinds = token_kinds(tokens)
     fig = go.Figure()
     x, row = 0.0, 0
-    xs, ys, labels, hovers = [], [], [], []
+    xs, ys, labels, hovers, boxes = [], [], [], [], []
     for i, (tok, kind) in enumerate(zip(tokens, kinds, strict=True)):
         width = 1.0 if kind in ("a", "b") else 0.55 * len(tok) + 0.6
         if x + width > per_row and x > 0:
             x, row = 0.0, row + 1
         y = -row * 1.5
-        fig.add_shape(type="rect", x0=x + 0.04, x1=x + width - 0.04, y0=y - 0.5, y1=y + 0.5,
-                      fillcolor=TOKEN_COLORS[kind], line=dict(color="#555", width=1))
+        boxes.append(dict(type="rect", x0=x + 0.04, x1=x + width - 0.04, y0=y - 0.5,
+                          y1=y + 0.5, fillcolor=TOKEN_COLORS[kind],
+                          line=dict(color="#555", width=1)))
         xs.append(x + width / 2)
         ys.append(y)
         labels.append(html.escape(shown(tok)))
@@ -143,6 +145,7 @@ def token_sequence_figure(tokens: Sequence[str], ids: Sequence[int] | None = Non
     fig.update_xaxes(visible=False, range=[-0.2, per_row + 0.2])
     fig.update_yaxes(visible=False, range=[-(n_rows - 1) * 1.5 - 0.7, 0.7], scaleanchor=None)
     fig.update_layout(
+        shapes=boxes,  # all at once: add_shape one by one re-validates the list each time
         title=html.escape(title) if title else None, font=FONT,
         height=90 + 62 * n_rows + (40 if title else 0), plot_bgcolor="white",
         margin=dict(l=10, r=10, t=50 if title else 10, b=10),
