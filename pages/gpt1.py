@@ -31,7 +31,7 @@ from gptviz.tokenizers import CharTokenizer
 from gptviz.train import Trainer, build_model
 from gptviz.viz.finetune import comparison_figure, token_sequence_figure
 from gptviz.viz.loss import loss_figure
-from pages._live import REFRESH_SECONDS, live_view, register_model, training_buttons
+from pages._live import live_view, register_model, training_buttons
 
 P = "gpt1"  # widget-key prefix
 LABEL_COUNTS = [16, 32, 64, 128, 256, 512, 1024]
@@ -41,7 +41,13 @@ INIT_CHOICES = {
     "pretrained": "The pre-trained GPT only",
     "scratch": "Random weights only (from scratch)",
 }
+FT_REFRESH_SECONDS = 1.0  # accuracy changes only at evaluations: one redraw a second is plenty
 NOISE = 0.03  # about one standard error of accuracy on 256 validation examples
+OWN_EXAMPLES = {  # a starting point for "Try your own", per task: (A, B)
+    "backwards": ("The return value is a new list of the items.", None),
+    "which": ("nruteR a wen weiv fo eht", "Return a new view of the"),
+    "continues": ("Return a new view of the dic", "tionary keys and values"),
+}
 
 
 # Shared, read-only data (the same for every user): the corpus, its tokenizer, the tasks.
@@ -83,6 +89,9 @@ st.markdown(
     "model from random weights on the same few labelled examples. Here you run both stages on "
     "this computer and check whether the claim holds at this small scale."
 )
+st.info("**Quick start:** press **Train 600 steps** in stage 1 (one to two minutes on a laptop), "
+        "then **Fine-tune** in stage 2 with the defaults, and compare the blue and orange curves.",
+        icon=":material/timer:")
 
 # --- stage 1 ----------------------------------------------------------------------------------
 st.header("Stage 1 · Pre-train on text (no labels)")
@@ -172,7 +181,8 @@ st.markdown(
     "class right?), L1 the same next-character loss as in stage 1, on the labelled sequences. "
     "GPT-1 keeps L1 as a helper with λ = 0.5; λ = 0 trains on the labels alone. Both starting "
     "points get exactly the same examples, batches, new layer and settings: only the starting "
-    "weights differ."
+    "weights differ. Fine-tuning works on copies, so the pre-trained model stays as it is (its "
+    "training pauses while fine-tuning runs)."
 )
 c1, c2, c3 = st.columns(3)
 lam = c1.number_input("λ (weight of the language-model loss L1)", 0.0, 10.0, key=f"{P}_lam",
@@ -208,16 +218,17 @@ def start_finetuning() -> None:
             if r.trainer.step_count == 0:
                 raise ConfigError("The GPT has not been pre-trained yet: press Train in stage 1 "
                                   "first (or fine-tune from scratch only).")
-            r.pause()  # a fixed copy to start from; the two would also share the CPU
+            r.pause()  # a fixed copy to start from (and the two would share the CPU)
             pretrained = r.read_model(lambda m: copy.deepcopy(m).cpu())
     except ConfigError as e:
         st.session_state[f"{P}_ft_error"] = str(e)
         return
     snap = r.snapshot()
     held_out = next((e.val_loss for e in reversed(snap.evals) if e.val_loss is not None), None)
+    previous = st.session_state.get(f"{P}_ft_meta") or {}
     st.session_state[f"{P}_ft_meta"] = dict(
-        task=task_name, lam=float(lam), steps=int(ft_steps), pre_step=snap.step,
-        pre_loss=held_out, n=int(n_labelled))
+        id=previous.get("id", 0) + 1, task=task_name, lam=float(lam), steps=int(ft_steps),
+        pre_step=snap.step, pre_loss=held_out, n=int(n_labelled))
     job.start(task=task, tokenizer=tok, model_config=model_config, config=cfg,
               pretrained=pretrained, label_counts=counts, inits=inits)
 
@@ -280,8 +291,16 @@ def draw_comparison() -> None:
            + (f" (held-out loss {meta['pre_loss']:.2f})" if meta["pre_loss"] else ""))
     st.caption(f"Task: {LABELLED_TASKS[meta['task']].title} · λ = {meta['lam']:g} · "
                f"{meta['steps']} steps · starting points: {pre}, and random weights.")
-    st.plotly_chart(comparison_figure(runs, meta["n"], title="Validation accuracy: pre-trained "
-                                      "vs from scratch"), key=f"{P}_compare")
+    # rebuild the figure only when a new evaluation came in: building it holds the GIL that the
+    # training thread needs, and the fragment reruns every second
+    signature = (meta["id"], meta["n"], tuple((r.init, r.n_labelled, len(r.steps), r.finished)
+                                            for r in runs))
+    cached = st.session_state.get(f"{P}_fig")
+    if cached is None or cached[0] != signature:
+        cached = (signature, comparison_figure(
+            runs, meta["n"], title="Validation accuracy: pre-trained vs from scratch"))
+        st.session_state[f"{P}_fig"] = cached
+    st.plotly_chart(cached[1], key=f"{P}_compare")
     for line in verdict(runs):
         st.markdown(line)
     if runs:
@@ -297,7 +316,7 @@ def draw_comparison() -> None:
 was_running = job.running
 
 
-@st.fragment(run_every=REFRESH_SECONDS if was_running else None)
+@st.fragment(run_every=FT_REFRESH_SECONDS if was_running else None)
 def comparison_view() -> None:
     draw_comparison()
     if was_running and not job.running:
@@ -319,13 +338,13 @@ st.markdown(
 # --- try your own --------------------------------------------------------------------------------
 st.subheader("Try your own example")
 models = dict(job.models)
+default_a, default_b = OWN_EXAMPLES[task_name]
 c1, c2 = st.columns(2)
-own_a = c1.text_input("Text" if not task.two_inputs else "Text A", key=f"{P}_own_a",
-                      value="The return value is a new list of the items.")
+own_a = c1.text_input("Text" if not task.two_inputs else "Text A", value=default_a,
+                      key=f"{P}_own_a_{task_name}")
 own_b = None
 if task.two_inputs:
-    own_b = c2.text_input("Text B (does it continue A?)", key=f"{P}_own_b",
-                          value=" in the same order.")
+    own_b = c2.text_input("Text B", value=default_b, key=f"{P}_own_b_{task_name}")
 try:
     if not own_a or (task.two_inputs and not own_b):
         raise ConfigError("Type some text to see it as tokens.")

@@ -113,19 +113,33 @@ def test_both_stages_and_the_comparison_chart(at):
     assert any("Fine-tuned from **pretrained**" in m.value for m in at.markdown)
 
 
+def test_stop_ends_a_long_finetuning(at):
+    small_finetune(at, init="scratch", steps=5000)
+    button(at, "Fine-tune (1 run").click().run()
+    job = at.session_state["gpt1_job"]
+    assert job.running
+    button(at, "Stop fine-tuning").click().run()
+    wait_job(at, timeout=30)
+    status, runs, _, _ = job.snapshot()
+    assert status == "stopped" and not job.running
+    assert runs and not runs[0].finished and runs[0].steps[-1] < 5000
+    assert not at.exception
+    assert any("Stopped after 0 finished runs" in p.proto.text for p in at.get("progress"))
+
+
 @pytest.mark.parametrize("text, words", [
     ("caf\u00e9 \u00e9t\u00e9", "not in the vocabulary"),
     ("x" * 80, "Shorten it"),
     ("", "Type some text"),
 ])
 def test_bad_own_example_shows_a_message(at, text, words):
-    at.text_input(key="gpt1_own_a").set_value(text).run()
+    at.text_input(key="gpt1_own_a_backwards").set_value(text).run()
     assert not at.exception
     assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
 
 
 def test_own_example_escapes_markup(at):
-    at.text_input(key="gpt1_own_a").set_value("<b>x</b> & y").run()
+    at.text_input(key="gpt1_own_a_backwards").set_value("<b>x</b> & y").run()
     figs = [json.loads(s) for s in specs(at)]
     own = next(f for f in figs if "&amp;" in (f["data"][0].get("text") or []))
     text = own["data"][0]["text"]

@@ -55,6 +55,9 @@ def comparison_figure(runs: Sequence[RunCurve], n_labelled: int | None = None,
                 line=dict(color=COLORS[init], width=3), marker=dict(size=10),
                 hovertemplate="%{x} examples<br>accuracy %{y:.1%}<extra></extra>",
             ), row=1, col=2)
+    if not any(r.final_accuracy is not None for r in runs):
+        fig.add_annotation(text="filled in as runs finish", x=0.5, y=0.5, xref="x2 domain",
+                           yref="y2 domain", showarrow=False, font=dict(color="grey", size=15))
     for col in (1, 2):
         fig.add_hline(y=chance, line=dict(color="grey", dash="dash"), row=1, col=col)
     fig.add_annotation(text=f"chance ({chance:.0%})", x=1, xref="x domain", y=chance, yref="y",
@@ -119,7 +122,7 @@ def token_sequence_figure(tokens: Sequence[str], ids: Sequence[int] | None = Non
             x, row = 0.0, row + 1
         y = -row * 1.5
         boxes.append(dict(type="rect", x0=x + 0.04, x1=x + width - 0.04, y0=y - 0.5,
-                          y1=y + 0.5, fillcolor=TOKEN_COLORS[kind],
+                          y1=y + 0.5, fillcolor=TOKEN_COLORS[kind], layer="below",
                           line=dict(color="#555", width=1)))
         xs.append(x + width / 2)
         ys.append(y)
@@ -146,9 +149,9 @@ def token_sequence_figure(tokens: Sequence[str], ids: Sequence[int] | None = Non
     fig.update_yaxes(visible=False, range=[-(n_rows - 1) * 1.5 - 0.7, 0.7], scaleanchor=None)
     fig.update_layout(
         shapes=boxes,  # all at once: add_shape one by one re-validates the list each time
-        title=html.escape(title) if title else None, font=FONT,
-        height=90 + 62 * n_rows + (40 if title else 0), plot_bgcolor="white",
-        margin=dict(l=10, r=10, t=50 if title else 10, b=10),
-        legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0),
+        title=dict(text=html.escape(title), y=0.98, yanchor="top") if title else None,
+        font=FONT, height=110 + 62 * n_rows + (40 if title else 0), plot_bgcolor="white",
+        margin=dict(l=10, r=10, t=90 if title else 50, b=10),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
     )
     return fig
