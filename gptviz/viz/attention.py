@@ -56,7 +56,7 @@ def attention_figure(
     fig.update_xaxes(tickangle=0)
     for ann in fig.layout.annotations:
         ann.font.size = 13
-    layout = base_layout(title, height=max(260, 200 * n_layer + 80))
+    layout = base_layout(title, height=max(240, 160 * n_layer + 80))
     layout["font"] = dict(size=13)
     fig.update_layout(**layout)
     return fig

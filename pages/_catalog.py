@@ -1,0 +1,30 @@
+"""The app's pages in one list: app.py builds the navigation from it, the home page its cards."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageInfo:
+    path: str
+    title: str
+    icon: str  # a Material Symbols name: renders without emoji fonts
+    section: str
+    blurb: str  # one or two sentences for the home page
+
+
+CATALOG: list[PageInfo] = [
+    PageInfo("pages/baby_gpt.py", "Baby GPT (Markov chain)", ":material/hub:",
+             "Watch a GPT learn",
+             "A GPT with 2 tokens and a context of 3 is a Markov chain with 8 states. Train it "
+             "on a bit sequence and watch its state graph move toward the data (document 000)."),
+    PageInfo("pages/tokenizers.py", "Tokenizers", ":material/token:",
+             "Text, tokens and generation",
+             "Type text and see how GPT-2, characters, bytes or a BPE you train yourself cut it "
+             "into tokens and ids, and decode them back (documents 002 and 003)."),
+    PageInfo("pages/forward_pass.py", "Forward pass", ":material/route:",
+             "Text, tokens and generation",
+             "Follow a prompt through the model stage by stage, from token ids to the next "
+             "token, with shapes, heatmaps and a logit lens (document 002)."),
+]

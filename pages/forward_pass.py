@@ -1,0 +1,211 @@
+"""The forward pass, stage by stage (document 002), for your prompt and a model of your choice."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import streamlit as st
+
+from gptviz.config import ConfigError, GPTConfig
+from gptviz.model import GPT
+from gptviz.tokenizers import ByteTokenizer, Tokenizer, TokenizerError
+from gptviz.trace import ForwardTrace, Stage, logit_lens, trace_forward
+from gptviz.train import build_model
+from gptviz.viz.forward import logit_lens_figure, stage_figure, top_k_bar
+from gptviz.viz.tokens import spans_html, token_spans, visible
+from pages._live import available_models
+from pages._tokenizer_ui import (
+    builtin_char_tokenizer,
+    show_tiktoken_unavailable,
+    tiktoken_tokenizer,
+)
+
+P = "fp"  # widget-key prefix
+FRESH = {
+    "chars": "Untrained GPT · characters",
+    "gpt2": "Untrained GPT · GPT-2 tokenizer (document 002)",
+    "bytes": "Untrained GPT · bytes",
+}
+TRAINED_PREFIX = "Trained: "
+
+defaults = {f"{P}_prompt": "Hello, I am", f"{P}_source": FRESH["chars"], f"{P}_layers": 2,
+            f"{P}_heads": 2, f"{P}_embd": 32, f"{P}_context": 32, f"{P}_seed": 1337}
+for k, v in defaults.items():
+    if k not in st.session_state:
+        st.session_state[k] = v
+
+st.title("The forward pass, stage by stage")
+st.markdown(
+    "What happens between typing a prompt and the model's next token? Document 002 does it by "
+    "hand: token ids → embeddings → queries, keys and values → attention scores → softmax → "
+    "context vectors → a linear layer over the whole vocabulary → softmax → the most probable "
+    "token. Here the same steps run on a real GPT (with its LayerNorms, heads, MLPs and "
+    "residual connections), for your prompt. **How to read it:** open any stage below to see "
+    "its numbers: one row per token; red is positive, blue negative, white zero (hover for the "
+    "exact value). Attention maps show which earlier tokens each token reads from. An "
+    "untrained model's prediction is arbitrary: train one on another page and pick it here."
+)
+
+# --- which model ------------------------------------------------------------------------------
+trained = available_models()
+sources = list(FRESH.values()) + [TRAINED_PREFIX + label for label in trained]
+if st.session_state[f"{P}_source"] not in sources:
+    st.session_state[f"{P}_source"] = FRESH["chars"]
+source = st.selectbox("Model", sources, key=f"{P}_source",
+                      help="Models you train on other pages appear here too.")
+
+model: GPT | None = None
+tokenizer: Tokenizer | None = None
+read_model: Callable[[Callable[[GPT], object]], object]
+
+if source.startswith(TRAINED_PREFIX):
+    run = trained[source.removeprefix(TRAINED_PREFIX)]
+    tokenizer = run.trainer.task.tokenizer
+    read_model = run.read_model  # waits for the training step in progress, if any
+    cfg = run.trainer.model.config
+    block_size = cfg.block_size
+    st.caption(f"{cfg.n_layer} layers, {cfg.n_head} heads, {cfg.n_embd} dimensions, context "
+               f"{cfg.block_size}, vocabulary {cfg.vocab_size:,}; trained for "
+               f"{run.trainer.step_count:,} steps.")
+else:
+    kind = next(k for k, v in FRESH.items() if v == source)
+    if kind == "gpt2":
+        tokenizer, problem = tiktoken_tokenizer("gpt2")
+        if problem:
+            show_tiktoken_unavailable(problem, key=f"{P}_retry")
+            st.info("Pick the characters or bytes model above meanwhile: they need no "
+                    "download.")
+            st.stop()
+    elif kind == "bytes":
+        tokenizer = ByteTokenizer()
+    else:
+        tokenizer = builtin_char_tokenizer()
+    with st.expander("Model size (a fresh, untrained model)", expanded=False):
+        c = st.columns(5)
+        n_layer = c[0].number_input("Layers", 1, 6, key=f"{P}_layers")
+        n_head = c[1].number_input("Heads", 1, 8, key=f"{P}_heads")
+        n_embd = c[2].selectbox("Embedding size", [8, 16, 32, 64, 128, 256], key=f"{P}_embd",
+                                help="Document 002 uses 768; smaller keeps it fast and the "
+                                     "pictures readable.")
+        block = c[3].number_input("Context length", 1, 256, key=f"{P}_context")
+        seed = c[4].number_input("Seed", 0, 2**31 - 1, key=f"{P}_seed")
+    try:
+        mcfg = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=int(block),
+                         n_layer=int(n_layer), n_head=int(n_head), n_embd=int(n_embd),
+                         bias=True).validate()
+    except ConfigError as e:
+        st.error(f"**Cannot build this model:** {e}")
+        st.stop()
+    arch = (kind, mcfg, int(seed))
+    if st.session_state.get(f"{P}_arch") != arch:
+        st.session_state[f"{P}_model"] = build_model(mcfg, int(seed)).eval()
+        st.session_state[f"{P}_arch"] = arch
+    model = st.session_state[f"{P}_model"]
+    block_size = mcfg.block_size
+
+    def read_model(fn: Callable[[GPT], object]) -> object:
+        return fn(model)
+
+    st.caption(f"{mcfg.n_layer} layers, {mcfg.n_head} heads, {mcfg.n_embd} dimensions, "
+               f"context {mcfg.block_size}, vocabulary {mcfg.vocab_size:,} "
+               f"({tokenizer.name}); random weights from seed {int(seed)}.")
+
+assert tokenizer is not None
+
+# --- the prompt -------------------------------------------------------------------------------
+prompt = st.text_input("Prompt", key=f"{P}_prompt")
+if not prompt:
+    st.warning("Type a prompt: the model needs at least one token.")
+    st.stop()
+try:
+    ids = tokenizer.encode(prompt)
+except TokenizerError as e:
+    st.error(f"**The model's tokenizer cannot read this prompt.** {e}",
+             icon=":material/block:")
+    st.stop()
+if len(ids) > block_size:
+    st.info(f"The prompt is {len(ids)} tokens long, but the model's context window holds "
+            f"{block_size}. Only the last {block_size} tokens go in, as when a GPT generates "
+            f"text.", icon=":material/content_cut:")
+    ids = ids[-block_size:]
+
+st.html(spans_html(token_spans(tokenizer, ids)))
+
+
+def _trace(m: GPT) -> tuple[ForwardTrace, object]:
+    return trace_forward(m, ids, tokenizer), logit_lens(m, ids)
+
+
+trace, lens = read_model(_trace)  # type: ignore[misc]
+
+# --- the answer first -------------------------------------------------------------------------
+p_next = float(trace.probs[-1, trace.next_id])
+st.subheader(f"Prediction: “{visible(trace.next_text or '')}” (id {trace.next_id}, "
+             f"p = {p_next:.1%})")
+if trace.next_id == trace.ids[-1] and not source.startswith(TRAINED_PREFIX):
+    st.caption("Why does an untrained model so often repeat the last token? Its output layer "
+               "shares its weights with the token embedding table (weight tying: lm_head.weight "
+               "is wte.weight), so a token's own vector scores highest against itself until "
+               "training teaches it better.")
+st.plotly_chart(top_k_bar(trace.probs[-1], tokenizer.token_str,
+                          title="The 10 most probable next tokens"), key=f"{P}_topk")
+
+# --- every stage ------------------------------------------------------------------------------
+st.header("Every stage, in order")
+st.markdown("Each step opens to show its numbers. *Shape* lists the size of each axis; the "
+            "batch axis (one prompt) is left out.")
+
+
+def _shape_text(s: Stage) -> str:
+    return " × ".join(f"{n} {a}{'s' if n != 1 else ''}" for n, a in zip(s.shape, s.axes,
+                                                                          strict=True))
+
+
+def _show(s: Stage) -> None:
+    label = f"{s.title} · shape {tuple(s.shape)}"
+    # lazy: a stage's figure is built only while its expander is open
+    with st.expander(label, key=f"{P}_x_{s.layer}_{s.key}", on_change="rerun") as box:
+        if not box.open:
+            return
+        st.markdown(s.explanation)
+        st.caption(f"Shape: {_shape_text(s)}")
+        if s.key == "ids":
+            st.dataframe([{"position": i, "token": visible(t), "id": j}
+                          for i, (t, j) in enumerate(zip(trace.tokens, trace.ids,
+                                                         strict=True))],
+                         hide_index=True)
+            return
+        if s.key == "next_token":
+            st.markdown(f"argmax at the last position: id **{trace.next_id}** → "
+                        f"`{visible(trace.next_text or '')}`")
+            return
+        fig = stage_figure(s, trace.tokens, tokenizer.token_str)
+        if fig is not None:
+            st.plotly_chart(fig, key=f"{P}_fig_{s.layer}_{s.key}")
+
+
+n_layer_model = max((s.layer for s in trace.stages if s.layer is not None), default=-1) + 1
+st.subheader("Input: from text to vectors")
+for s in trace.stages:
+    if s.key in ("ids", "tok_emb", "pos_emb", "embed"):
+        _show(s)
+for layer in range(n_layer_model):
+    st.subheader(f"Block {layer + 1} of {n_layer_model}: attention, then MLP")
+    for s in trace.stages:
+        if s.layer == layer:
+            _show(s)
+st.subheader("Output: from vectors to the next token")
+for s in trace.stages:
+    if s.key in ("ln_f", "logits", "probs", "next_token"):
+        _show(s)
+
+# --- logit lens -------------------------------------------------------------------------------
+st.header("Logit lens: what each block adds")
+st.markdown(
+    "Stop the model after any block and read its residual stream with the final LayerNorm and "
+    "the output layer: what would it predict then? Each cell shows the top guess for the token "
+    "after that position, darker when more confident. The bottom row is the model's real "
+    "output; in a trained model you can watch the guess form layer by layer."
+)
+st.plotly_chart(logit_lens_figure(lens, trace.tokens, tokenizer.token_str),  # type: ignore[arg-type]
+                key=f"{P}_lens")

@@ -1,0 +1,270 @@
+"""Sorting & addition: minGPT's two demos, trained live, scored on problems it never saw."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import streamlit as st
+import torch
+
+from gptviz.config import ConfigError, GPTConfig, TrainConfig
+from gptviz.live import LiveRun, Snapshot
+from gptviz.milestone import TargetWatch
+from gptviz.tasks import TASKS, ProblemError, ProblemTask, Solution
+from gptviz.tasks.presets import PRESETS, Preset, default_preset, model_config
+from gptviz.train import Trainer, build_model, resolve_device
+from gptviz.viz.loss import loss_figure
+from gptviz.viz.tasks import accuracy_figure, answer_attention_figure
+from pages._live import live_view, register_model, training_buttons
+
+P = "tasks"  # widget-key prefix
+TARGET = 0.99
+N_EXAMPLES = 8
+SLOW_REFRESH = 1.5  # seconds between redraws of the table and the heatmap while training
+TASK_LABELS = {"addition": "Addition", "sorting": "Sorting"}
+
+
+def preset_widgets(preset: Preset) -> dict[str, Any]:
+    """The sidebar's values for a preset."""
+    m, t, o = preset.model, preset.train, preset.task_options
+    values = {f"{P}_layers": m["n_layer"], f"{P}_heads": m["n_head"], f"{P}_embd": m["n_embd"],
+              f"{P}_lr": t.learning_rate, f"{P}_batch": t.batch_size, f"{P}_steps": t.max_steps,
+              f"{P}_eval": t.eval_interval, f"{P}_seed": t.seed}
+    if preset.task == "addition":
+        values[f"{P}_ndigit"] = o["ndigit"]
+    else:
+        values[f"{P}_length"], values[f"{P}_values"] = o["length"], o["num_digits"]
+    return values
+
+
+def load_preset() -> None:
+    task = st.session_state[f"{P}_task"]
+    preset = PRESETS[task][st.session_state[f"{P}_preset_{task}"]]
+    st.session_state.update(preset_widgets(preset))
+
+
+def switch_task() -> None:
+    """Pause the task left behind; bring back the other task's settings, or its preset."""
+    for run in st.session_state[f"{P}_runs"].values():
+        run.pause()
+    task = st.session_state[f"{P}_task"]
+    saved = st.session_state[f"{P}_saved"].get(task)
+    if saved:
+        st.session_state.update(saved)
+    else:
+        load_preset()
+
+
+# --- session state, behind guards ---------------------------------------------------------------
+if f"{P}_task" not in st.session_state:
+    st.session_state[f"{P}_task"] = "addition"
+    for name in TASK_LABELS:
+        st.session_state[f"{P}_preset_{name}"] = default_preset(name).name
+    st.session_state.update(preset_widgets(default_preset("addition")))
+for key, default in ((f"{P}_runs", {}), (f"{P}_arch", {}), (f"{P}_watch", {}),
+                     (f"{P}_saved", {}), (f"{P}_ex_seed", 0), (f"{P}_device", "cpu"),
+                     (f"{P}_own", "")):
+    if key not in st.session_state:
+        st.session_state[key] = default
+
+st.title("Sorting & addition: does the model learn the rule?")
+st.markdown(
+    "minGPT's two demos. The model reads a problem as a row of digits and writes the answer one "
+    "digit at a time, each one fed back in for the next. **Sorting**: `2 0 1 1 0 2` in, "
+    "`0 0 1 1 2 2` out. **Addition**: for 85 + 50 it reads `8 5 5 0` and writes `5 3 1`, the sum "
+    "**backwards**, ones digit first, the order in which you add columns by hand (each digit "
+    "then needs only the digits above it and the carry just written). Some problems are "
+    "**held out**: the model never trains on them, so getting them right means it learnt the "
+    "rule rather than memorised answers."
+)
+
+# --- controls -----------------------------------------------------------------------------------
+with st.sidebar:
+    task_name = st.radio("Task", list(TASK_LABELS), format_func=TASK_LABELS.get,
+                         key=f"{P}_task", horizontal=True, on_change=switch_task)
+    presets = PRESETS[task_name]
+    st.selectbox("Preset", list(presets), key=f"{P}_preset_{task_name}", on_change=load_preset,
+                 help="Settings that reach 99% on the held-out problems on a laptop CPU.")
+    st.caption(presets[st.session_state[f"{P}_preset_{task_name}"]].description)
+    st.header("Problems")
+    if task_name == "addition":
+        task_opts = {"ndigit": int(st.number_input("Digits per number", 1, 4, key=f"{P}_ndigit"))}
+    else:
+        task_opts = {
+            "length": int(st.number_input("Numbers per sequence", 2, 12, key=f"{P}_length")),
+            "num_digits": int(st.number_input("Different values (0 to k-1): k", 2, 10,
+                                              key=f"{P}_values")),
+        }
+    st.header("Model")
+    n_layer = st.number_input("Layers", 1, 8, key=f"{P}_layers")
+    n_head = st.number_input("Heads per layer", 1, 16, key=f"{P}_heads")
+    n_embd = st.number_input("Embedding size", 1, 512, key=f"{P}_embd",
+                             help="Must be divisible by the number of heads.")
+    st.header("Training")
+    lr = st.number_input("Learning rate", 1e-5, 1.0, key=f"{P}_lr", format="%.0e", step=1e-4)
+    batch = st.number_input("Batch size (problems per step)", 1, 512, key=f"{P}_batch")
+    steps = st.number_input("Steps per click of Train", 1, 100_000, key=f"{P}_steps")
+    eval_every = st.number_input("Score the held-out problems every N steps", 1, 10_000,
+                                 key=f"{P}_eval")
+    seed = st.number_input("Seed", 0, 2**31 - 1, key=f"{P}_seed")
+    device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device",
+                          help="CUDA needs an NVIDIA GPU; the app says so if there is none.")
+
+st.session_state[f"{P}_saved"][task_name] = {
+    k: st.session_state[k] for k in preset_widgets(presets[next(iter(presets))])}
+
+# --- build or keep the model ------------------------------------------------------------------
+runs: dict[str, LiveRun] = st.session_state[f"{P}_runs"]
+try:
+    task: ProblemTask = TASKS[task_name](**task_opts)
+    mcfg: GPTConfig = model_config(task, dict(n_layer=int(n_layer), n_head=int(n_head),
+                                              n_embd=int(n_embd))).validate()
+    tcfg = TrainConfig(learning_rate=float(lr), batch_size=int(batch), max_steps=int(steps),
+                       seed=int(seed), device=device, eval_interval=int(eval_every),
+                       eval_batches=1).validate()
+    resolve_device(device)
+except ConfigError as e:
+    st.error(f"**Cannot use these settings:** {e}")
+    if task_name in runs:
+        st.info("Your trained model is kept; fix the setting to continue.")
+    st.stop()
+
+arch = (task_name, tuple(sorted(task_opts.items())), mcfg, int(seed), device)
+run = runs.get(task_name)
+if run is None or st.session_state[f"{P}_arch"].get(task_name) != arch:
+    if run is not None:
+        run.pause()
+    trainer = Trainer(build_model(mcfg, int(seed)), task, tcfg)
+    watch = TargetWatch(TARGET)
+    trainer.add_callback(watch)  # runs in the training thread; only records numbers
+    run = LiveRun(trainer)
+    runs[task_name] = run
+    st.session_state[f"{P}_arch"][task_name] = arch
+    st.session_state[f"{P}_watch"][task_name] = watch
+elif not run.running and run.trainer.config != tcfg:
+    run.trainer.config = tcfg  # same model: keep the weights, take the new hyperparameters
+    run.trainer.set_learning_rate(tcfg.learning_rate)
+task = run.trainer.task  # the one the model trains on (its held-out set)
+watch: TargetWatch = st.session_state[f"{P}_watch"][task_name]
+register_model(TASK_LABELS[task_name], run)
+
+
+def reset() -> None:
+    r = st.session_state[f"{P}_runs"].pop(st.session_state[f"{P}_task"], None)
+    if r is not None:
+        r.pause()
+
+
+middle = len(task.val_ids) // 2  # the first held-out problems are all small: 00 + 02, ...
+sample_prompt, sample_answer = task.problems(task.val_ids[middle: middle + 1])
+seq = sample_prompt[0].tolist() + sample_answer[0].tolist()
+st.caption(
+    f"{task.num_problems:,} possible problems · {len(task.val_ids):,} held out, never trained on "
+    f"· {run.trainer.model.num_params():,} parameters · one training sequence: "
+    f"`{' '.join(map(str, seq[:task.prompt_len]))} | {' '.join(map(str, seq[task.prompt_len:]))}`"
+    f" ({task.format_problem(seq[:task.prompt_len])}; the loss counts only the "
+    f"{task.answer_len} answer digits after the bar)")
+training_buttons(run, int(steps), P, reset)
+
+# --- the user's own problem -------------------------------------------------------------------
+c1, c2, c3 = st.columns([2, 1, 1])
+example_hint = "37 + 85" if task_name == "addition" and task.ndigit == 2 else \
+    task.format_problem(sample_prompt[0].tolist())
+own_text = c1.text_input("Try your own problem", key=f"{P}_own", placeholder=example_hint,
+                         help=f"For example {example_hint}. It is also the example the attention "
+                              f"heatmap shows.")
+own_prompt = None
+if own_text.strip():
+    try:
+        own_prompt = task.parse(own_text)
+    except ProblemError as e:
+        c1.error(str(e))
+c2.button("Other examples", icon=":material/shuffle:", key=f"{P}_shuffle", width="stretch",
+          on_click=lambda: st.session_state.update({f"{P}_ex_seed":
+                                                    st.session_state[f"{P}_ex_seed"] + 1}))
+n_head_now = run.trainer.model.config.n_head
+head_choice = c3.selectbox("Attention shown", [-1, *range(n_head_now)], key=f"{P}_head",
+                           format_func=lambda h: "mean of the heads" if h < 0 else f"head {h}")
+head = None if head_choice is None or not 0 <= head_choice < n_head_now else int(head_choice)
+
+
+def marked_answer(sol: Solution) -> str:
+    """The model's answer with its wrong digits in bold red (digits only: safe as markdown)."""
+    digits = task.reading_order(list(sol.answer_ids))
+    return task.separator.join(
+        task.tokenizer.token_str(d) if ok else f":red[**{task.tokenizer.token_str(d)}**]"
+        for d, ok in zip(digits, sol.digit_correct, strict=True))
+
+
+def solutions_table(sols: list[Solution]) -> str:
+    rows = ["| problem | model's answer | right answer | | wrong digits |",
+            "| --- | --- | --- | --- | --- |"]
+    for s in sols:
+        icon = ":green[:material/check_circle:]" if s.correct else ":red[:material/cancel:]"
+        rows.append(f"| {s.problem} | {marked_answer(s)} | {s.expected} | {icon} | "
+                    f"{task.describe_errors(s) or '–'} |")
+    return "\n".join(rows)
+
+
+def look(model) -> tuple[list[Solution], Solution | None, Any]:
+    sols = task.solutions(model, N_EXAMPLES, seed=st.session_state[f"{P}_ex_seed"])
+    own = task.solve(model, own_prompt) if own_prompt is not None else None
+    shown = own_prompt if own_prompt is not None else torch.tensor(sols[0].prompt_ids)
+    return sols, own, task.attention(model, shown)
+
+
+def look_throttled(snap: Snapshot) -> tuple[list[Solution], Solution | None, Any]:
+    """look(), at most every SLOW_REFRESH seconds while training: the loss and accuracy curves
+    redraw twice a second, and every redraw holds the Python interpreter the trainer needs."""
+    key = (task_name, id(run), own_text, st.session_state[f"{P}_ex_seed"])
+    cached = st.session_state.get(f"{P}_looked")
+    now = time.monotonic()
+    if cached and cached[0] == key and (cached[1] == snap.step or (
+            snap.status == "training" and now - cached[2] < SLOW_REFRESH)):
+        return cached[3]
+    value = run.read_model(look)
+    st.session_state[f"{P}_looked"] = (key, snap.step, now, value)
+    return value
+
+
+def draw(snap: Snapshot) -> None:
+    left, right = st.columns(2)
+    with left:
+        st.plotly_chart(loss_figure(snap.steps, snap.losses, snap.evals, task.entropy_floor(),
+                                    title="Loss on the answer digits"), key=f"{P}_loss")
+    with right:
+        st.plotly_chart(accuracy_figure(snap.evals, TARGET,
+                                        title="Held-out problems answered exactly right"),
+                        key=f"{P}_acc")
+    if watch.reached_step is not None:
+        st.success(f"Reached {100 * TARGET:g}% of the held-out problems at step "
+                   f"{watch.reached_step:,}, after {watch.reached_seconds:.1f} s of training.",
+                   icon=":material/flag:")
+    sols, own, example = look_throttled(snap)
+    if own is not None:
+        verdict = "right" if own.correct else f"wrong ({task.describe_errors(own)})"
+        st.markdown(f"**Your problem:** {own.problem} → the model answers {marked_answer(own)}"
+                    f", which is {verdict}; the right answer is {own.expected}.")
+    st.markdown(f"**Held-out problems** (step {snap.step:,}):\n\n" + solutions_table(sols))
+    st.plotly_chart(answer_attention_figure(example, head=head,
+                                            title=f"Where each answer digit looks: "
+                                                  f"{task.format_problem(example_prompt(example))}"),
+                    key=f"{P}_attn")
+
+
+def example_prompt(example) -> list[int]:
+    return [int(t) for t in example.tokens[: task.prompt_len]]
+
+
+live_view(run, draw)
+st.markdown(
+    "**How to read this.** *Left:* the loss, counted only on the answer digits; it can fall to "
+    "0 because every answer follows from the problem. *Right:* the share of held-out problems "
+    "whose whole answer is right (one wrong digit makes it wrong); the dashed line is 99%. "
+    "*Table:* problems the model never trained on, with its answer: wrong digits in red, and "
+    "which place they are in. *Heatmap:* one row per answer digit, in the order the model "
+    "writes them; a row shows how strongly that step looks at each token it can see (darker = "
+    "more). For addition, a well-trained model's ones digit looks at the ones digits of a and "
+    "b; for sorting, each step looks for the next smallest number in the input."
+)

@@ -1,0 +1,82 @@
+"""The command line, run in-process: progress lines parse, the loss falls, bad input is refused."""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+
+import pytest
+
+from gptviz.cli import main
+
+TINY = ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--batch-size", "32",
+        "--eval-interval", "10", "--seed", "0"]
+LINE = re.compile(r"step +(\d+) \| loss ([\d.]+) \| val loss ([\d.]+) \| accuracy +([\d.]+)%"
+                  r"(?: \| ([\d.]+) ms/step)?")
+
+
+def run_cli(*argv: str) -> tuple[int, str]:
+    out = io.StringIO()
+    return main(list(argv), out=out), out.getvalue()
+
+
+def test_train_prints_parsable_progress_and_the_loss_falls():
+    status, out = run_cli("train", "--task", "sorting", "--steps", "40", *TINY)
+    assert status == 0
+    rows = [LINE.fullmatch(line) for line in out.splitlines() if line.startswith("step")]
+    assert all(rows) and [int(r[1]) for r in rows] == [0, 10, 20, 30, 40]
+    losses = [float(r[2]) for r in rows]
+    assert losses[-1] < 0.8 * losses[0]  # ln(3) = 1.10 at the start: the answer is learnt
+    assert rows[0][5] is None and all(float(r[5]) > 0 for r in rows[1:])  # ms/step after steps
+    assert all(0.0 <= float(r[4]) <= 100.0 for r in rows)
+    assert re.search(r"done: 40 steps in [\d.]+ s .*held-out accuracy [\d.]+%", out)
+    assert re.search(r"^  \d \d \d \d \d \d -> [\d ]+ \(expected [\d ]+: (right|wrong)", out,
+                     flags=re.M)
+
+
+def test_json_lines_for_benchmarks_and_stopping_at_a_target():
+    status, out = run_cli("train", "--task", "sorting", "--steps", "400", "--json",
+                          "--target-accuracy", "0.5", *TINY)
+    assert status == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records[0]["event"] == "start" and records[0]["model"]["n_embd"] == 16
+    evals = [r for r in records if r["event"] == "eval"]
+    done = records[-1]
+    assert done["event"] == "done" and done["reached_target"] is True
+    assert done["accuracy"] >= 0.5 and done["steps"] < 400  # stopped early, at an evaluation
+    assert done["steps"] == evals[-1]["step"] and done["steps"] % 10 == 0
+    assert all(e["accuracy"] < 0.5 for e in evals[:-1])  # ... at the first one to reach it
+    assert evals[-1]["loss"] < evals[0]["loss"] and done["seconds"] >= done["train_seconds"] > 0
+
+
+def test_presets_are_listed_and_other_tasks_train():
+    status, out = run_cli("presets")
+    assert status == 0 and "2-digit" in out and "minGPT" in out and "doc000" in out
+    status, out = run_cli("train", "--task", "sequence", "--steps", "20", "--eval-interval",
+                          "10", "--json")
+    records = [json.loads(line) for line in out.splitlines()]
+    assert status == 0 and records[1]["loss"] == pytest.approx(0.663539, abs=1e-5)  # doc 000
+    assert records[-1]["loss"] < records[1]["loss"]
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--task", "addition", "--n-embd", "30", "--n-head", "4"], "not divisible by 4 heads"),
+    (["--task", "sorting", "--ndigit", "3"], "--ndigit applies to the addition task"),
+    (["--task", "addition", "--preset", "nope"], "no preset 'nope'; it has 2-digit"),
+    (["--task", "addition", "--ndigit", "12"], "1 to 6 digits"),
+    (["--task", "addition", "--lr", "-1"], "Learning rate"),
+    (["--task", "sequence", "--target-accuracy", "0.9"], "no held-out accuracy"),
+    (["--task", "addition", "--target-accuracy", "2"], "at most 1"),
+])
+def test_bad_configuration_exits_non_zero_with_a_message(argv, message, capsys):
+    status, out = run_cli("train", *argv)
+    err = capsys.readouterr().err
+    assert status == 2 and out == ""
+    assert err.startswith("error: ") and message in err and "Traceback" not in err
+
+
+def test_unknown_task_is_refused_by_argparse(capsys):
+    with pytest.raises(SystemExit) as e:
+        main(["train", "--task", "poetry"])
+    assert e.value.code == 2 and "invalid choice: 'poetry'" in capsys.readouterr().err

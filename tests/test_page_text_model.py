@@ -1,0 +1,144 @@
+"""AppTest of the Train on text page: corpus, windows picture, training, samples, bad input."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from gptviz.corpus import builtin_corpus
+from gptviz.viz.windows import plotly_text, visible_token
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "text_model.py")
+
+
+@pytest.fixture
+def at():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.run()
+    yield at
+    run = at.session_state["text_run"] if "text_run" in at.session_state else None  # noqa: SIM401
+    if run is not None:
+        run.pause()
+    st.cache_resource.clear()
+
+
+def figure(at, title_words: str) -> dict:
+    for el in at.get("plotly_chart"):
+        spec = json.loads(el.proto.spec)
+        if title_words in json.dumps(spec["layout"].get("title", "")):
+            return spec
+    raise AssertionError(f"no figure titled with {title_words!r}")
+
+
+def run_of(at):
+    return at.session_state["text_run"]
+
+
+def wait_done(at, timeout=60):
+    run = run_of(at)
+    end = time.monotonic() + timeout
+    while run.running and time.monotonic() < end:
+        time.sleep(0.05)
+    at.run()
+
+
+def use_tiny(at):
+    at.selectbox(key="text_preset").set_value("Tiny").run()
+    assert run_of(at).trainer.model.config.n_layer == 2
+
+
+def test_loads_with_the_builtin_corpus_a_windows_picture_and_an_untrained_sample(at):
+    assert not at.exception and not at.error
+    corpus = builtin_corpus()
+    assert any(f"{len(corpus):,} characters" in c.value for c in at.caption)
+    assert "Text model (characters)" in at.session_state["gptviz_models"]
+    windows = figure(at, "windows sliding")
+    assert windows["data"][0]["y"][:3] == ["text", "window 1 input", "window 1 target"]
+    samples = at.session_state["text_samples"]
+    assert len(samples) == 1 and samples[0][0] == 0  # written by the untrained model
+    assert samples[0][1].startswith("The ") and any(c.value == samples[0][1] for c in at.code)
+
+
+def test_the_windows_picture_follows_the_offset(at):
+    at.number_input(key="text_offset").set_value(1000).run()
+    corpus = builtin_corpus()
+    row = figure(at, "windows sliding")["data"][0]["text"][0]
+    width = at.slider(key="text_shown").value
+    n = at.slider(key="text_nwin").value
+    expected = [plotly_text(visible_token(c)) for c in corpus[1000:1000 + n - 1 + width + 1]]
+    assert row == expected
+    pairs = at.dataframe[0].value
+    assert pairs["it should predict"].tolist()[0] == visible_token(corpus[1001])
+
+
+def test_one_step_then_train_lowers_the_loss_and_writes_samples(at):
+    use_tiny(at)
+    at.number_input(key="text_steps").set_value(20).run()
+    at.number_input(key="text_eval").set_value(10).run()
+    next(b for b in at.button if b.label == "One step").click().run()
+    assert run_of(at).trainer.step_count == 1
+    next(b for b in at.button if b.label.startswith("Train")).click().run()
+    wait_done(at)
+    run = run_of(at)
+    assert run.trainer.step_count == 21
+    evals = run.snapshot().evals
+    assert [e.step for e in evals] == [10, 20]
+    V = run.trainer.task.tokenizer.vocab_size
+    assert evals[-1].train_loss < math.log(V) - 0.5  # falling from uniform guessing
+    assert at.session_state["text_samples"][-1][0] >= 20  # a sample after the evaluation
+    loss = figure(at, "Loss")
+    assert {"batch loss", "train loss", "validation loss"} <= {d.get("name") for d in loss["data"]}
+    assert "letter frequencies only" in json.dumps(loss["layout"]["annotations"])
+
+
+def test_training_settings_keep_the_model_and_architecture_changes_rebuild_it(at):
+    use_tiny(at)
+    next(b for b in at.button if b.label == "One step").click().run()
+    model = run_of(at).trainer.model
+    at.number_input(key="text_lr").set_value(1e-3).run()
+    assert run_of(at).trainer.model is model and run_of(at).trainer.step_count == 1
+    at.number_input(key="text_layers").set_value(1).run()
+    assert run_of(at).trainer.model is not model and run_of(at).trainer.step_count == 0
+
+
+def test_bad_settings_show_a_message_and_keep_the_model(at):
+    run = run_of(at)
+    at.number_input(key="text_embd").set_value(130).run()  # 4 heads do not divide 130
+    assert not at.exception
+    assert any("divisible" in e.value for e in at.error)
+    assert at.session_state["text_run"] is run
+
+
+def test_uploads_bad_files_are_refused_and_a_good_one_is_used(at):
+    use_tiny(at)
+    next(b for b in at.button if b.label == "One step").click().run()
+    run = run_of(at)
+    at.radio(key="text_source").set_value("Upload a .txt file").run()
+    up = lambda: at.file_uploader(key="text_upload")  # noqa: E731 (fresh after each run)
+    for content, words in [(b"", "empty"), (b"\xff\xfe\x00\x9c" * 50, "not UTF-8"),
+                           (b"too short", "fewer than")]:
+        up().upload("notes.txt", content, "text/plain")
+        at.run()
+        assert not at.exception
+        assert any("Cannot use 'notes.txt'" in e.value and words in e.value for e in at.error)
+        assert run_of(at) is run and run.trainer.step_count == 1  # the model is kept
+    good = "abcab cabba. " * 100
+    up().upload("abc.txt", good.encode(), "text/plain")
+    at.run()
+    assert not at.exception and not at.error
+    assert any("abc.txt" in c.value and "5 distinct" in c.value for c in at.caption)
+    assert run_of(at).trainer.task.tokenizer.vocab_size == 5  # a new model for the new vocabulary
+
+
+def test_a_sample_prompt_outside_the_vocabulary_falls_back_with_a_warning(at):
+    at.text_input(key="text_prompt").set_value("Ωmega").run()
+    assert not at.exception
+    assert any("outside this corpus's vocabulary" in w.value for w in at.warning)
+    next(b for b in at.button if b.label == "Write a sample now").click().run()
+    assert at.session_state["text_samples"][-1][1].startswith(builtin_corpus()[0])

@@ -1,0 +1,34 @@
+"""The notebook example in the README (or docs/notebook_example.md until it moves there) runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+START, END = "<!-- example:start -->", "<!-- example:end -->"
+
+
+def example_source() -> tuple[str, str]:
+    for path in (ROOT / "README.md", ROOT / "docs" / "notebook_example.md"):
+        if path.is_file() and START in (text := path.read_text(encoding="utf-8")):
+            block = text.split(START, 1)[1].split(END, 1)[0]
+            code = re.search(r"```python\n(.*?)```", block, flags=re.S)
+            assert code, f"no python block between the markers in {path.name}"
+            return path.name, code.group(1)
+    raise AssertionError("no example between the markers in README.md or docs/")
+
+
+def test_notebook_example_trains_addition_and_answers(capsys):
+    name, source = example_source()
+    ns: dict = {}
+    exec(compile(source, name, "exec"), ns)
+    evals = ns["evals"]
+    assert evals[0].step == 0 and evals[-1].step == 300
+    assert evals[-1].val_loss < 0.6 * evals[0].val_loss  # it learnt something about sums
+    assert evals[-1].metrics["accuracy"] > 0.3 > evals[0].metrics["accuracy"]  # from about 0
+    out = capsys.readouterr().out
+    assert "step 300: val loss" in out
+    assert re.search(r"^37 \+ 85 = \d{3} \((right|wrong: .+)\)$", out, flags=re.M)
+    fig = ns["accuracy_figure"](evals)
+    assert len(fig.data[0].x) == len(evals)
