@@ -27,4 +27,9 @@ CATALOG: list[PageInfo] = [
              "Text, tokens and generation",
              "Follow a prompt through the model stage by stage, from token ids to the next "
              "token, with shapes, heatmaps and a logit lens (document 002)."),
+    PageInfo("pages/gpt1.py", "GPT-1: pre-train, fine-tune", ":material/school:",
+             "Pre-train, then fine-tune",
+             "Pre-train a GPT on plain text, then fine-tune it on a small labelled task and "
+             "see whether starting from the pre-trained weights beats starting from scratch "
+             "(document 004)."),
 ]
