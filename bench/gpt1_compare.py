@@ -4,7 +4,8 @@ Pre-trains a small character GPT on the built-in corpus (stage 1), then fine-tun
 classification head on each labelled task (stage 2), and the same architecture from scratch, at a
 few numbers of labelled examples; prints validation accuracies and wall times.
 
-    python bench/gpt1_compare.py                      # the page's defaults
+    python bench/gpt1_compare.py --threads 1          # the page's defaults (tiny model)
+    python bench/gpt1_compare.py --n-layer 4 --n-embd 128   # the small model
     python bench/gpt1_compare.py --pretrain-steps 600 --counts 32 128 512 --seeds 0 1 2
 """
 
@@ -55,9 +56,9 @@ def pretrain(args: argparse.Namespace, text: str, tok) -> tuple[torch.nn.Module,
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--block-size", type=int, default=64)
-    p.add_argument("--n-layer", type=int, default=4)
+    p.add_argument("--n-layer", type=int, default=2)  # the page's default: tiny
     p.add_argument("--n-head", type=int, default=4)
-    p.add_argument("--n-embd", type=int, default=128)
+    p.add_argument("--n-embd", type=int, default=64)
     p.add_argument("--pretrain-steps", type=int, default=600)
     p.add_argument("--pretrain-lr", type=float, default=2e-3)
     p.add_argument("--tasks", nargs="+", default=list(LABELLED_TASKS))

@@ -69,7 +69,7 @@ def text_task(block_size: int) -> TextTask:
 
 
 text, tok = corpus()
-defaults = {f"{P}_preset": "small", f"{P}_pre_steps": PRETRAIN.max_steps, f"{P}_task": "backwards",
+defaults = {f"{P}_preset": "tiny", f"{P}_pre_steps": PRETRAIN.max_steps, f"{P}_task": "backwards",
             f"{P}_lam": 0.5, f"{P}_n": 128, f"{P}_init": "both", f"{P}_ft_steps": 150,
             f"{P}_sweep": False, f"{P}_lr": 1e-3, f"{P}_seed": 0, f"{P}_example": 0}
 for k, v in defaults.items():
@@ -89,8 +89,9 @@ st.markdown(
     "model from random weights on the same few labelled examples. Here you run both stages on "
     "this computer and check whether the claim holds at this small scale."
 )
-st.info("**Quick start:** press **Train 600 steps** in stage 1 (one to two minutes on a laptop), "
-        "then **Fine-tune** in stage 2 with the defaults, and compare the blue and orange curves.",
+st.info("**Quick start:** press **Train 600 steps** in stage 1 (about a minute on a laptop), "
+        "then **Fine-tune** in stage 2 with the defaults (under a minute), and compare the blue "
+        "and orange curves.",
         icon=":material/timer:")
 
 # --- stage 1 ----------------------------------------------------------------------------------
@@ -107,8 +108,8 @@ c1, c2 = st.columns(2)
 preset_key = c1.selectbox("Model size", list(PRESETS), key=f"{P}_preset",
                           format_func=lambda k: PRESETS[k].label)
 pre_steps = c2.number_input("Pre-training steps per click", 1, 20_000, key=f"{P}_pre_steps",
-                            help="600 steps take about one to two minutes on a laptop's CPU "
-                                 "with the small model.")
+                            help="600 steps take about a minute on a laptop's CPU with the "
+                                 "tiny model, several minutes with the small one.")
 preset = PRESETS[preset_key]
 model_config = preset.model_config(tok.vocab_size)
 
@@ -189,7 +190,8 @@ lam = c1.number_input("λ (weight of the language-model loss L1)", 0.0, 10.0, ke
                       step=0.1, format="%.2f")
 n_labelled = c2.select_slider("Labelled training examples", LABEL_COUNTS, key=f"{P}_n")
 ft_steps = c3.number_input("Fine-tuning steps", 1, 5_000, key=f"{P}_ft_steps",
-                           help="Batches of 32 examples; 150 steps take well under a minute.")
+                           help="Batches of 32 examples; 150 steps of the tiny model take "
+                                "about 15 seconds per run.")
 c1, c2 = st.columns([2, 1])
 init_choice = c1.radio("Start fine-tuning from", list(INIT_CHOICES), key=f"{P}_init",
                        format_func=INIT_CHOICES.get, horizontal=True)
