@@ -32,10 +32,19 @@ def comparison_spec(page) -> dict:
     return json.loads(plot.evaluate("e => JSON.stringify({data: e.data, layout: e.layout})"))
 
 
+def open_gpt1(page, base_url: str) -> None:
+    # through the navigation: a first load straight at /gpt1 runs the page without app.py (no
+    # one-thread torch setting, no navigation), because pages/ also exists as a directory
+    page.goto(base_url)
+    wait_ready(page)
+    page.locator("[data-testid='stSidebarNavLink']", has_text="GPT-1").first.click()
+    page.wait_for_url(re.compile(r"/gpt1$"))  # st.navigation's url_path for pages/gpt1.py
+    wait_ready(page)
+
+
 def test_pretrain_then_finetune_both_ways_and_compare(app_server, browser_page):
     page = browser_page
-    page.goto(f"{app_server}/gpt1")  # st.navigation's url_path for pages/gpt1.py
-    wait_ready(page)
+    open_gpt1(page, app_server)
     expect(page.locator("h1").first).to_contain_text("GPT-1")
     assert_no_exception(page)
     # the transformed example: special tokens drawn as tokens
