@@ -27,6 +27,18 @@ CATALOG: list[PageInfo] = [
              "Text, tokens and generation",
              "Follow a prompt through the model stage by stage, from token ids to the next "
              "token, with shapes, heatmaps and a logit lens (document 002)."),
+    PageInfo("pages/text_model.py", "Train on text", ":material/menu_book:",
+             "Text, tokens and generation",
+             "Train a character-level GPT on a built-in corpus or your own .txt file; see how "
+             "a sliding window turns text into (input, target) pairs (documents 001 and 003)."),
+    PageInfo("pages/generate.py", "Generate", ":material/edit_note:",
+             "Text, tokens and generation",
+             "Give a prompt and let the model write one token at a time: greedy, temperature, "
+             "top-k and top-p, with the candidates and the sliding context window (document 003)."),
+    PageInfo("pages/tasks.py", "Sorting & addition", ":material/calculate:",
+             "minGPT's tasks",
+             "Train minGPT's sorting and addition demos and watch held-out accuracy climb; type "
+             "your own problems and see which digit goes wrong (document 001)."),
     PageInfo("pages/gpt1.py", "GPT-1: pre-train, fine-tune", ":material/school:",
              "Pre-train, then fine-tune",
              "Pre-train a GPT on plain text, then fine-tune it on a small labelled task and "

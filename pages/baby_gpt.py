@@ -22,10 +22,16 @@ from gptviz.config import (
 )
 from gptviz.live import LiveRun, Snapshot
 from gptviz.tasks import SequenceTask
-from gptviz.train import Trainer, build_model, resolve_device
+from gptviz.train import Trainer, auto_device, build_model, resolve_device
 from gptviz.viz.attention import attention_figure, format_attention
-from gptviz.viz.graph import MAX_GRAPH_STATES, state_graph, transition_heatmap
+from gptviz.viz.graph import (
+    MAX_GRAPH_STATES,
+    MAX_LABELLED_STATES,
+    state_graph,
+    transition_heatmap,
+)
 from gptviz.viz.loss import loss_figure
+from gptviz.viz.network import state_network_figure
 from pages._live import live_view, register_model, training_buttons
 
 P = "baby"  # widget-key prefix
@@ -37,7 +43,7 @@ DOC000_WIDGETS = {
     f"{P}_embd": DOC000_MODEL.n_embd, f"{P}_bias": DOC000_MODEL.bias,
     f"{P}_lr": DOC000_TRAIN.learning_rate, f"{P}_wd": DOC000_TRAIN.weight_decay,
     f"{P}_batch": DOC000_TRAIN.batch_size, f"{P}_steps": DOC000_TRAIN.max_steps,
-    f"{P}_seed": DOC000_TRAIN.seed, f"{P}_device": "cpu", f"{P}_seq": DOC000_SEQUENCE,
+    f"{P}_seed": DOC000_TRAIN.seed, f"{P}_device": auto_device(), f"{P}_seq": DOC000_SEQUENCE,
     f"{P}_last_only": True,
 }
 
@@ -175,15 +181,16 @@ attn_state = st.selectbox(
 
 def draw(snap: Snapshot) -> None:
     probs = run.read_model(lambda m: model_transition_probs(m, states).numpy())
-    left, right = st.columns([1, 1])
+    wide_graph = as_graph and len(states) > MAX_LABELLED_STATES  # a big circle needs the width
+    left, right = st.columns([1, 1]) if not wide_graph else (st.container(), st.container())
     with left:
         st.plotly_chart(loss_figure(snap.steps, snap.losses, snap.evals, floor,
                                     title="Training loss"), key=f"{P}_loss")
     with right:
         if as_graph:
             st.subheader(f"Now (step {snap.step})")
-            st.graphviz_chart(state_graph(states, probs, mcfg.block_size, transitions, tok),
-                              width="stretch")
+            with st.container(key=f"{P}_graph"):
+                draw_graph(probs, key=f"{P}_network")
         else:
             st.plotly_chart(transition_heatmap(states, probs, transitions, tok,
                                                title=f"P(next | state), step {snap.step}"),
@@ -195,6 +202,20 @@ def draw(snap: Snapshot) -> None:
     st.plotly_chart(attention_figure(att, [tok(t) for t in attn_state],
                                      title="Attention weights: where each position looks"),
                     key=f"{P}_attn")
+
+
+def draw_graph(probs: np.ndarray, key: str) -> None:
+    """Up to 16 states: graphviz with every edge labelled, as in document 000. More: the same
+    arrows on a fixed circle in plotly, which redraws live in milliseconds where graphviz took
+    about a second in the browser for 64 states (bench/browser.py); hover gives the numbers."""
+    if len(states) <= MAX_LABELLED_STATES:
+        st.graphviz_chart(state_graph(states, probs, mcfg.block_size, transitions, tok),
+                          width="stretch")
+    else:
+        st.plotly_chart(state_network_figure(states, probs, mcfg.block_size, transitions, tok),
+                        key=key)
+        st.caption(f"{len(states)} states: too many to label every arrow. Thicker, darker arrows "
+                   "are likelier; hover over an arrowhead for the token and both probabilities.")
 
 
 def compare_table(probs: np.ndarray) -> None:
@@ -215,8 +236,7 @@ def compare_table(probs: np.ndarray) -> None:
 before = st.session_state[f"{P}_before"]
 if as_graph and before is not None:
     with st.expander("Before training (step 0): the untrained model's graph", expanded=False):
-        st.graphviz_chart(state_graph(states, np.stack([before[s] for s in states]),
-                                      mcfg.block_size, transitions, tok))
+        draw_graph(np.stack([before[s] for s in states]), key=f"{P}_network_before")
 live_view(run, draw)
 st.markdown(
     "**How to read this.** Each circle is a state: the last T tokens. From each state one arrow "

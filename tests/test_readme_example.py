@@ -1,4 +1,4 @@
-"""The notebook example in the README (or docs/notebook_example.md until it moves there) runs."""
+"""The notebook example in the README runs."""
 
 from __future__ import annotations
 

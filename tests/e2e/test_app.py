@@ -59,3 +59,24 @@ def test_baby_gpt_reproduces_document_000_live(app_server, browser_page):
     assert page.locator(".js-plotly-plot").count() >= 2  # loss curve and attention heatmaps
     assert_no_exception(page)
     save_screenshot(page, "baby_gpt_after_50_steps")
+
+
+def test_baby_gpt_64_states_draw_as_a_circle_of_arrows_while_training(app_server, browser_page):
+    page = browser_page
+    open_page(page, app_server, "Baby GPT")
+    box = page.get_by_label("Context length T")
+    box.fill("6")
+    box.press("Enter")
+    wait_ready(page)
+    network = page.locator(".st-key-baby_graph .js-plotly-plot")
+    expect(network).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("64 states: too many to label every arrow")).to_be_visible()
+    page.get_by_role("button", name=re.compile(r"Train \d+ steps")).click()
+    expect(page.get_by_text(re.compile("Finished the requested steps"))).to_be_visible(
+        timeout=90_000)
+    wait_ready(page)
+    # 64 nodes, one text label each, drawn by plotly (no graphviz layout in the browser)
+    assert network.locator("g.textpoint").count() == 64
+    assert page.locator(".st-key-baby_graph [data-testid='stGraphVizChart']").count() == 0
+    assert_no_exception(page)
+    save_screenshot(page, "baby_gpt_64_states")

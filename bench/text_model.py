@@ -1,8 +1,8 @@
 """Train a character model on the built-in corpus headlessly and report loss, steps and time.
 
-    python tests/bench/bench_text_model.py                  # the default preset ("Small")
-    python tests/bench/bench_text_model.py --preset Tiny --steps 300
-    python tests/bench/bench_text_model.py --seconds 90     # stop after 90 s of training
+    python bench/text_model.py                  # the default preset ("Small")
+    python bench/text_model.py --preset Tiny --steps 300
+    python bench/text_model.py --seconds 90     # stop after 90 s of training
 
 Prints one line per evaluation, the final train/val loss over 20 batches, the wall time and a
 generated sample. Not collected by pytest (it takes minutes).
@@ -17,7 +17,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch  # noqa: E402
 
