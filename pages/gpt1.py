@@ -31,7 +31,10 @@ from gptviz.tokenizers import CharTokenizer
 from gptviz.train import Trainer, build_model
 from gptviz.viz.finetune import comparison_figure, token_sequence_figure
 from gptviz.viz.loss import loss_figure
+from pages._entry import enter_through_app  # noqa: E402
 from pages._live import live_view, register_model, training_buttons
+
+enter_through_app()
 
 P = "gpt1"  # widget-key prefix
 LABEL_COUNTS = [16, 32, 64, 128, 256, 512, 1024]

@@ -33,8 +33,7 @@ def comparison_spec(page) -> dict:
 
 
 def open_gpt1(page, base_url: str) -> None:
-    # through the navigation: a first load straight at /gpt1 runs the page without app.py (no
-    # one-thread torch setting, no navigation), because pages/ also exists as a directory
+    # through the sidebar, as a student would (a direct link works too: test_app.py)
     page.goto(base_url)
     wait_ready(page)
     page.locator("[data-testid='stSidebarNavLink']", has_text="GPT-1").first.click()
