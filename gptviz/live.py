@@ -69,6 +69,8 @@ class Snapshot:
     message: str | None  # why training stopped, when it was not the user's doing
     steps_per_second: float
     queue_position: int = 0  # while queued: 1 = next to train
+    tokens_per_second: float = 0.0  # training tokens (batch x context) per second
+    device: str = "cpu"  # where the model trains: "cpu" or "cuda"
 
 
 def _explain(e: Exception) -> str:
@@ -99,6 +101,8 @@ class LiveRun:
         self._target = trainer.step_count
         self._rate = 0.0
         self._ticket = object()  # this run's place in the slots' queue
+        self._token_rate = 0.0
+        self._tokens = 0  # trained since this LiveRun was made
 
     # --- control -------------------------------------------------------------------------
     def start(self, steps: int) -> None:
@@ -146,7 +150,8 @@ class LiveRun:
             queued = self._status == "queued" and isinstance(self._slots, FairSlots)
             return Snapshot(self.trainer.step_count, self._target, self._status, list(h.steps),
                             list(h.losses), list(h.evals), self._message, self._rate,
-                            self._slots.position(self._ticket) if queued else 0)
+                            self._slots.position(self._ticket) if queued else 0,
+                            self._token_rate, self.trainer.device.type)
 
     def read_model(self, fn: Callable[[GPT], T]) -> T:
         """Run fn(model) between training steps, so it never sees half-updated weights."""
@@ -156,11 +161,11 @@ class LiveRun:
     # --- the thread ------------------------------------------------------------------------
     def _record(self, event: Event) -> None:
         self.history.add(event)  # called inside a step, under the lock
+        if isinstance(event, StepEvent):
+            self._tokens += event.tokens
 
     def _train_one(self) -> None:
-        self.trainer.step()
-        if self.trainer.step_count % self.trainer.config.eval_interval == 0:
-            self.trainer.evaluate()
+        self.trainer.run(1)  # a step, and the evaluation when one is due
 
     def _fail(self, message: str, status: str) -> None:
         with self._lock:
@@ -186,7 +191,7 @@ class LiveRun:
         try:
             with self._lock:
                 self._status = "training"
-            t0, s0 = time.perf_counter(), self.trainer.step_count
+            t0, s0, k0 = time.perf_counter(), self.trainer.step_count, self._tokens
             slice_start = t0
             while not self._stop.is_set() and self.trainer.step_count < self._target:
                 with self._lock:
@@ -194,7 +199,8 @@ class LiveRun:
                     dt = time.perf_counter() - t0
                     if dt > 0.5:
                         self._rate = (self.trainer.step_count - s0) / dt
-                        t0, s0 = time.perf_counter(), self.trainer.step_count
+                        self._token_rate = (self._tokens - k0) / dt
+                        t0, s0, k0 = time.perf_counter(), self.trainer.step_count, self._tokens
                 time.sleep(0)  # let the page's reader take the lock between steps
                 if time.perf_counter() - slice_start > SLICE_SECONDS and self._others_waiting():
                     # time slice: go to the back of the line so that every session progresses
@@ -207,7 +213,7 @@ class LiveRun:
                         return
                     with self._lock:
                         self._status = "training"
-                    t0, s0 = time.perf_counter(), self.trainer.step_count
+                    t0, s0, k0 = time.perf_counter(), self.trainer.step_count, self._tokens
                     slice_start = t0
             with self._lock:
                 if self.trainer.step_count >= self._target:

@@ -18,6 +18,12 @@ from torch.nn import functional as F
 from gptviz.config import GPTConfig
 
 
+def _dropout(module: nn.Dropout, x: torch.Tensor) -> torch.Tensor:
+    # With p = 0 dropout is the identity, but the module call still costs ~9 us on a CPU: nine
+    # of them were ~5% of document 000's forward pass.
+    return module(x) if module.p > 0 else x
+
+
 class LayerNorm(nn.Module):
     """LayerNorm with an optional bias (PyTorch's has no bias=False before 2.1)."""
 
@@ -74,7 +80,7 @@ class CausalSelfAttention(nn.Module):
                 is_causal=True,
             )
         y = y.transpose(1, 2).contiguous().view(B, T, C)  # re-assemble all head outputs
-        return self.resid_dropout(self.c_proj(y)), att
+        return _dropout(self.resid_dropout, self.c_proj(y)), att
 
 
 class MLP(nn.Module):
@@ -86,7 +92,7 @@ class MLP(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.dropout(self.c_proj(self.gelu(self.c_fc(x))))
+        return _dropout(self.dropout, self.c_proj(self.gelu(self.c_fc(x))))
 
 
 class Block(nn.Module):
@@ -158,7 +164,8 @@ class GPT(nn.Module):
             raise ValueError(f"Sequence of length {T} is longer than the context "
                              f"length {self.config.block_size}.")
         pos = torch.arange(0, T, dtype=torch.long, device=idx.device)  # (T,)
-        return self.transformer.drop(self.transformer.wte(idx) + self.transformer.wpe(pos))
+        return _dropout(self.transformer.drop,
+                        self.transformer.wte(idx) + self.transformer.wpe(pos))
 
     def forward(
         self,

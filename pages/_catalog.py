@@ -39,4 +39,9 @@ CATALOG: list[PageInfo] = [
              "minGPT's tasks",
              "Train minGPT's sorting and addition demos and watch held-out accuracy climb; type "
              "your own problems and see which digit goes wrong (document 001)."),
+    PageInfo("pages/gpt1.py", "GPT-1: pre-train, fine-tune", ":material/school:",
+             "Pre-train, then fine-tune",
+             "Pre-train a GPT on plain text, then fine-tune it on a small labelled task and "
+             "see whether starting from the pre-trained weights beats starting from scratch "
+             "(document 004)."),
 ]

@@ -79,7 +79,11 @@ def _ordinal(n: int) -> str:
 
 def status_line(snap: Snapshot) -> None:
     progress = min(1.0, snap.step / snap.target) if snap.target > 0 else 0.0
-    rate = f" · {snap.steps_per_second:.0f} steps/s" if snap.status == "training" else ""
+    rate = ""
+    if snap.status == "training":
+        # where it trains and how fast: the throughput a student can compare across devices
+        rate = (f" · {snap.steps_per_second:,.0f} steps/s · "
+                f"{snap.tokens_per_second:,.0f} tokens/s on {snap.device.upper()}")
     text = f"Step {snap.step:,}" + (f" of {snap.target:,}" if snap.target else "") + rate
     status = STATUS_TEXT.get(snap.status, snap.status)
     if snap.status == "queued" and snap.queue_position:

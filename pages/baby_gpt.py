@@ -25,11 +25,18 @@ from gptviz.config import (
 )
 from gptviz.live import LiveRun, Snapshot
 from gptviz.tasks import SequenceTask
-from gptviz.train import Trainer, build_model, resolve_device
+from gptviz.train import Trainer, auto_device, build_model, resolve_device
 from gptviz.urlparams import BoolParam, ChoiceParam, FloatParam, IntParam, TextParam
 from gptviz.viz.attention import attention_figure, format_attention
-from gptviz.viz.graph import MAX_GRAPH_STATES, state_graph, transition_heatmap
+from gptviz.viz.graph import (
+    MAX_GRAPH_STATES,
+    MAX_LABELLED_STATES,
+    state_graph,
+    transition_heatmap,
+)
 from gptviz.viz.loss import loss_figure
+from gptviz.viz.network import state_network_figure
+from pages._entry import enter_through_app  # noqa: E402
 from pages._live import (
     apply_url_settings,
     live_view,
@@ -41,6 +48,8 @@ from pages._live import (
     share_box,
     training_buttons,
 )
+
+enter_through_app()
 
 P = "baby"  # widget-key prefix
 MAX_HEATMAP_STATES = 32
@@ -72,7 +81,7 @@ DOC000_WIDGETS = {
     f"{P}_embd": DOC000_MODEL.n_embd, f"{P}_bias": DOC000_MODEL.bias,
     f"{P}_lr": DOC000_TRAIN.learning_rate, f"{P}_wd": DOC000_TRAIN.weight_decay,
     f"{P}_batch": DOC000_TRAIN.batch_size, f"{P}_steps": DOC000_TRAIN.max_steps,
-    f"{P}_seed": DOC000_TRAIN.seed, f"{P}_device": "cpu", f"{P}_seq": DOC000_SEQUENCE,
+    f"{P}_seed": DOC000_TRAIN.seed, f"{P}_device": auto_device(), f"{P}_seq": DOC000_SEQUENCE,
     f"{P}_last_only": True,
 }
 
@@ -290,15 +299,16 @@ def draw(snap: Snapshot) -> None:
     key = (run, snap.step, len(snap.evals), states, as_graph, attn_state)
     probs = memo(f"{P}_probs", key,
                  lambda: run.read_model(lambda m: model_transition_probs(m, states).numpy()))
-    left, right = st.columns([1, 1])
+    wide_graph = as_graph and len(states) > MAX_LABELLED_STATES  # a big circle needs the width
+    left, right = st.columns([1, 1]) if not wide_graph else (st.container(), st.container())
     with left:
         st.plotly_chart(memo(f"{P}_loss_fig", key, lambda: loss_figure(
             snap.steps, snap.losses, snap.evals, floor, title="Training loss")), key=f"{P}_loss")
     with right:
         if as_graph:
             st.subheader(f"Now (step {snap.step})")
-            st.graphviz_chart(memo(f"{P}_graph", key, lambda: state_graph(
-                states, probs, mcfg.block_size, transitions, tok)), width="stretch")
+            with st.container(key=f"{P}_graph"):
+                draw_graph(probs, key=f"{P}_network")
         else:
             st.plotly_chart(memo(f"{P}_heat_fig", key, lambda: transition_heatmap(
                 states, probs, transitions, tok, title=f"P(next | state), step {snap.step}")),
@@ -313,6 +323,20 @@ def attention_now():
         m(torch.from_numpy(x).to(m.device), return_attention=True).attention))
     return attention_figure(att, [tok(t) for t in attn_state],
                             title="Attention weights: where each position looks")
+
+
+def draw_graph(probs: np.ndarray, key: str) -> None:
+    """Up to 16 states: graphviz with every edge labelled, as in document 000. More: the same
+    arrows on a fixed circle in plotly, which redraws live in milliseconds where graphviz took
+    about a second in the browser for 64 states (bench/browser.py); hover gives the numbers."""
+    if len(states) <= MAX_LABELLED_STATES:
+        st.graphviz_chart(state_graph(states, probs, mcfg.block_size, transitions, tok),
+                          width="stretch")
+    else:
+        st.plotly_chart(state_network_figure(states, probs, mcfg.block_size, transitions, tok),
+                        key=key)
+        st.caption(f"{len(states)} states: too many to label every arrow. Thicker, darker arrows "
+                   "are likelier; hover over an arrowhead for the token and both probabilities.")
 
 
 def compare_table(probs: np.ndarray) -> None:
@@ -333,8 +357,7 @@ def compare_table(probs: np.ndarray) -> None:
 before = st.session_state[f"{P}_before"]
 if as_graph and before is not None:
     with st.expander("Before training (step 0): the untrained model's graph", expanded=False):
-        st.graphviz_chart(state_graph(states, np.stack([before[s] for s in states]),
-                                      mcfg.block_size, transitions, tok))
+        draw_graph(np.stack([before[s] for s in states]), key=f"{P}_network_before")
 live_view(run, draw)
 st.markdown(
     "**How to read this.** Each circle is a state: the last T tokens. From each state one arrow "

@@ -13,12 +13,15 @@ from gptviz.trace import ForwardTrace, Stage, logit_lens, trace_forward
 from gptviz.train import build_model
 from gptviz.viz.forward import logit_lens_figure, stage_figure, top_k_bar
 from gptviz.viz.tokens import spans_html, token_spans, visible
+from pages._entry import enter_through_app  # noqa: E402
 from pages._live import available_models
 from pages._tokenizer_ui import (
     builtin_char_tokenizer,
     show_tiktoken_unavailable,
     tiktoken_tokenizer,
 )
+
+enter_through_app()
 
 P = "fp"  # widget-key prefix
 FRESH = {

@@ -11,7 +11,10 @@ from gptviz.live import LiveRun, Snapshot
 from gptviz.text_model import TEXT_PRESETS, build_text_run
 from gptviz.viz.sampling import candidates_figure, context_html
 from gptviz.viz.windows import visible_token
+from pages._entry import enter_through_app  # noqa: E402
 from pages._live import available_models, live_view, register_model
+
+enter_through_app()
 
 P = "gen"  # widget-key prefix
 QUICK_LABEL = "Tiny text model (trained on this page)"

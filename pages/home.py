@@ -3,6 +3,9 @@
 import streamlit as st
 
 from pages._catalog import CATALOG
+from pages._entry import enter_through_app  # noqa: E402
+
+enter_through_app()
 
 st.title("gptviz: build a small GPT and watch it learn")
 st.markdown(

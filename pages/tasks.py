@@ -17,6 +17,7 @@ from gptviz.train import Trainer, build_model, resolve_device
 from gptviz.urlparams import ChoiceParam, FloatParam, IntParam, TextParam
 from gptviz.viz.loss import loss_figure
 from gptviz.viz.tasks import accuracy_figure, answer_attention_figure
+from pages._entry import enter_through_app  # noqa: E402
 from pages._live import (
     apply_url_settings,
     live_view,
@@ -25,6 +26,8 @@ from pages._live import (
     share_box,
     training_buttons,
 )
+
+enter_through_app()
 
 P = "tasks"  # widget-key prefix
 TARGET = 0.99

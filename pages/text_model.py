@@ -14,10 +14,11 @@ from gptviz.corpus import CorpusError, builtin_corpus, decode_upload
 from gptviz.generate import encode_prompt, generate_text
 from gptviz.live import LiveRun, Snapshot
 from gptviz.text_model import DEFAULT_PRESET, TEXT_PRESETS, build_text_run, loss_references
-from gptviz.train import Trainer, resolve_device
+from gptviz.train import Trainer, auto_device, resolve_device
 from gptviz.urlparams import ChoiceParam, FloatParam, IntParam, TextParam
 from gptviz.viz.text_loss import text_loss_figure
 from gptviz.viz.windows import training_windows, visible_token, window_pairs, windows_figure
+from pages._entry import enter_through_app  # noqa: E402
 from pages._live import (
     apply_url_settings,
     live_view,
@@ -28,6 +29,8 @@ from pages._live import (
     share_box,
     training_buttons,
 )
+
+enter_through_app()
 
 P = "text"  # widget-key prefix
 MODEL_LABEL = "Text model (characters)"
@@ -63,7 +66,7 @@ def apply_preset() -> None:
 
 
 defaults = {f"{P}_preset": DEFAULT_PRESET, f"{P}_source": BUILTIN, f"{P}_seed": 1337,
-            f"{P}_device": "cpu", f"{P}_prompt": "The ", f"{P}_sample_len": 200,
+            f"{P}_device": auto_device(), f"{P}_prompt": "The ", f"{P}_sample_len": 200,
             f"{P}_sample_temp": 0.8, f"{P}_offset": 0, f"{P}_nwin": 3,
             **preset_widgets(DEFAULT_PRESET)}
 for k, v in defaults.items():
@@ -100,8 +103,9 @@ with st.sidebar:
     lr = st.number_input("Learning rate", 1e-5, 1.0, key=f"{P}_lr", format="%.0e", step=1e-4)
     batch = st.number_input("Batch size (windows per step)", 1, 256, key=f"{P}_batch")
     steps = st.number_input("Steps per click of Train", 1, 100_000, key=f"{P}_steps")
-    eval_every = st.number_input("Evaluate (and write a sample) every … steps", 5, 10_000,
-                                 key=f"{P}_eval")
+    eval_every = st.number_input("Evaluate every N steps", 5, 10_000, key=f"{P}_eval",
+                                 help="Every N steps: measure train and validation loss on "
+                                      "fresh batches, and write a sample.")
     seed = st.number_input("Seed", 0, 2**31 - 1, key=f"{P}_seed")
     device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device")
     st.header("Samples")

@@ -6,6 +6,7 @@ import streamlit as st
 
 from gptviz.tokenizers import ByteTokenizer, Tokenizer, TokenizerError, tiktoken_encoding_names
 from gptviz.viz.tokens import merges_table, spans_html, token_spans
+from pages._entry import enter_through_app  # noqa: E402
 from pages._tokenizer_ui import (
     builtin_bpe_corpus,
     builtin_char_tokenizer,
@@ -13,6 +14,8 @@ from pages._tokenizer_ui import (
     tiktoken_tokenizer,
     trained_bpe,
 )
+
+enter_through_app()
 
 P = "tok"  # widget-key prefix
 DEFAULT_TEXT = "Hello, I am a student. Tokenization isn't magic: it's counting!"

@@ -131,3 +131,14 @@ def test_large_state_spaces_become_a_heatmap_with_an_explanation(at):
         "Baby GPT" not in g.proto.spec for g in at.get("graphviz_chart"))
     assert any("P(next | state)" in p.proto.spec for p in at.get("plotly_chart"))
     assert any("too many" in i.value for i in at.info)
+
+
+def test_middle_state_spaces_are_drawn_as_a_fixed_circle_of_arrows(at):
+    at.number_input(key="baby_context").set_value(5).run()  # 2^5 = 32 states
+    assert not at.exception and not at.error
+    assert not at.get("graphviz_chart")  # no graphviz drawing to lay out in the browser
+    specs = [p.proto.spec for p in at.get("plotly_chart")]
+    network = [s for s in specs if "triangle-up" in s]
+    assert len(network) == 2  # the live graph, and the untrained one in its expander
+    assert all('"11111"' in s and "11111 → 11111: token 1" in s for s in network)
+    assert any("too many to label every arrow" in c.value for c in at.caption)

@@ -1,4 +1,4 @@
-"""The notebook example in the README (or docs/notebook_example.md until it moves there) runs."""
+"""The notebook example in the README runs."""
 
 from __future__ import annotations
 
@@ -32,3 +32,20 @@ def test_notebook_example_trains_addition_and_answers(capsys):
     assert re.search(r"^37 \+ 85 = \d{3} \((right|wrong: .+)\)$", out, flags=re.M)
     fig = ns["accuracy_figure"](evals)
     assert len(fig.data[0].x) == len(evals)
+
+
+def test_readme_gpt1_snippet_computes_the_combined_loss():
+    """The GPT-1 notebook snippet in the README runs as printed, and its loss is L2 + 0.5 * L1."""
+    import torch
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8").split("### GPT-1", 1)[1]
+    code = re.search(r"```python\n(.*?)```", text, flags=re.S)
+    assert code, "no python block in the README's GPT-1 section"
+    ns: dict = {}
+    exec(compile(code.group(1), "README.md (GPT-1)", "exec"), ns)
+    out, loss, batch = ns["out"], ns["loss"], ns["batch"]
+    l2 = torch.nn.functional.cross_entropy(out.class_logits, batch.labels)
+    assert torch.isclose(loss.total, l2 + 0.5 * out.lm_loss)
+    # backward reached the classification head and the transformer
+    grads = [p.grad for p in ns["model"].parameters() if p.requires_grad]
+    assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)

@@ -13,6 +13,8 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from gptviz.viz import fast
+from gptviz.viz.fast import layout_cache
 from gptviz.viz.style import HEAT_SCALE, base_layout
 
 MAX_PANELS = 64
@@ -36,24 +38,35 @@ def attention_figure(
     n_head = min(n_head, max(1, MAX_PANELS // n_layer))
     # tokens can repeat ("1", "1", "1"): subscript the position so each row and column is its own
     labels = [f"{html.escape(t)}<sub>{i}</sub>" for i, t in enumerate(tokens)]
-    fig = make_subplots(rows=n_layer, cols=n_head, horizontal_spacing=0.02,
-                        vertical_spacing=0.06 if n_layer > 1 else 0.0,
-                        subplot_titles=[f"layer {li} · head {h}" for li in range(n_layer)
-                                        for h in range(n_head)])
     future = np.triu(np.ones((T, T), dtype=bool), k=1)
+    scale = fast.colorscale(HEAT_SCALE)
+    data = []
     for li in range(n_layer):
         for h in range(n_head):
             z = att[li, h].astype(float).copy()
             z[future] = np.nan  # masked: drawn as empty
-            fig.add_trace(
-                go.Heatmap(z=z, x=labels, y=labels, zmin=0, zmax=1, colorscale=HEAT_SCALE,
-                           showscale=(li == 0 and h == n_head - 1),
-                           hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.2f}"
-                                         "<extra></extra>"),
-                row=li + 1, col=h + 1,
-            )
-    fig.update_yaxes(autorange="reversed", showticklabels=True)
-    fig.update_xaxes(tickangle=0)
+            k = li * n_head + h + 1  # make_subplots numbers the axes row by row: x, x2, x3, ...
+            data.append(dict(
+                type="heatmap", z=z, x=labels, y=labels, zmin=0, zmax=1, colorscale=scale,
+                showscale=(li == 0 and h == n_head - 1),
+                hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.2f}<extra></extra>",
+                xaxis="x" if k == 1 else f"x{k}", yaxis="y" if k == 1 else f"y{k}"))
+    return fast.figure(data, _attention_layout(n_layer, n_head, title))
+
+
+@layout_cache
+def _attention_layout(n_layer: int, n_head: int, title: str) -> go.Figure:
+    """The grid of panels, one per layer and head (redrawn live: built once, see viz/fast.py)."""
+    fig = make_subplots(rows=n_layer, cols=n_head, horizontal_spacing=0.03,
+                        vertical_spacing=0.08 if n_layer > 1 else 0.0,
+                        subplot_titles=[f"layer {li} · head {h}" for li in range(n_layer)
+                                        for h in range(n_head)])
+    # Every panel has the same tokens on both axes: label them once, on the left column and the
+    # bottom row, so tick labels never run into the neighbouring panel or the title above.
+    fig.update_yaxes(autorange="reversed", showticklabels=False)
+    fig.update_yaxes(showticklabels=True, col=1)
+    fig.update_xaxes(tickangle=0, showticklabels=False)
+    fig.update_xaxes(showticklabels=True, row=n_layer)
     for ann in fig.layout.annotations:
         ann.font.size = 13
     layout = base_layout(title, height=max(240, 160 * n_layer + 80))

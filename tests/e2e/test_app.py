@@ -11,7 +11,15 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .harness import assert_no_exception, save_screenshot, wait_ready
+from pages._catalog import CATALOG
+
+from .harness import (
+    assert_no_exception,
+    save_screenshot,
+    start_streamlit,
+    stop_streamlit,
+    wait_ready,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -59,3 +67,43 @@ def test_baby_gpt_reproduces_document_000_live(app_server, browser_page):
     assert page.locator(".js-plotly-plot").count() >= 2  # loss curve and attention heatmaps
     assert_no_exception(page)
     save_screenshot(page, "baby_gpt_after_50_steps")
+
+
+def test_baby_gpt_64_states_draw_as_a_circle_of_arrows_while_training(app_server, browser_page):
+    page = browser_page
+    open_page(page, app_server, "Baby GPT")
+    box = page.get_by_label("Context length T")
+    box.fill("6")
+    box.press("Enter")
+    wait_ready(page)
+    network = page.locator(".st-key-baby_graph .js-plotly-plot")
+    expect(network).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("64 states: too many to label every arrow")).to_be_visible()
+    page.get_by_role("button", name=re.compile(r"Train \d+ steps")).click()
+    expect(page.get_by_text(re.compile("Finished the requested steps"))).to_be_visible(
+        timeout=90_000)
+    wait_ready(page)
+    # 64 nodes, one text label each, drawn by plotly (no graphviz layout in the browser)
+    assert network.locator("g.textpoint").count() == 64
+    assert page.locator(".st-key-baby_graph [data-testid='stGraphVizChart']").count() == 0
+    assert_no_exception(page)
+    save_screenshot(page, "baby_gpt_64_states")
+
+
+def test_a_direct_link_as_the_first_visit_still_enters_through_app_py(browser_page):
+    """A fresh server whose first visitor opens a shared link to a page (not Home): the page must
+    run inside app.py's navigation (pages/_entry.py), not in Streamlit's pages-folder mode."""
+    page = browser_page
+    url, proc = start_streamlit("app.py")  # fresh: the session server has already seen Home
+    try:
+        page.goto(f"{url}/baby_gpt?context=4")
+        wait_ready(page)
+        expect(page.locator("h1").first).to_contain_text("Baby GPT")
+        links = page.locator("[data-testid='stSidebarNavLink']")
+        expect(links.first).to_be_visible()
+        titles = [t.strip().splitlines()[-1] for t in links.all_inner_texts()]
+        assert titles == ["Home"] + [info.title for info in CATALOG]  # not the files in pages/
+        assert page.url.endswith("/baby_gpt?context=4")
+        assert_no_exception(page)
+    finally:
+        stop_streamlit(proc)

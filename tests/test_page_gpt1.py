@@ -1,0 +1,147 @@
+"""AppTest of the GPT-1 page: both stages, the comparison chart, transformed examples, bad input."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import pytest
+import streamlit as st
+import torch
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "gpt1.py")
+
+
+@pytest.fixture
+def at():
+    at = AppTest.from_file(PAGE, default_timeout=90)
+    at.run()
+    at.selectbox(key="gpt1_preset").set_value("tiny").run()
+    yield at
+    for key in ("gpt1_run", "gpt1_job"):
+        if key in at.session_state:
+            obj = at.session_state[key]
+            (obj.pause if hasattr(obj, "pause") else obj.stop)()
+    st.cache_resource.clear()
+
+
+def button(at, label):
+    return next(b for b in at.button if b.label.startswith(label))
+
+
+def specs(at) -> list[str]:
+    return [p.proto.spec for p in at.get("plotly_chart")]
+
+
+def wait_job(at, timeout=90):
+    job = at.session_state["gpt1_job"]
+    end = time.monotonic() + timeout
+    while job.running and time.monotonic() < end:
+        time.sleep(0.05)
+    at.run()
+
+
+def small_finetune(at, init="both", steps=4, n=16):
+    at.radio(key="gpt1_init").set_value(init).run()
+    at.number_input(key="gpt1_ft_steps").set_value(steps).run()
+    at.select_slider(key="gpt1_n").set_value(n).run()
+
+
+def test_loads_and_shows_the_transformed_example(at):
+    assert not at.exception and not at.error
+    tokens = next(s for s in specs(at) if "label: " in s)
+    # special tokens drawn as text (escaped for plotly), one box per character in between
+    assert "&lt;start&gt;" in tokens and "&lt;extract&gt;" in tokens
+    assert "&lt;delim&gt;" not in tokens  # the backwards task has one input
+    at.selectbox(key="gpt1_task").set_value("which").run()
+    tokens = next(s for s in specs(at) if "label: " in s)
+    assert "&lt;delim&gt;" in tokens and "51 tokens" in tokens  # <start> 24 <delim> 24 <extract>
+
+
+def test_finetuning_from_pretrained_needs_pretraining_first(at):
+    small_finetune(at)
+    button(at, "Fine-tune").click().run()
+    assert not at.exception
+    assert any("not been pre-trained" in e.value for e in at.error)
+    assert not at.session_state["gpt1_job"].running
+
+
+def test_scratch_only_works_without_pretraining_and_sweeps_the_examples(at):
+    small_finetune(at, init="scratch")
+    at.checkbox(key="gpt1_sweep").check().run()
+    button(at, "Fine-tune (4 runs").click().run()  # 16, 32, 128 and 512 examples
+    wait_job(at)
+    assert not at.exception and not at.error
+    status, runs, total, _ = at.session_state["gpt1_job"].snapshot()
+    assert status == "done" and total == 4
+    assert [(r.init, r.n_labelled, r.finished) for r in runs] == [
+        ("scratch", n, True) for n in (16, 32, 128, 512)]
+    chart = json.loads(next(s for s in specs(at) if "Validation accuracy: pre-trained" in s))
+    right = [t for t in chart["data"] if t.get("xaxis") == "x2"]
+    assert len(right) == 1 and right[0]["x"] == [16, 32, 128, 512]
+    assert right[0]["name"] == "from scratch (random weights)"
+
+
+def test_both_stages_and_the_comparison_chart(at):
+    run = at.session_state["gpt1_run"]
+    button(at, "One step").click().run()
+    button(at, "One step").click().run()
+    assert run.trainer.step_count == 2
+    before = {k: v.clone() for k, v in run.trainer.model.state_dict().items()}
+    small_finetune(at)
+    at.number_input(key="gpt1_lam").set_value(0.0).run()
+    button(at, "Fine-tune (2 runs").click().run()
+    wait_job(at)
+    assert not at.exception and not at.error
+    status, runs, total, _ = at.session_state["gpt1_job"].snapshot()
+    assert status == "done" and [(r.init, r.finished) for r in runs] == [
+        ("pretrained", True), ("scratch", True)]
+    chart = json.loads(next(s for s in specs(at) if "Validation accuracy: pre-trained" in s))
+    left = [t for t in chart["data"] if t.get("xaxis") in (None, "x")]
+    assert [t["name"] for t in left] == ["from the pre-trained GPT",
+                                         "from scratch (random weights)"]
+    assert all(t["x"] == [0, 1, 2, 3, 4] for t in left)  # evaluated every step of 4
+    assert any("With 16 labelled examples" in m.value for m in at.markdown)
+    assert any("λ = 0 " in c.value for c in at.caption)
+    # the pre-trained model is unchanged and still the session's model
+    assert at.session_state["gpt1_run"] is run and run.trainer.step_count == 2
+    for k, v in run.trainer.model.state_dict().items():
+        torch.testing.assert_close(v, before[k])
+    # the fine-tuned models classify a typed example
+    assert any("Fine-tuned from **pretrained**" in m.value for m in at.markdown)
+
+
+def test_stop_ends_a_long_finetuning(at):
+    small_finetune(at, init="scratch", steps=5000)
+    button(at, "Fine-tune (1 run").click().run()
+    job = at.session_state["gpt1_job"]
+    assert job.running
+    button(at, "Stop fine-tuning").click().run()
+    wait_job(at, timeout=30)
+    status, runs, _, _ = job.snapshot()
+    assert status == "stopped" and not job.running
+    assert runs and not runs[0].finished and runs[0].steps[-1] < 5000
+    assert not at.exception
+    assert any("Stopped after 0 finished runs" in p.proto.text for p in at.get("progress"))
+
+
+@pytest.mark.parametrize("text, words", [
+    ("caf\u00e9 \u00e9t\u00e9", "not in the vocabulary"),
+    ("x" * 80, "Shorten it"),
+    ("", "Type some text"),
+])
+def test_bad_own_example_shows_a_message(at, text, words):
+    at.text_input(key="gpt1_own_a_backwards").set_value(text).run()
+    assert not at.exception
+    assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
+
+
+def test_own_example_escapes_markup(at):
+    at.text_input(key="gpt1_own_a_backwards").set_value("<b>x</b> & y").run()
+    figs = [json.loads(s) for s in specs(at)]
+    own = next(f for f in figs if "&amp;" in (f["data"][0].get("text") or []))
+    text = own["data"][0]["text"]
+    assert text[:4] == ["&lt;start&gt;", "&lt;", "b", "&gt;"] and text[-1] == "&lt;extract&gt;"
+    assert not any("<" in t or ">" in t for t in text)  # plotly can't read any of it as markup
