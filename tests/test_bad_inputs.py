@@ -97,6 +97,7 @@ TASKS = "pages/tasks.py"
 TXT = "upload:Plain text, UTF-8"
 UPLOADING = {"text_source": "Upload a .txt file"}
 GEN = "pages/generate.py"
+GPT1 = "pages/gpt1.py"
 GEN_LABEL = "A small text model"
 
 
@@ -171,7 +172,7 @@ ROWS: list[Bad] = [
     Bad(BABY, LOAD, lambda: ("model.zip", _bundle(task={"kind": "sequence", "sequence": "22"})),
         "outside the vocabulary"),
     # --- Tokenizers ------------------------------------------------------------------------
-    Bad(TOK, "widget:text_area:tok_text", "", "Type some text"),
+    Bad(TOK, "widget:text_area:tok_text", "", "Type some text", before={"tok_kind": "bytes"}),
     Bad(TOK, "widget:text_area:tok_text", "😀\u202e\x00", "cannot encode your text",
         before={"tok_kind": "chars"}),
     Bad(TOK, "widget:text_area:tok_text", XSS * 400, None, before={"tok_kind": "bytes"}),
@@ -221,6 +222,8 @@ ROWS: list[Bad] = [
     Bad(TASKS, "url", {"tasks_own": "<script>alert(1)</script>"}, "may only hold digits"),
     Bad(TASKS, "url", {"tasks_task": "sorting", "tasks_length": "99"},
         "above the maximum 12"),
+    # --- GPT-1 (numbers only, all bounded by their widgets): hostile links draw it normally --
+    Bad(GPT1, "url", {"gpt1_lam": "1e999", "<script>": XSS, "page": "../../etc"}, None),
     # --- the app's entry point and home page: hostile links draw the page normally -------
     Bad("app.py", "url", {"page": "../../etc/passwd", "<script>": XSS}, None),
     Bad("app.py", "url", {"x": XSS * 50, "embed": "true", "embed_options": "<b>"}, None),
@@ -313,6 +316,7 @@ PROBES = {
     TASKS: _trains("tasks_runs"),
     TOK: PageProbe(lambda at: None, _tokenizes),
     FP: PageProbe(lambda at: None, _predicts),
+    GPT1: PageProbe(lambda at: None, _draws),
     "app.py": PageProbe(lambda at: None, _draws),
 }
 
