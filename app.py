@@ -6,23 +6,13 @@ import os
 from pathlib import Path
 
 import streamlit as st
-import torch
 
+import pages._preload  # noqa: F401  first: heavy imports once, and torch on one thread
 from pages._catalog import CATALOG
 
 st.set_page_config(page_title="gptviz: watch a GPT learn", page_icon=":material/neurology:",
                    layout="wide")
 
-
-@st.cache_resource
-def _configure_torch() -> None:
-    # process-wide and shared by every session: one thread per trainer keeps a 2-core host
-    # responsive while several students train at once (and avoids OpenMP threads spinning
-    # against each other, which made small models many times slower here)
-    torch.set_num_threads(1)
-
-
-_configure_torch()
 
 # GPT-2's vocabulary fetched once by scripts/fetch_test_data.py works offline without setup
 _cache = Path(__file__).parent / ".cache" / "tiktoken"

@@ -150,6 +150,11 @@ class Session:
                 self.texts.append(getattr(el, which).body)
                 del self.texts[:-200]
         elif kind == "script_finished":
+            status = msg.script_finished
+            if status == ForwardMsg.FINISHED_EARLY_FOR_RERUN:
+                return  # e.g. pages/_entry.py's rerun through app.py: the real run follows
+            if status == ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY:
+                return  # a live redraw, not the end of the run a click started
             if self.first_finished_s is None:
                 self.first_finished_s = now - self._t_open
             self.runs_finished += 1

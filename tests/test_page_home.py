@@ -25,3 +25,21 @@ def test_home_page_links_to_every_page():
     links = [e.proto.page for e in at.get("page_link")]
     for p in CATALOG:
         assert any(link.endswith(Path(p.path).stem) or p.path in link for link in links), links
+
+
+def test_the_app_runs_torch_on_one_thread_and_preloads_pandas_for_plotly():
+    """app.py's first import (pages/_preload.py): torch on one thread (the README's measured
+    setting), and plotly's lazy pandas lookup answered from a fully imported module."""
+    import sys
+
+    import torch
+
+    torch.set_num_threads(2)
+    sys.modules.pop("pages._preload", None)
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert torch.get_num_threads() == 1
+    from _plotly_utils.optional_imports import get_module
+
+    assert get_module("pandas") is sys.modules["pandas"] and hasattr(sys.modules["pandas"],
+                                                                      "Series")

@@ -31,10 +31,14 @@ def test_two_sessions_train_separate_models():
 # Process-wide caches that are allowed: read-only objects, the same for everyone who asks for
 # the same arguments (a tokenizer never changes after it is built; nothing of a session is kept).
 SHARED_READ_ONLY = {
-    "_configure_torch": "sets torch's thread count once per process",
     "_tiktoken": "a tiktoken vocabulary (read-only)",
     "builtin_char_tokenizer": "the built-in corpus's characters (read-only)",
     "trained_bpe": "a BPE tokenizer for (text, merges); at most 16 kept, never changed",
+    "corpus": "GPT-1 page: the built-in corpus and its tokenizer (read-only)",
+    "labelled_task": "GPT-1 page: line lists cut from the corpus; examples drawn per call from a "
+                     "seed, nothing stored after __init__",
+    "text_task": "GPT-1 page: the corpus as token ids; each trainer draws batches with its own "
+                 "generator",
 }
 
 
