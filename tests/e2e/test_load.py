@@ -33,10 +33,6 @@ def test_ten_students_train_at_once_safely(load):
     assert r["server_threads"]["after_close"] <= r["server_threads"]["all_open_before_training"]
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "known gap, measured on a shared 2-core machine: ten live Baby GPT views redrawing at 2 Hz "
-    "need more than the one Python process's interpreter lock can give, so trainers and "
-    "redraws starve (see the report); passes when the machine or the live view is fast enough"))
 def test_ten_students_all_progress_and_redraw_every_second(load):
     r = load
     assert r["every_session_progressed"], r["per_session"]
