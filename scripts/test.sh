@@ -9,6 +9,11 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 PYTHON="${PYTHON:-$(command -v python || command -v python3)}"
 
+# requirements.txt names PyTorch's CPU wheel page (for Community Cloud). Where that page cannot
+# be reached (offline build machines), pip's default 5 retries with backoff cost about 6 minutes
+# before it takes the same wheel from a local directory; 2 retries cost about 40 s.
+export PIP_RETRIES="${PIP_RETRIES:-2}"
+
 echo "==> pip install -r requirements-dev.txt"
 "$PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
     -r requirements-dev.txt
