@@ -118,6 +118,9 @@ def test_stop_ends_a_long_finetuning(at):
     button(at, "Fine-tune (1 run").click().run()
     job = at.session_state["gpt1_job"]
     assert job.running
+    end = time.monotonic() + 30  # stop once the run has begun (not before its first step)
+    while not job.snapshot()[1] and time.monotonic() < end:
+        time.sleep(0.05)
     button(at, "Stop fine-tuning").click().run()
     wait_job(at, timeout=30)
     status, runs, _, _ = job.snapshot()

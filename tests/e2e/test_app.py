@@ -96,14 +96,15 @@ def test_a_direct_link_as_the_first_visit_still_enters_through_app_py(browser_pa
     page = browser_page
     url, proc = start_streamlit("app.py")  # fresh: the session server has already seen Home
     try:
-        page.goto(f"{url}/baby_gpt?context=4")
+        page.goto(f"{url}/baby_gpt?baby_context=4")  # a shared link with one setting
         wait_ready(page)
         expect(page.locator("h1").first).to_contain_text("Baby GPT")
         links = page.locator("[data-testid='stSidebarNavLink']")
         expect(links.first).to_be_visible()
         titles = [t.strip().splitlines()[-1] for t in links.all_inner_texts()]
         assert titles == ["Home"] + [info.title for info in CATALOG]  # not the files in pages/
-        assert page.url.endswith("/baby_gpt?context=4")
+        assert "/baby_gpt?" in page.url and "baby_context=4" in page.url
+        expect(page.get_by_label("Context length T")).to_have_value("4")  # the link's setting
         assert_no_exception(page)
     finally:
         stop_streamlit(proc)
