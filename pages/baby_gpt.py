@@ -299,8 +299,10 @@ def draw(snap: Snapshot) -> None:
     key = (run, snap.step, len(snap.evals), states, as_graph, attn_state)
     probs = memo(f"{P}_probs", key,
                  lambda: run.read_model(lambda m: model_transition_probs(m, states).numpy()))
-    wide_graph = as_graph and len(states) > MAX_LABELLED_STATES  # a big circle needs the width
-    left, right = st.columns([1, 1]) if not wide_graph else (st.container(), st.container())
+    # the labelled graph gets the wider column (its edge labels must read from the back row);
+    # a big circle gets the whole width
+    wide_graph = as_graph and len(states) > MAX_LABELLED_STATES
+    left, right = st.columns([2, 3]) if not wide_graph else (st.container(), st.container())
     with left:
         st.plotly_chart(memo(f"{P}_loss_fig", key, lambda: loss_figure(
             snap.steps, snap.losses, snap.evals, floor, title="Training loss")), key=f"{P}_loss")
