@@ -95,17 +95,6 @@ def _free_port() -> int:
     return free_port()
 
 
-def entry_script() -> str:
-    """app.py, or bench/app_all_pages.py while the catalog misses a live-training page (the
-    same app with that page added to the navigation)."""
-    from pages._catalog import CATALOG
-
-    listed = {info.path for info in CATALOG}
-    if "pages/text_model.py" in listed or not (REPO_ROOT / "pages/text_model.py").exists():
-        return "app.py"
-    return "bench/app_all_pages.py"
-
-
 def spawn_server(port: int, env: dict[str, str] | None = None,
                  script: str = "app.py") -> subprocess.Popen[bytes]:
     """`streamlit run <script>` as a user starts it (headless), in its own process group."""
@@ -412,8 +401,7 @@ def run(quick: bool = False, parts: tuple[str, ...] = ("startup", "switch", "red
                 out["startup"] = measure_startup(browser, n)
             port = _free_port()
             url = f"http://127.0.0.1:{port}"
-            out["entry_script"] = entry_script()
-            proc = spawn_server(port, script=out["entry_script"])
+            proc = spawn_server(port)
             try:
                 wait_health(url)
                 time.sleep(1.0)

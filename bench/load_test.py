@@ -84,16 +84,7 @@ class Sampler(threading.Thread):
 
 @contextmanager
 def server(env: dict[str, str] | None = None):
-    saved = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})
-    try:
-        url, proc = start_streamlit(ROOT / "app.py")
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    url, proc = start_streamlit(ROOT / "app.py", env=env)
     try:
         yield url, proc
     finally:

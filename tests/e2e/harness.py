@@ -17,6 +17,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Mapping
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -79,13 +80,14 @@ def start_streamlit(
     cwd: str | os.PathLike[str] = REPO_ROOT,
     timeout_s: float = SERVER_START_TIMEOUT_S,
     log_path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> tuple[str, subprocess.Popen[bytes]]:
     """Start `streamlit run script_path` on a free port; return (base_url, process).
 
     Waits until /_stcore/health answers. The server runs in its own process group
     (stop it with stop_streamlit) and logs to log_path (a new temporary file if None),
     also kept as `proc.log_path`. cwd defaults to the repo root so that
-    .streamlit/config.toml applies.
+    .streamlit/config.toml applies. env: extra environment variables for the server only.
     """
     script = Path(script_path).resolve()
     if not script.is_file():
@@ -111,6 +113,7 @@ def start_streamlit(
         stdout=log_fd,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # own process group, so teardown kills any children too
+        env={**os.environ, **(env or {})},
     )
     os.close(log_fd)
     proc.log_path = Path(log_name)  # type: ignore[attr-defined]

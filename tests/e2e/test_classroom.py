@@ -52,16 +52,7 @@ def cpu_seconds(pid: int) -> float:
 @contextmanager
 def own_server(**env: str):
     """A server of our own (its process is measured), with extra environment settings."""
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    try:
-        url, proc = start_streamlit(REPO_ROOT / "app.py")
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    url, proc = start_streamlit(REPO_ROOT / "app.py", env=env)
     try:
         yield url, proc
     finally:
