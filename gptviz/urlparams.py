@@ -20,18 +20,23 @@ MAX_RAW_CHARS = 100  # longest value accepted for a number, a flag or a choice
 MAX_PARAMS = 50  # more parameters than this and the rest are ignored
 
 
+def _finite_number(raw: str) -> float:
+    try:
+        x = float(raw.strip())
+    except ValueError:
+        raise ValueError("is not a number") from None
+    if not math.isfinite(x):
+        raise ValueError("is not a finite number")
+    return x
+
+
 @dataclass(frozen=True)
 class IntParam:
     lo: int
     hi: int
 
     def parse(self, raw: str) -> tuple[int, str | None]:
-        try:
-            x = float(raw.strip())
-        except ValueError:
-            raise ValueError("is not a number") from None
-        if not math.isfinite(x):
-            raise ValueError("is not a finite number")
+        x = _finite_number(raw)
         if x != int(x):
             raise ValueError("is not a whole number")
         return _clamp(int(x), self.lo, self.hi)
@@ -46,12 +51,7 @@ class FloatParam:
     hi: float
 
     def parse(self, raw: str) -> tuple[float, str | None]:
-        try:
-            x = float(raw.strip())
-        except ValueError:
-            raise ValueError("is not a number") from None
-        if not math.isfinite(x):
-            raise ValueError("is not a finite number")
+        x = _finite_number(raw)
         return _clamp(x, self.lo, self.hi)
 
     def encode(self, v: Any) -> str:
