@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
-from gptviz.comparison import accuracy_table, run_comparison
+from gptviz.gpt1.comparison import accuracy_table, run_comparison
 from gptviz.config import GPTConfig, TrainConfig
 from gptviz.corpus import builtin_corpus
-from gptviz.finetune import FineTuneConfig, finetune_tokenizer
-from gptviz.tasks.labelled import HELD_OUT_FRACTION, LABELLED_TASKS
+from gptviz.gpt1.finetune import FineTuneConfig, finetune_tokenizer
+from gptviz.gpt1.labelled import HELD_OUT_FRACTION, LABELLED_TASKS
 from gptviz.tasks.text import TextTask
 from gptviz.train import Trainer, build_model
 

@@ -172,7 +172,7 @@ async def _load(url: str, pid: int, sessions: int, seconds: float, max_trainers:
     threads_back_s = time.monotonic() - t_close
     rss_after, threads_after = proc_status(pid)
     sampler.stop.set()
-    from gptviz.slots import max_trainers_from_env
+    from gptviz.live.slots import max_trainers_from_env
     steps = [s["steps"] for s in per_session]
     return {
         "test": "load",

@@ -12,7 +12,7 @@ import math
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import torch
 
@@ -115,9 +115,11 @@ def make_optimizer(model: torch.nn.Module, config: TrainConfig,
 def _non_finite(tensors: list[torch.Tensor]) -> torch.Tensor:
     """1.0 if any value in tensors is NaN or infinite, else 0.0, as a () tensor (no sync).
 
-    PyTorch's gradient scaler's check: one fused pass over every tensor (12 us for document
-    000's weights, against 80 for a norm per tensor). It also multiplies each tensor by
-    inv_scale, here exactly 1.0, which leaves every value as it was.
+    PyTorch's gradient scaler's check (a private op, kept because it is measured to pay): one
+    fused pass over every tensor, 27 us for document 000's 41 weights against 125-150 us for
+    the public ways (get_total_norm, a torch.cat, _foreach_norm), 1.5% of its 7.7 ms step. It
+    also multiplies each tensor by inv_scale, here exactly 1.0, which leaves every value as it
+    was.
     """
     found = torch.zeros((), device=tensors[0].device)
     with torch.no_grad():
@@ -132,16 +134,72 @@ def build_model(config: GPTConfig, seed: int) -> GPT:
     return GPT(config)
 
 
+class _ReadyForward:
+    """evaluate()'s forward on the training batch, kept with its graph for the next step.
+
+    When every step trains on all of a task's examples (document 000: its 12 windows) and the
+    page evaluates after every step (Baby GPT), the next step's forward computes exactly what
+    evaluate() just did: same weights, same batch, same mode. Running it once instead of twice
+    took Baby GPT's step with its evaluation from about 9.2 to 7.7 ms (bench/cpu.py, document
+    000's model, one thread). It is used only if no step ran in between.
+    """
+
+    def __init__(self) -> None:
+        self._kept: tuple[int, torch.Tensor, torch.Tensor, torch.Tensor] | None = None
+
+    def keep(self, step: int, x: torch.Tensor, y: torch.Tensor, loss: torch.Tensor) -> None:
+        self._kept = (step, x, y, loss)
+
+    def take(self, step: int, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
+        kept, self._kept = self._kept, None
+        if kept is None:
+            return None
+        kstep, kx, ky, loss = kept
+        same = (kstep == step and kx.shape == x.shape and ky.shape == y.shape
+                and torch.equal(kx, x) and torch.equal(ky, y))
+        return loss if same else None
+
+    def forget(self) -> None:
+        self._kept = None
+
+
+class _GoodState:
+    """A copy of the weights and AdamW's moments every SNAPSHOT_EVERY steps, to fall back on
+    when training diverges. Plain tensor clones: a deepcopy of the state_dicts cost 20x more."""
+
+    def __init__(self) -> None:
+        self.step = -1
+        self._params: list[torch.Tensor] = []
+        self._opt: dict = {}
+
+    def save(self, step: int, params: list[torch.nn.Parameter],
+             optimizer: torch.optim.Optimizer) -> None:
+        with torch.no_grad():
+            self._params = [p.detach().clone() for p in params]
+            self._opt = _clone_state(optimizer.state)
+        self.step = step
+
+    def restore(self, params: list[torch.nn.Parameter], optimizer: torch.optim.Optimizer) -> int:
+        with torch.no_grad():
+            for p, saved in zip(params, self._params, strict=True):
+                p.copy_(saved)
+        # clones again, so the saved state survives a second divergence; the learning rate
+        # stays whatever the user has set since
+        optimizer.state = defaultdict(dict, _clone_state(self._opt))
+        optimizer.zero_grad(set_to_none=True)
+        return self.step
+
+
+def _clone_state(state: dict) -> dict:
+    return {p: {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in s.items()}
+            for p, s in state.items()}
+
+
 class Trainer:
     def __init__(self, model: GPT, task: Task, config: TrainConfig,
                  speedups: Speedups | None = None) -> None:
         config.validate()
-        if task.vocab_size > model.config.vocab_size:
-            raise ConfigError(f"The task has {task.vocab_size} tokens but the model only "
-                              f"{model.config.vocab_size}.")
-        if task.block_size > model.config.block_size:
-            raise ConfigError(f"The task's examples are {task.block_size} tokens long but the "
-                              f"model's context is {model.config.block_size}.")
+        self._check_task(task, model)
         self.device = resolve_device(config.device)
         self.model = model.to(self.device)
         self.task = task
@@ -156,12 +214,18 @@ class Trainer:
         self.generator = torch.Generator().manual_seed(config.seed)
         self.step_count = 0
         self._callbacks: list[Callback] = []
-        self._params: list[torch.nn.Parameter] = self.optimizer.param_groups[0]["params"]
-        self._good: tuple[int, list[torch.Tensor], dict] | None = None
-        self._last_batch: tuple[torch.Tensor, torch.Tensor] | None = None
-        # (x, y, weights version, loss with its graph): a forward evaluate() already ran
-        self._ready: tuple[torch.Tensor, torch.Tensor, tuple[int, ...], torch.Tensor] | None = None
-        self._prefetched: tuple | None = None  # (task, batch_size, x, y, x on device, y on device)
+        self._params: list[torch.nn.Parameter] = list(model.parameters())
+        self._good = _GoodState()
+        self._ready = _ReadyForward()
+
+    @staticmethod
+    def _check_task(task: Task, model: GPT) -> None:
+        if task.vocab_size > model.config.vocab_size:
+            raise ConfigError(f"The task has {task.vocab_size} tokens but the model only "
+                              f"{model.config.vocab_size}.")
+        if task.block_size > model.config.block_size:
+            raise ConfigError(f"The task's examples are {task.block_size} tokens long but the "
+                              f"model's context is {model.config.block_size}.")
 
     def add_callback(self, fn: Callback) -> None:
         self._callbacks.append(fn)
@@ -170,64 +234,55 @@ class Trainer:
         for fn in self._callbacks:
             fn(event)
 
+    def update(self, config: TrainConfig | None = None, task: Task | None = None) -> None:
+        """New hyperparameters or data between steps, keeping the weights and AdamW's moments.
+
+        Every setting a page lets the user change during a run comes through here: the
+        learning rate and weight decay go into the optimizer's parameter groups (AdamW reads
+        them at every step); batch size, clipping and evaluation settings are read from
+        self.config at every step. The seed and the device are fixed once the model is built.
+        """
+        if config is not None:
+            config.validate()
+            if (config.seed, config.device) != (self.config.seed, self.config.device):
+                raise ConfigError("The seed and the device are fixed when the model is built; "
+                                  "build a new Trainer to change them.")
+            for g in self.optimizer.param_groups:
+                g["lr"] = config.learning_rate
+                g["weight_decay"] = config.weight_decay
+            self.config = config
+        if task is not None:
+            self._check_task(task, self.model)
+            self.task = task
+        self._ready.forget()
+
     def set_learning_rate(self, lr: float) -> None:
-        """Change hyperparameters that need no new optimizer, keeping its state."""
-        for g in self.optimizer.param_groups:
-            g["lr"] = lr
+        self.update(config=replace(self.config, learning_rate=lr))
 
     def _autocast(self) -> contextlib.AbstractContextManager:
         if self.speedups.autocast:
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 
-    def _to_device(self, t: torch.Tensor) -> torch.Tensor:
-        if self.device.type == "cuda":
-            # from pinned memory the copy is asynchronous: no wait for the GPU to finish
-            return t.pin_memory().to(self.device, non_blocking=True)
-        return t.to(self.device)
-
     def _loss(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         with self._autocast():
-            return self._forward(self._to_device(x), self._to_device(y)).loss
-
-    def _fetch(self) -> tuple[torch.Tensor, ...]:
-        x, y = self.task.get_batch("train", self.config.batch_size, self.generator)
-        return x, y, self._to_device(x), self._to_device(y)
-
-    def _batch(self) -> tuple[torch.Tensor, ...]:
-        """(x, y) as the task gave them, and on the device: the prefetched batch when it was
-        sampled from the same task with the same batch size."""
-        pre, self._prefetched = self._prefetched, None
-        if pre is not None and pre[0] is self.task and pre[1] == self.config.batch_size:
-            return pre[2:]
-        return self._fetch()
-
-    def _weights_version(self) -> tuple[int, ...]:
-        # every in-place change to a parameter (an optimizer step, load_state_dict, a restore)
-        # bumps its version counter
-        return tuple(p._version for p in self._params)
+            return self._forward(x.to(self.device), y.to(self.device)).loss
 
     def step(self) -> StepEvent:
         t0 = time.perf_counter()
-        if self._good is None or self.step_count % SNAPSHOT_EVERY == 0:
-            self._save_good()
+        if self._good.step < 0 or self.step_count % SNAPSHOT_EVERY == 0:
+            self._good.save(self.step_count, self._params, self.optimizer)
         if not self.model.training:  # a walk over every module: only when it changes anything
             self.model.train()
-        x, y, xd, yd = self._batch()
-        loss = self._take_ready_forward(x, y)
+        x, y = self.task.get_batch("train", self.config.batch_size, self.generator)
+        loss = self._ready.take(self.step_count, x, y)
         if loss is None:
-            with self._autocast():
-                loss = self._forward(xd, yd).loss
-        self._last_batch = (x, y)
+            loss = self._loss(x, y)
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(self._params, self.config.grad_clip, foreach=True)
         self.optimizer.step()
-        if self.device.type == "cuda":
-            # sample the next batch and start its copy while the GPU is still busy with this
-            # step, instead of after the sync below, when it would sit idle
-            self._prefetched = (self.task, self.config.batch_size, *self._fetch())
         # One check, after the update, catches every way training breaks: a NaN or infinite
         # loss or gradient makes NaN weights, and so does a finite update that overflows them
         # (a huge learning rate times weight decay). The loss and the flag are read together:
@@ -243,88 +298,57 @@ class Trainer:
         self._emit(event)
         return event
 
-    def _take_ready_forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor | None:
-        """The loss evaluate() computed, with its graph, when it is this step's forward."""
-        ready, self._ready = self._ready, None
-        if ready is None:
-            return None
-        rx, ry, version, loss = ready
-        same = rx is x and ry is y and version == self._weights_version()
-        return loss if same else None
-
-    def _save_good(self) -> None:
-        """Keep a copy of a known-good state to fall back on, every SNAPSHOT_EVERY steps.
-
-        Plain tensor clones: a deepcopy of the two state_dicts cost 20 times more.
-        """
-        with torch.no_grad():
-            params = [p.detach().clone() for p in self._params]
-            opt_state = {p: {k: (v.clone() if isinstance(v, torch.Tensor) else v)
-                             for k, v in s.items()}
-                         for p, s in self.optimizer.state.items()}
-        self._good = (self.step_count, params, opt_state)
-
     def _diverged(self, what: str) -> None:
         failed = self.step_count + 1
-        step, params, opt_state = self._good
-        with torch.no_grad():
-            for p, saved in zip(self._params, params, strict=True):
-                p.copy_(saved)
-        # clones again, so the saved state survives a second divergence; the learning rate
-        # stays whatever the user has set since
-        self.optimizer.state = defaultdict(dict, {
-            p: {k: (v.clone() if isinstance(v, torch.Tensor) else v) for k, v in s.items()}
-            for p, s in opt_state.items()})
-        self.optimizer.zero_grad(set_to_none=True)
-        self._ready = None
-        self.step_count = step
+        self.step_count = self._good.restore(self._params, self.optimizer)
+        self._ready.forget()
         raise TrainingDiverged(
             f"{what} at step {failed}: the learning rate "
             f"({self.config.learning_rate:g}) is probably too high. The model was put back as it "
-            f"was at step {step}, its last good state; lower the learning rate and train on."
+            f"was at step {self.step_count}, its last good state; lower the learning rate and "
+            "train on."
         )
 
     def evaluate(self) -> EvalEvent:
+        """The loss on each split (averaged over the task's evaluation batches, weighted by the
+        targets each scores) and the task's own metrics, as an event."""
         # The mode only switches dropout; with none, the walk over every module is skipped.
         if self.model.config.dropout > 0:
             self.model.eval()
-        self._ready = None
+        self._ready.forget()
         losses = {}
         for split in ("train", "val"):
             if not self.task.has_split(split):
                 continue
             gen = torch.Generator().manual_seed(self.config.seed + 1)  # same batches each time
-            batch_losses: list[torch.Tensor] = []
-            last: tuple[torch.Tensor, torch.Tensor] | None = None
-            for _ in range(self.config.eval_batches):
-                x, y = self.task.get_batch(split, self.config.batch_size, gen)
-                if last is not None and x is last[0] and y is last[1]:
-                    # the task handed back the very same tensors (all of its examples): the
-                    # same loss again, without running the model again
-                    batch_losses.append(batch_losses[-1])
-                    continue
-                last = (x, y)
-                batch_losses.append(self._eval_loss(split, x, y))
-            # one sync for all batches; summed in Python as before, so the numbers are unchanged
-            losses[split] = sum(torch.stack(batch_losses).tolist()) / self.config.eval_batches
+            batches = self.task.eval_batches(split, self.config.batch_size,
+                                             self.config.eval_batches, gen)
+            values, weights = [], []
+            for x, y in batches:
+                reuse = (split == "train" and len(batches) == 1 and
+                         self.task.full_batch(self.config.batch_size) and
+                         self.model.config.dropout == 0)
+                values.append(self._eval_loss(x, y, keep=reuse))
+                weights.append(int((y != -1).sum()))
+            # one sync for all batches
+            total = sum(weights)
+            losses[split] = sum(v * w for v, w in zip(torch.stack(values).tolist(), weights,
+                                                      strict=True)) / max(1, total)
         with torch.no_grad():  # not inference mode: a task may keep tensors it makes here
             metrics = self.task.metrics(self.model)
         event = EvalEvent(self.step_count, losses["train"], losses.get("val"), metrics)
         self._emit(event)
         return event
 
-    def _eval_loss(self, split: str, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """The loss of one evaluation batch, (). When that batch is the training batch itself
-        (a task whose every step trains on all of its examples, as document 000) and there is
-        no dropout, the next step's forward would compute exactly this: it is run once, with
-        its graph, and the next step starts from it (the page's evaluation every step is then
-        nearly free)."""
-        if (split == "train" and self._last_batch is not None and x is self._last_batch[0]
-                and y is self._last_batch[1] and self.model.config.dropout == 0):
+    def _eval_loss(self, x: torch.Tensor, y: torch.Tensor, keep: bool) -> torch.Tensor:
+        """The loss of one evaluation batch, (). With keep (the batch is every training example
+        and there is no dropout), it is run in training mode with its graph and kept for the
+        next step (see _ReadyForward)."""
+        if keep:
             if not self.model.training:
                 self.model.train()
             loss = self._loss(x, y)
-            self._ready = (x, y, self._weights_version(), loss)
+            self._ready.keep(self.step_count, x, y, loss)
             return loss.detach().float()
         with torch.inference_mode():
             return self._loss(x, y).float()

@@ -5,7 +5,11 @@ draw it. The page's own figures are drawn by a `draw(snapshot)` callback inside 
 reruns a few times a second while training, and not at all when idle.
 
 Every training page also calls (see pages/baby_gpt.py):
-- `session_guard(run)`: training stops when the tab closes or the connection drops; the model
+- `page_defaults(...)` for its settings, and passes `persist_state="session"` to each widget,
+  so the settings (and so the model they built) survive a switch to another page and back;
+- `keep_run(key, identity, build)`: the page's run, rebuilt only when its identity (the
+  architecture, the seed, ...) changes; offered to the other pages and guarded by
+  `session_guard(job)`: training stops when the tab closes or the connection drops; the model
   stays in session_state, so a reconnecting user presses Train and goes on;
 - `apply_url_settings(specs, key)` before its widgets and `share_box(specs)` after them: the
   page's settings travel in the URL, validated and clamped (gptviz/urlparams.py);
@@ -24,7 +28,7 @@ from streamlit.logger import get_logger
 
 from gptviz.checkpoint import Bundle, CheckpointError, load_bundle, save_bundle
 from gptviz.config import ConfigError
-from gptviz.live import TRAINING_SLOTS, LiveRun, Snapshot
+from gptviz.live import TRAINING_SLOTS, BackgroundJob, LiveRun, Snapshot
 from gptviz.urlparams import Param, encode_params, parse_params, share_url
 
 REFRESH_SECONDS = 0.5  # two redraws a second: smooth to watch, cheap for the trainer
@@ -57,8 +61,53 @@ def available_models() -> dict[str, LiveRun]:
     return dict(st.session_state.get(MODELS_KEY, {}))
 
 
-def training_buttons(run: LiveRun, steps: int, key: str, on_reset: Callable[[], None]) -> None:
-    """Train/Pause, Step and Reset, side by side."""
+def page_defaults(defaults: Mapping[str, Any]) -> None:
+    """Give each of this page's settings its default, unless the session already has one."""
+    for k, v in defaults.items():
+        if k not in st.session_state:
+            st.session_state[k] = v
+
+
+def keep_run(key: str, identity: Hashable, build: Callable[[], LiveRun],
+             label: str | None = None) -> LiveRun:
+    """The page's LiveRun under session_state[key], kept while `identity` stays the same.
+
+    When it changes (a new architecture, seed or device), `build()` makes the new run first,
+    so a ConfigError it raises leaves the old model in place; then the old run is paused.
+    The run is offered to the other pages under `label` and guarded (session_guard).
+    """
+    run: LiveRun | None = st.session_state.get(key)
+    if run is None or st.session_state.get(f"{key}_identity") != identity:
+        new = build()
+        if run is not None:
+            run.pause()
+        install_run(key, new, identity)
+        run = new
+    if label is not None:
+        register_model(label, run)
+    session_guard(run)
+    return run
+
+
+def install_run(key: str, run: LiveRun, identity: Hashable) -> None:
+    """Make `run` the page's run (a loaded model, say), pausing the one it replaces."""
+    old: LiveRun | None = st.session_state.get(key)
+    if old is not None and old is not run:
+        old.pause()
+    st.session_state[key] = run
+    st.session_state[f"{key}_identity"] = identity
+
+
+def reset_run(key: str) -> None:
+    """Throw the page's run away (the Reset button): the next rerun builds a fresh one."""
+    run: LiveRun | None = st.session_state.pop(key, None)
+    if run is not None:
+        run.pause()
+
+
+def training_buttons(run: LiveRun, steps: int, key: str,
+                     on_reset: Callable[[], None] | None = None) -> None:
+    """Train/Pause, Step and Reset, side by side. Reset defaults to reset_run(f"{key}_run")."""
     c1, c2, c3 = st.columns(3)
     if run.running:
         c1.button("Pause", icon=":material/pause:", key=f"{key}_pause", on_click=run.pause,
@@ -68,8 +117,8 @@ def training_buttons(run: LiveRun, steps: int, key: str, on_reset: Callable[[], 
                   on_click=run.start, args=(steps,), width="stretch", type="primary")
     c2.button("One step", icon=":material/skip_next:", key=f"{key}_step", on_click=run.step_once,
               width="stretch", help="Train exactly one step, then stop.")
-    c3.button("Reset", icon=":material/restart_alt:", key=f"{key}_reset", on_click=on_reset,
-              width="stretch", help="Throw the trained weights away and start from a fresh model.")
+    c3.button("Reset", icon=":material/restart_alt:", key=f"{key}_reset",
+              on_click=on_reset or (lambda: reset_run(f"{key}_run")), width="stretch", help="Throw the trained weights away and start from a fresh model.")
 
 
 def _ordinal(n: int) -> str:
@@ -77,12 +126,23 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def rate_text(steps_per_second: float) -> str:
+    """"36 steps/s", "1.5 steps/s", or below one step a second "4.2 s/step"."""
+    if steps_per_second <= 0:
+        return "measuring speed"
+    if steps_per_second >= 10:
+        return f"{steps_per_second:,.0f} steps/s"
+    if steps_per_second >= 1:
+        return f"{steps_per_second:.1f} steps/s"
+    return f"{1 / steps_per_second:,.1f} s/step"
+
+
 def status_line(snap: Snapshot) -> None:
     progress = min(1.0, snap.step / snap.target) if snap.target > 0 else 0.0
     rate = ""
     if snap.status == "training":
         # where it trains and how fast: the throughput a student can compare across devices
-        rate = (f" · {snap.steps_per_second:,.0f} steps/s · "
+        rate = (f" · {rate_text(snap.steps_per_second)} · "
                 f"{snap.tokens_per_second:,.0f} tokens/s on {snap.device.upper()}")
     text = f"Step {snap.step:,}" + (f" of {snap.target:,}" if snap.target else "") + rate
     status = STATUS_TEXT.get(snap.status, snap.status)
@@ -133,10 +193,10 @@ def live_view(run: LiveRun, draw: Callable[[Snapshot], None]) -> None:
 
 # --- the session guard ---------------------------------------------------------------------
 class _GuardRecord:
-    """Kept in session_state: this session's runs, and whether a disconnect paused them."""
+    """Kept in session_state: this session's jobs, and whether a disconnect paused them."""
 
     def __init__(self) -> None:
-        self.runs: weakref.WeakSet[LiveRun] = weakref.WeakSet()  # a Reset frees its run
+        self.runs: weakref.WeakSet[BackgroundJob] = weakref.WeakSet()  # a Reset frees its run
         self.interrupted = False
 
 
@@ -148,7 +208,8 @@ class _Holder:
 
 def _on_session_released(holder: _Holder) -> None:
     # Runs on the server's event loop when the tab closes or the connection drops: stop
-    # the threads without waiting for them (each ends after its current step). The models
+    # the threads without waiting for them (each ends after its current step; cancel()
+    # never waits, see gptviz/live/job.py). The models
     # stay in session_state, which Streamlit keeps for server.disconnectedSessionTTL so
     # that a reconnecting browser finds them.
     rec = holder.record
@@ -157,7 +218,7 @@ def _on_session_released(holder: _Holder) -> None:
     stopped = 0
     for run in list(rec.runs):
         if run.running:
-            run.pause(wait=0)
+            run.cancel()
             stopped += 1
     if stopped:
         rec.interrupted = True
@@ -170,8 +231,8 @@ def _session_holder() -> _Holder:
     return _Holder()
 
 
-def session_guard(run: LiveRun) -> None:
-    """Stop `run`'s training when this browser session goes away (call it on every run)."""
+def session_guard(run: BackgroundJob) -> None:
+    """Stop `run`'s training when this browser session goes away (every page's every job)."""
     if GUARD_KEY not in st.session_state:
         st.session_state[GUARD_KEY] = _GuardRecord()
     rec: _GuardRecord = st.session_state[GUARD_KEY]

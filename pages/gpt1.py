@@ -7,7 +7,7 @@ import math
 
 import streamlit as st
 
-from gptviz.comparison import (
+from gptviz.gpt1.comparison import (
     PRESETS,
     PRETRAIN,
     ComparisonJob,
@@ -17,7 +17,7 @@ from gptviz.comparison import (
 )
 from gptviz.config import ConfigError, replace
 from gptviz.corpus import builtin_corpus
-from gptviz.finetune import (
+from gptviz.gpt1.finetune import (
     EXTRACT,
     FineTuneConfig,
     finetune_tokenizer,
@@ -25,7 +25,7 @@ from gptviz.finetune import (
     transform,
 )
 from gptviz.live import LiveRun, Snapshot
-from gptviz.tasks.labelled import LABELLED_TASKS, LabelledTask
+from gptviz.gpt1.labelled import LABELLED_TASKS, LabelledTask
 from gptviz.tasks.text import TextTask
 from gptviz.tokenizers import CharTokenizer
 from gptviz.train import Trainer, build_model

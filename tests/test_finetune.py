@@ -9,9 +9,9 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from gptviz.comparison import ComparisonJob, accuracy_table, run_comparison
+from gptviz.gpt1.comparison import ComparisonJob, accuracy_table, run_comparison
 from gptviz.config import ConfigError, GPTConfig
-from gptviz.finetune import (
+from gptviz.gpt1.finetune import (
     ClassifierGPT,
     EncodedExamples,
     FineTuneConfig,
@@ -25,8 +25,9 @@ from gptviz.finetune import (
     special_ids,
     transform,
 )
+from gptviz.live import FairSlots
 from gptviz.model import GPT
-from gptviz.tasks.labelled import LabelledExample, LabelledTask
+from gptviz.gpt1.labelled import LabelledExample, LabelledTask
 from gptviz.tokenizers import CharTokenizer
 
 
@@ -201,7 +202,7 @@ def test_missing_pretrained_model_is_a_clear_error(tok: CharTokenizer) -> None:
 
 
 def test_job_runs_in_the_background_and_reports(tok: CharTokenizer) -> None:
-    job = ComparisonJob(slots=threading.BoundedSemaphore(1))
+    job = ComparisonJob(slots=FairSlots(1))
     gpt_config = tiny_gpt(tok.vocab_size).config
     cfg = FineTuneConfig(n_labelled=8, steps=4, eval_interval=2, n_val=16, batch_size=4)
     job.start(task=FirstLetterTask(), tokenizer=tok, model_config=gpt_config, config=cfg,
@@ -214,7 +215,9 @@ def test_job_runs_in_the_background_and_reports(tok: CharTokenizer) -> None:
     assert runs[0].finished and runs[0].steps == [0, 2, 4]
     # an error is a message, not an exception in the page's thread
     job.start(task=FirstLetterTask(), tokenizer=tok, model_config=gpt_config, config=cfg)
-    job.stop(wait=10)
+    deadline = time.time() + 20
+    while job.running and time.time() < deadline:
+        time.sleep(0.05)
     status, _, _, message = job.snapshot()
     assert status == "error" and "pre-trained" in message
 

@@ -8,7 +8,7 @@ import pytest
 
 from gptviz.config import ConfigError
 from gptviz.corpus import builtin_corpus
-from gptviz.tasks.labelled import (
+from gptviz.gpt1.labelled import (
     BackwardsTask,
     ContinuationTask,
     WhichEnglishTask,

@@ -8,10 +8,10 @@ import time
 import pytest
 import torch
 
-import gptviz.live as live
+import gptviz.live.job as job
 from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE, DOC000_TRAIN
 from gptviz.live import LiveRun
-from gptviz.slots import FairSlots, max_trainers_from_env
+from gptviz.live import FairSlots, max_trainers_from_env
 from gptviz.tasks import SequenceTask
 from gptviz.train import Trainer, build_model
 
@@ -80,7 +80,7 @@ def test_a_stopped_or_timed_out_waiter_leaves_the_line():
 
 
 def test_time_slices_let_every_queued_run_progress(monkeypatch):
-    monkeypatch.setattr(live, "SLICE_SECONDS", 0.2)
+    monkeypatch.setattr(job, "SLICE_SECONDS", 0.2)
     slots = FairSlots(1)
     runs = [make_run(slots) for _ in range(3)]
     for r in runs:
@@ -95,11 +95,12 @@ def test_time_slices_let_every_queued_run_progress(monkeypatch):
     finally:
         for r in runs:
             r.pause()
-    assert slots.in_use() == 0 and slots.waiting() == 0
+    # pause() never waits: each thread gives its slot back once its current step is done
+    assert wait_until(lambda: slots.in_use() == 0 and slots.waiting() == 0)
 
 
 def test_a_run_alone_keeps_its_slot_without_slicing(monkeypatch):
-    monkeypatch.setattr(live, "SLICE_SECONDS", 0.05)
+    monkeypatch.setattr(job, "SLICE_SECONDS", 0.05)
     slots = FairSlots(1)
     released = []
     real_release = slots.release
@@ -137,7 +138,7 @@ def test_an_exception_inside_training_is_reported_and_the_model_kept():
     assert run.snapshot().status == "error" and "the data went away" in run.snapshot().message
     after = run.trainer.model.state_dict()
     assert all(torch.equal(before[k], after[k]) for k in before)
-    run.trainer.task = SequenceTask(DOC000_SEQUENCE, 2, 3)  # fixed: training goes on
+    run.update(task=SequenceTask(DOC000_SEQUENCE, 2, 3))  # fixed: training goes on
     run.start(3)
     assert wait_until(lambda: run.snapshot().status == "done")
     assert run.snapshot().step == 8 and run.snapshot().message is None

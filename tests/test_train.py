@@ -85,3 +85,55 @@ def test_same_seed_same_run():
     lb = [b.step().loss for _ in range(5)]
     assert la == lb
     assert not math.isclose(la[0], la[-1])
+
+
+def adamw_oracle_step(model, task, config):
+    """One plain torch.optim.AdamW step of a copy of `model` on the same batch."""
+    import copy
+
+    ref = copy.deepcopy(model)
+    opt = torch.optim.AdamW(ref.parameters(), lr=config.learning_rate,
+                            weight_decay=config.weight_decay)
+    x, y = task.get_batch("train", config.batch_size, torch.Generator().manual_seed(0))
+    ref(x, y).loss.backward()
+    opt.step()
+    return ref
+
+
+def test_update_reaches_the_optimizer_weight_decay_and_learning_rate():
+    from dataclasses import replace
+
+    from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE, DOC000_TRAIN
+    from gptviz.tasks import SequenceTask
+
+    task = SequenceTask(DOC000_SEQUENCE, 2, 3)
+    trainer = Trainer(build_model(DOC000_MODEL, 1337), task, DOC000_TRAIN)
+    new = replace(DOC000_TRAIN, weight_decay=5.0, learning_rate=3e-2)
+    trainer.update(config=new)
+    assert {g["weight_decay"] for g in trainer.optimizer.param_groups} == {5.0}
+    expected = adamw_oracle_step(trainer.model, task, new)
+    trainer.step()
+    for p, q in zip(trainer.model.parameters(), expected.parameters(), strict=True):
+        assert torch.allclose(p, q, atol=1e-6)
+
+
+def test_train_loss_covers_every_window_so_the_floor_bounds_it():
+    """With a batch smaller than the number of windows, the evaluated training loss is the
+    full-data loss (checked against one forward over all windows), which never goes below the
+    entropy floor, while single batches can."""
+    from gptviz.config import DOC000_MODEL, TrainConfig
+    from gptviz.tasks import SequenceTask
+
+    task = SequenceTask("1111011110111100110", 2, 3)
+    cfg = TrainConfig(learning_rate=1e-2, weight_decay=0.0, batch_size=4, eval_interval=1,
+                      eval_batches=1, max_steps=300)
+    trainer = Trainer(build_model(DOC000_MODEL, 1337), task, cfg)
+    evals = []
+    trainer.add_callback(lambda e: evals.append(e) if hasattr(e, "train_loss") else None)
+    trainer.run(300)
+    x, y = task.examples["train"]
+    with torch.no_grad():
+        full = trainer.model(x, y).loss.item()
+    assert abs(evals[-1].train_loss - full) < 1e-5
+    floor = task.entropy_floor()
+    assert min(e.train_loss for e in evals) >= floor - 1e-4

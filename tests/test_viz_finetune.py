@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gptviz.comparison import RunCurve
-from gptviz.finetune import finetune_tokenizer, transform
+from gptviz.gpt1.comparison import RunCurve
+from gptviz.gpt1.finetune import finetune_tokenizer, transform
 from gptviz.viz.finetune import comparison_figure, token_kinds, token_sequence_figure
 
 

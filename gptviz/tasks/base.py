@@ -35,6 +35,15 @@ class Task(ABC):
     def has_split(self, split: Split) -> bool:
         return split == "train"
 
+    def eval_batches(self, split: Split, batch_size: int, n_batches: int,
+                     generator: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        """The batches the Trainer's evaluation averages: n_batches random ones."""
+        return [self.get_batch(split, batch_size, generator) for _ in range(n_batches)]
+
+    def full_batch(self, batch_size: int) -> bool:
+        """Whether every training batch of this size is all the training examples, in order."""
+        return False
+
     def entropy_floor(self) -> float | None:
         """The lowest mean loss any model with this context can reach on the training data."""
         return None
@@ -56,6 +65,16 @@ class ExampleTask(Task):
 
     def has_split(self, split: Split) -> bool:
         return split in self.examples
+
+    def full_batch(self, batch_size: int) -> bool:
+        return batch_size >= len(self.examples["train"][0])
+
+    def eval_batches(self, split: Split, batch_size: int, n_batches: int,
+                     generator: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        x, y = self.examples[split]
+        if batch_size >= len(x):
+            return [(x, y)]  # all of them: one batch (n copies of it would give the same mean)
+        return super().eval_batches(split, batch_size, n_batches, generator)
 
     def get_batch(
         self, split: Split, batch_size: int, generator: torch.Generator

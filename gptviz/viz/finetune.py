@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from gptviz.comparison import RunCurve
-from gptviz.finetune import DELIM, EXTRACT, START
+from gptviz.gpt1.comparison import RunCurve
+from gptviz.gpt1.finetune import DELIM, EXTRACT, START
 
 COLORS = {"pretrained": "#1f77b4", "scratch": "#ff7f0e"}
 NAMES = {"pretrained": "from the pre-trained GPT", "scratch": "from scratch (random weights)"}

@@ -29,7 +29,7 @@ from torch.nn import functional as F
 
 from gptviz.config import ConfigError, GPTConfig
 from gptviz.model import GPT
-from gptviz.tasks.labelled import LabelledExample
+from gptviz.gpt1.labelled import LabelledExample
 from gptviz.tokenizers import CharTokenizer, Tokenizer
 from gptviz.train import TrainingDiverged, build_model, resolve_device
 

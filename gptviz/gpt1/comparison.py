@@ -7,13 +7,12 @@ stopping when asked. `ComparisonJob` runs it in a background thread for a page t
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from gptviz.config import ConfigError, GPTConfig, TrainConfig
-from gptviz.finetune import (
+from gptviz.gpt1.finetune import (
     INITS,
     ClassifierGPT,
     EncodedExamples,
@@ -25,8 +24,9 @@ from gptviz.finetune import (
     new_classifier,
     special_ids,
 )
+from gptviz.live import BackgroundJob, FairSlots, Turns
 from gptviz.model import GPT
-from gptviz.tasks.labelled import HELD_OUT_FRACTION, LabelledTask
+from gptviz.gpt1.labelled import HELD_OUT_FRACTION, LabelledTask
 from gptviz.tasks.text import TextTask
 from gptviz.tokenizers import Tokenizer
 from gptviz.train import TrainingDiverged
@@ -149,50 +149,50 @@ def accuracy_table(runs: Sequence[RunCurve]) -> dict[str, dict[int, float]]:
 
 # --- in the background, for a page ----------------------------------------------------------
 
-class ComparisonJob:
-    """run_comparison in a daemon thread that never touches a UI; a page polls snapshot()."""
+class ComparisonJob(BackgroundJob):
+    """run_comparison in the background, polled by a page through snapshot().
 
-    def __init__(self, slots: threading.Semaphore | None = None) -> None:
-        if slots is None:
-            from gptviz.live import TRAINING_SLOTS
+    It waits for a training slot like every LiveRun and takes turns with them between steps
+    (gptviz/live/job.py); stop() returns at once and the comparison ends after its current step.
+    """
 
-            slots = TRAINING_SLOTS
-        self._slots = slots
-        self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+    def __init__(self, slots: FairSlots | None = None) -> None:
+        super().__init__(slots, name="gptviz-finetune")
         self._runs: list[RunCurve] = []
         self._runs_total = 0
         self.models: dict[tuple[str, int], ClassifierGPT] = {}  # finished runs' fine-tuned models
-        self.status = "idle"  # "idle", "queued", "running", "done", "stopped", "error"
+        self._status = "idle"  # "idle", "queued", "running", "done", "stopped", "error"
         self.message: str | None = None
 
     @property
-    def running(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
+    def status(self) -> str:
+        with self._lock:
+            return self._status
 
     def start(self, **kwargs) -> None:
-        """Start run_comparison(**kwargs) in the background (no-op while one runs)."""
-        if self.running:
-            return
-        self._stop.clear()
+        """Start run_comparison(**kwargs) in the background, replacing any that runs now."""
         with self._lock:
             self._runs, self._runs_total = [], 0
-            self.status, self.message = "queued", None
+            self._status, self.message = "queued", None
             self.models = {}
-        self._thread = threading.Thread(target=self._loop, kwargs=kwargs, daemon=True,
-                                        name="gptviz-finetune")
-        self._thread.start()
+            self._submit(lambda turns: self._work(turns, kwargs))
 
-    def stop(self, wait: float = 2.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=wait)
+    def stop(self) -> None:
+        self.cancel()
+
+    def _on_cancel(self) -> None:
+        if self._status in ("queued", "running"):
+            self._status = "stopped"
 
     def snapshot(self) -> tuple[str, list[RunCurve], int, str | None]:
         """(status, runs so far (copies), runs planned, message)."""
         with self._lock:
-            return self.status, [r.copy() for r in self._runs], self._runs_total, self.message
+            return self._status, [r.copy() for r in self._runs], self._runs_total, self.message
+
+    def _on_queue(self, queued: bool) -> None:
+        with self._lock:
+            if self._status in ("queued", "running"):
+                self._status = "queued" if queued else "running"
 
     def _progress(self, p: CompareProgress) -> None:
         with self._lock:
@@ -202,29 +202,26 @@ class ComparisonJob:
             else:
                 self._runs.append(p.run)
 
-    def _loop(self, **kwargs) -> None:
-        acquired = False
-        while not acquired and not self._stop.is_set():
-            acquired = self._slots.acquire(timeout=0.2)
-        if not acquired:
-            with self._lock:
-                self.status = "stopped"
+    def _set(self, status: str, message: str | None = None) -> None:
+        with self._lock:
+            self._status, self.message = status, message
+
+    def _work(self, turns: Turns, kwargs: dict) -> None:
+        if not turns.wait():
             return
         try:
+            models: dict[tuple[str, int], ClassifierGPT] = {}
             with self._lock:
-                self.status = "running"
-            run_comparison(**kwargs, on_event=self._progress, should_stop=self._stop.is_set,
-                           models=self.models)
+                self.models = models  # filled as each run finishes
+            run_comparison(**kwargs, on_event=self._progress,
+                           should_stop=lambda: not turns.between_steps(), models=models)
             with self._lock:
-                self.status = "stopped" if self._stop.is_set() else "done"
+                if not turns.stop.is_set():
+                    self._status = "done"
         except (ConfigError, TrainingDiverged) as e:
-            with self._lock:
-                self.status, self.message = "error", str(e)
+            self._set("error", str(e))
         except Exception as e:  # shown on the page; the pre-trained model is never touched
-            with self._lock:
-                self.status, self.message = "error", f"Fine-tuning stopped: {type(e).__name__}: {e}"
-        finally:
-            self._slots.release()
+            self._set("error", f"Fine-tuning stopped: {type(e).__name__}: {e}")
 
 
 # --- the recipe at CPU scale ------------------------------------------------------------------
