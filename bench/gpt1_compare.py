@@ -18,9 +18,9 @@ from pathlib import Path
 
 import torch
 
-from gptviz.gpt1.comparison import accuracy_table, run_comparison
 from gptviz.config import GPTConfig, TrainConfig
 from gptviz.corpus import builtin_corpus
+from gptviz.gpt1.comparison import accuracy_table, run_comparison
 from gptviz.gpt1.finetune import FineTuneConfig, finetune_tokenizer
 from gptviz.gpt1.labelled import HELD_OUT_FRACTION, LABELLED_TASKS
 from gptviz.tasks.text import TextTask

@@ -118,7 +118,8 @@ def training_buttons(run: LiveRun, steps: int, key: str,
     c2.button("One step", icon=":material/skip_next:", key=f"{key}_step", on_click=run.step_once,
               width="stretch", help="Train exactly one step, then stop.")
     c3.button("Reset", icon=":material/restart_alt:", key=f"{key}_reset",
-              on_click=on_reset or (lambda: reset_run(f"{key}_run")), width="stretch", help="Throw the trained weights away and start from a fresh model.")
+              on_click=on_reset or (lambda: reset_run(f"{key}_run")), width="stretch",
+              help="Throw the trained weights away and start from a fresh model.")
 
 
 def _ordinal(n: int) -> str:

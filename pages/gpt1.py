@@ -7,6 +7,8 @@ import math
 
 import streamlit as st
 
+from gptviz.config import ConfigError, replace
+from gptviz.corpus import builtin_corpus
 from gptviz.gpt1.comparison import (
     PRESETS,
     PRETRAIN,
@@ -15,8 +17,6 @@ from gptviz.gpt1.comparison import (
     accuracy_table,
     pretrain_task,
 )
-from gptviz.config import ConfigError, replace
-from gptviz.corpus import builtin_corpus
 from gptviz.gpt1.finetune import (
     EXTRACT,
     FineTuneConfig,
@@ -24,8 +24,8 @@ from gptviz.gpt1.finetune import (
     predict,
     transform,
 )
-from gptviz.live import LiveRun, Snapshot
 from gptviz.gpt1.labelled import LABELLED_TASKS, LabelledTask
+from gptviz.live import LiveRun, Snapshot
 from gptviz.tasks.text import TextTask
 from gptviz.tokenizers import CharTokenizer
 from gptviz.train import Trainer, build_model

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 import torch
 from torch.nn import functional as F
 
-from gptviz.gpt1.comparison import ComparisonJob, accuracy_table, run_comparison
 from gptviz.config import ConfigError, GPTConfig
+from gptviz.gpt1.comparison import ComparisonJob, accuracy_table, run_comparison
 from gptviz.gpt1.finetune import (
     ClassifierGPT,
     EncodedExamples,
@@ -25,9 +24,9 @@ from gptviz.gpt1.finetune import (
     special_ids,
     transform,
 )
+from gptviz.gpt1.labelled import LabelledExample, LabelledTask
 from gptviz.live import FairSlots
 from gptviz.model import GPT
-from gptviz.gpt1.labelled import LabelledExample, LabelledTask
 from gptviz.tokenizers import CharTokenizer
 
 

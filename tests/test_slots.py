@@ -10,8 +10,7 @@ import torch
 
 import gptviz.live.job as job
 from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE, DOC000_TRAIN
-from gptviz.live import LiveRun
-from gptviz.live import FairSlots, max_trainers_from_env
+from gptviz.live import FairSlots, LiveRun, max_trainers_from_env
 from gptviz.tasks import SequenceTask
 from gptviz.train import Trainer, build_model
 

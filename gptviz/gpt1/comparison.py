@@ -24,9 +24,9 @@ from gptviz.gpt1.finetune import (
     new_classifier,
     special_ids,
 )
+from gptviz.gpt1.labelled import HELD_OUT_FRACTION, LabelledTask
 from gptviz.live import BackgroundJob, FairSlots, Turns
 from gptviz.model import GPT
-from gptviz.gpt1.labelled import HELD_OUT_FRACTION, LabelledTask
 from gptviz.tasks.text import TextTask
 from gptviz.tokenizers import Tokenizer
 from gptviz.train import TrainingDiverged

@@ -28,8 +28,8 @@ import torch.nn as nn
 from torch.nn import functional as F
 
 from gptviz.config import ConfigError, GPTConfig
-from gptviz.model import GPT
 from gptviz.gpt1.labelled import LabelledExample
+from gptviz.model import GPT
 from gptviz.tokenizers import CharTokenizer, Tokenizer
 from gptviz.train import TrainingDiverged, build_model, resolve_device
 
