@@ -16,6 +16,7 @@ import json
 import math
 import struct
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -25,6 +26,8 @@ from safetensors.torch import save as st_save
 
 from gptviz.config import MAX_PARAMS, ConfigError, GPTConfig, TrainConfig
 from gptviz.model import GPT
+from gptviz.tasks.base import Task
+from gptviz.train import Trainer
 
 FORMAT = "gptviz-model"
 VERSION = 1
@@ -267,3 +270,39 @@ def _check_safetensors_header(raw: bytes, expected: dict[str, tuple[int, ...]]) 
         if not isinstance(got, list) or tuple(got) != shape:
             raise CheckpointError(f"The weight '{name}' has shape {json.dumps(got)[:40]}; the "
                                   f"configuration needs {list(shape)}.")
+
+
+# --- a loaded model onto a page ---------------------------------------------------------------
+ARCH_WORDS = {"vocab_size": "vocabulary size", "block_size": "context length",
+              "n_layer": "layers", "n_head": "heads", "n_embd": "embedding size"}
+
+
+def check_fits(b: Bundle, kind: str, limits: Mapping[str, tuple[int, int]]) -> None:
+    """Refuse a bundle saved on another page, or whose architecture a page cannot build.
+
+    limits maps GPTConfig fields ("n_layer", ...) to the page's (lowest, highest) values.
+    """
+    if b.task.get("kind") != kind:
+        raise CheckpointError(f"This model was trained on another page's task "
+                              f"('{str(b.task.get('kind'))[:30]}'); load it on that page.")
+    for name, (lo, hi) in limits.items():
+        value = getattr(b.config, name)
+        if not lo <= value <= hi:
+            raise CheckpointError(f"This model has {ARCH_WORDS.get(name, name)} {value}; this "
+                                  f"page takes {lo} to {hi}.")
+    if b.config.dropout:
+        raise CheckpointError("This model uses dropout, which this page does not offer.")
+
+
+def bundle_trainer(b: Bundle, task: Task, fallback: TrainConfig, **overrides: Any) -> Trainer:
+    """A Trainer that goes on from a loaded model, at its step count, with a fresh optimizer.
+
+    The saved training settings are used (else `fallback`), with `overrides` on top; a model
+    saved on a GPU continues on the CPU where there is none.
+    """
+    t = b.train or fallback
+    device = t.device if t.device == "cpu" or torch.cuda.is_available() else "cpu"
+    config = TrainConfig(**{**t.to_dict(), "device": device, **overrides}).validate()
+    trainer = Trainer(b.model, task, config)
+    trainer.step_count = b.step
+    return trainer
