@@ -24,6 +24,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
 import streamlit as st
+import torch
 from streamlit.logger import get_logger
 
 from gptviz.checkpoint import Bundle, CheckpointError, load_bundle, save_bundle
@@ -73,12 +74,21 @@ def keep_run(key: str, identity: Hashable, build: Callable[[], LiveRun],
     """The page's LiveRun under session_state[key], kept while `identity` stays the same.
 
     When it changes (a new architecture, seed or device), `build()` makes the new run first,
-    so a ConfigError it raises leaves the old model in place; then the old run is paused.
+    so a ConfigError it raises (a GPU without room becomes one) leaves the old model in
+    place; then the old run is paused.
     The run is offered to the other pages under `label` and guarded (session_guard).
     """
     run: LiveRun | None = st.session_state.get(key)
     if run is None or st.session_state.get(f"{key}_identity") != identity:
-        new = build()
+        try:
+            new = build()
+        except torch.cuda.OutOfMemoryError:
+            torch.cuda.empty_cache()
+            raise ConfigError("The GPU has no room for this model. Make it smaller or choose "
+                              "the CPU.") from None
+        except RuntimeError as e:  # a CUDA driver or device error while moving the model
+            raise ConfigError(f"The model could not be put on the chosen device: "
+                              f"{str(e)[:200]} Choose the CPU.") from None
         if run is not None:
             run.pause()
         install_run(key, new, identity)
@@ -96,6 +106,14 @@ def install_run(key: str, run: LiveRun, identity: Hashable) -> None:
         old.pause()
     st.session_state[key] = run
     st.session_state[f"{key}_identity"] = identity
+
+
+def settings_error(e: ConfigError, key: str) -> None:
+    """Say why the settings cannot be used, that the model (if any) is kept, and stop."""
+    st.error(f"**Cannot use these settings:** {e}")
+    if key in st.session_state:
+        st.info("Your trained model is kept; fix the setting to continue.")
+    st.stop()
 
 
 def reset_run(key: str) -> None:

@@ -14,7 +14,7 @@ from gptviz.analysis import (
     model_transition_probs,
     state_space_size,
 )
-from gptviz.checkpoint import Bundle, CheckpointError
+from gptviz.checkpoint import Bundle, CheckpointError, bundle_trainer, check_fits
 from gptviz.config import (
     DOC000_MODEL,
     DOC000_SEQUENCE,
@@ -39,12 +39,15 @@ from gptviz.viz.network import state_network_figure
 from pages._entry import enter_through_app  # noqa: E402
 from pages._live import (
     apply_url_settings,
+    install_run,
+    keep_run,
     live_view,
     memo,
     model_download,
     model_upload,
-    register_model,
-    session_guard,
+    page_defaults,
+    reset_run,
+    settings_error,
     share_box,
     training_buttons,
 )
@@ -75,26 +78,32 @@ MAX_MODEL_MB = math.ceil(GPTConfig(vocab_size=36, block_size=16, n_layer=8, n_he
 def bounds(key: str) -> tuple:
     return SPECS[key].lo, SPECS[key].hi
 
-DOC000_WIDGETS = {
-    f"{P}_vocab": DOC000_MODEL.vocab_size, f"{P}_context": DOC000_MODEL.block_size,
-    f"{P}_layers": DOC000_MODEL.n_layer, f"{P}_heads": DOC000_MODEL.n_head,
-    f"{P}_embd": DOC000_MODEL.n_embd, f"{P}_bias": DOC000_MODEL.bias,
-    f"{P}_lr": DOC000_TRAIN.learning_rate, f"{P}_wd": DOC000_TRAIN.weight_decay,
-    f"{P}_batch": DOC000_TRAIN.batch_size, f"{P}_steps": DOC000_TRAIN.max_steps,
-    f"{P}_seed": DOC000_TRAIN.seed, f"{P}_device": auto_device(), f"{P}_seq": DOC000_SEQUENCE,
-    f"{P}_last_only": True,
-}
+
+# what a loaded model may have: the widgets' own bounds
+LIMITS = {"vocab_size": bounds(f"{P}_vocab"), "block_size": bounds(f"{P}_context"),
+          "n_layer": bounds(f"{P}_layers"), "n_head": bounds(f"{P}_heads"),
+          "n_embd": bounds(f"{P}_embd")}
+
+
+def settings_of(m: GPTConfig, t: TrainConfig) -> dict:
+    """The widget values that build model m and train it with t."""
+    return {f"{P}_vocab": m.vocab_size, f"{P}_context": m.block_size, f"{P}_layers": m.n_layer,
+            f"{P}_heads": m.n_head, f"{P}_embd": m.n_embd, f"{P}_bias": m.bias,
+            f"{P}_lr": t.learning_rate, f"{P}_wd": t.weight_decay, f"{P}_batch": t.batch_size,
+            f"{P}_steps": t.max_steps, f"{P}_seed": t.seed, f"{P}_device": t.device}
+
+
+DOC000_WIDGETS = {**settings_of(DOC000_MODEL, DOC000_TRAIN), f"{P}_device": auto_device(),
+                  f"{P}_seq": DOC000_SEQUENCE, f"{P}_last_only": True}
 
 
 def load_doc000() -> None:
-    for k, v in DOC000_WIDGETS.items():
-        st.session_state[k] = v
-    st.session_state.pop(f"{P}_run", None)  # a fresh model, seeded as in the document
+    st.session_state.update(DOC000_WIDGETS)
+    reset_run(f"{P}_run")  # a fresh model, seeded as in the document
 
 
-for k, v in DOC000_WIDGETS.items():
-    if k not in st.session_state:
-        st.session_state[k] = v
+page_defaults(DOC000_WIDGETS)
+KEEP = {"persist_state": "session"}  # every setting survives a switch to another page and back
 
 st.title("Baby GPT: a GPT is a Markov chain")
 apply_url_settings(SPECS, P)  # a shared link's settings, checked and clamped
@@ -111,87 +120,61 @@ st.button("Load document 000's experiment", icon=":material/science:", on_click=
                "AdamW lr 1e-3, 50 steps on '111101111011110'.")
 
 # --- controls ---------------------------------------------------------------------------------
+def number(label: str, name: str, **kwargs) -> float:
+    """A number input for setting P_name, within its bounds, kept across page switches."""
+    key = f"{P}_{name}"
+    return st.number_input(label, *bounds(key), key=key, **KEEP, **kwargs)
+
+
 with st.sidebar:
     st.header("Model")
-    vocab = st.number_input("Vocabulary size V (symbols 0-9, a-z)", *bounds(f"{P}_vocab"),
-                            key=f"{P}_vocab")
-    context = st.number_input("Context length T", *bounds(f"{P}_context"), key=f"{P}_context")
-    n_layer = st.number_input("Layers", *bounds(f"{P}_layers"), key=f"{P}_layers")
-    n_head = st.number_input("Heads per layer", *bounds(f"{P}_heads"), key=f"{P}_heads")
-    n_embd = st.number_input("Embedding size", *bounds(f"{P}_embd"), key=f"{P}_embd",
-                             help="Must be divisible by the number of heads.")
-    bias = st.checkbox("Biases in Linear layers", key=f"{P}_bias")
+    vocab = number("Vocabulary size V (symbols 0-9, a-z)", "vocab")
+    context = number("Context length T", "context")
+    n_layer = number("Layers", "layers")
+    n_head = number("Heads per layer", "heads")
+    n_embd = number("Embedding size", "embd", help="Must be divisible by the number of heads.")
+    bias = st.checkbox("Biases in Linear layers", key=f"{P}_bias", **KEEP)
     st.header("Training")
-    lr = st.number_input("Learning rate", *bounds(f"{P}_lr"), key=f"{P}_lr", format="%.0e",
-                         step=1e-4)
-    wd = st.number_input("Weight decay", *bounds(f"{P}_wd"), key=f"{P}_wd", step=0.01)
-    batch = st.number_input("Batch size", *bounds(f"{P}_batch"), key=f"{P}_batch",
-                            help="Examples per step; a sequence with fewer windows uses all.")
-    steps = st.number_input("Steps per click of Train", *bounds(f"{P}_steps"),
-                            key=f"{P}_steps")
-    seed = st.number_input("Seed", *bounds(f"{P}_seed"), key=f"{P}_seed")
-    device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device",
+    lr = number("Learning rate", "lr", format="%.0e", step=1e-4)
+    wd = number("Weight decay", "wd", step=0.01)
+    batch = number("Batch size", "batch",
+                   help="Examples per step; a sequence with fewer windows uses all.")
+    steps = number("Steps per click of Train", "steps")
+    seed = number("Seed", "seed")
+    device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device", **KEEP,
                           help="CUDA needs an NVIDIA GPU; the app says so if there is none.")
     last_only = st.checkbox("Score only the last position (as document 000)",
-                            key=f"{P}_last_only",
+                            key=f"{P}_last_only", **KEEP,
                             help="Off: every position of each window is scored, so the model "
                                  "also learns the shorter prefixes.")
 
-sequence = st.text_area("Training sequence", key=f"{P}_seq", height=80,
+sequence = st.text_area("Training sequence", key=f"{P}_seq", **KEEP, height=80,
                         help="Symbols of the vocabulary; spaces and new lines are ignored.")
 
 # --- build or keep the model ------------------------------------------------------------------
 try:
     mcfg = GPTConfig(vocab_size=int(vocab), block_size=int(context), n_layer=int(n_layer),
                      n_head=int(n_head), n_embd=int(n_embd), bias=bool(bias)).validate()
+    task = SequenceTask(sequence, int(vocab), int(context), last_only=bool(last_only))
+    # the loss on all windows is measured after every step when each step trains on all of
+    # them (then it costs nothing, see Trainer); else about as often as it costs one step
+    n_windows = len(task.examples["train"][0])
+    every = 1 if task.full_batch(int(batch)) else math.ceil(n_windows / int(batch))
     tcfg = TrainConfig(learning_rate=float(lr), weight_decay=float(wd), batch_size=int(batch),
                        max_steps=int(steps), seed=int(seed), device=device,
-                       eval_interval=1, eval_batches=1).validate()
+                       eval_interval=every, eval_batches=1).validate()
     resolve_device(device)
-    task = SequenceTask(sequence, int(vocab), int(context), last_only=bool(last_only))
+    run = keep_run(f"{P}_run", (mcfg, int(seed), device),
+                   lambda: LiveRun(Trainer(build_model(mcfg, int(seed)), task, tcfg)),
+                   label="Baby GPT")
 except ConfigError as e:
-    st.error(f"**Cannot use these settings:** {e}")
-    if f"{P}_run" in st.session_state:
-        st.info("Your trained model is kept; fix the setting above to continue.")
-    st.stop()
-
-arch = (mcfg, int(seed), device)
-run: LiveRun | None = st.session_state.get(f"{P}_run")
-if run is None or st.session_state.get(f"{P}_arch") != arch:
-    if run is not None:
-        run.pause()
-    try:
-        run = LiveRun(Trainer(build_model(mcfg, int(seed)), task, tcfg))
-    except torch.cuda.OutOfMemoryError:
-        torch.cuda.empty_cache()
-        st.error("**The GPU has no room for this model.** Make it smaller or choose the CPU.")
-        st.stop()
-    except RuntimeError as e:  # a CUDA driver or device error while moving the model
-        st.error(f"**The model could not be put on {device}:** {str(e)[:200]} Choose the CPU.")
-        st.stop()
-    st.session_state[f"{P}_run"] = run
-    st.session_state[f"{P}_arch"] = arch
-    st.session_state.pop(f"{P}_before", None)
-elif not run.running:
-    # same architecture: keep the trained weights, take the new data and hyperparameters
-    run.trainer.task = task
-    if run.trainer.config != tcfg:
-        run.trainer.config = tcfg
-        run.trainer.set_learning_rate(tcfg.learning_rate)
-register_model("Baby GPT", run)
-session_guard(run)  # closing the tab stops this session's training
-
-
-def reset() -> None:
-    r = st.session_state.pop(f"{P}_run", None)
-    if r is not None:
-        r.pause()
-
+    settings_error(e, f"{P}_run")
+run.update(config=tcfg, task=task)  # same model: new data and hyperparameters, between steps
 
 n_states = state_space_size(mcfg.vocab_size, mcfg.block_size)
 show_prefixes = st.toggle(
     f"Include the shorter prefixes ({state_space_size(mcfg.vocab_size, mcfg.block_size, True)} "
-    f"states instead of {n_states})", key=f"{P}_prefixes",
+    f"states instead of {n_states})", key=f"{P}_prefixes", **KEEP,
     help="A sequence starts with fewer than T tokens: these are the chain's other states.")
 x_train, y_train = task.examples["train"]
 transitions = empirical_transitions(x_train, y_train)
@@ -211,17 +194,18 @@ else:
             f"instead: the {len(states)} states that occur most often in the data, as a table of "
             f"colours (rows: state, columns: next token).")
 
-if f"{P}_before" not in st.session_state:
+if st.session_state.get(f"{P}_before", (None,))[0] is not run:
     # the untrained model's probabilities for every state it has, kept for "before vs now"
     every = all_states(mcfg.vocab_size, mcfg.block_size, include_prefixes=True)
-    fresh = run.trainer.step_count == 0 and len(every) <= MAX_GRAPH_STATES
-    st.session_state[f"{P}_before"] = dict(zip(every, run.read_model(
-        lambda m: model_transition_probs(m, every).numpy()), strict=True)) if fresh else None
+    step0, probs0 = run.read_view(lambda m: model_transition_probs(m, every).numpy())
+    fresh = step0 == 0 and len(every) <= MAX_GRAPH_STATES
+    st.session_state[f"{P}_before"] = (run, dict(zip(every, probs0, strict=True))
+                                       if fresh else None)
 
 st.caption(f"{len(task.examples['train'][0])} training windows · {n_states:,} states · "
            f"{run.trainer.model.num_params():,} parameters · lowest possible loss on this data "
            f"{floor:.3f} nats")
-training_buttons(run, int(steps), P, reset)
+training_buttons(run, int(steps), P)
 
 
 def task_spec() -> dict:
@@ -230,20 +214,8 @@ def task_spec() -> dict:
 
 def apply_bundle(b: Bundle) -> str:
     """Install a loaded model on this page (called by the uploader before the widgets)."""
-    if b.task.get("kind") != "sequence":
-        raise CheckpointError(f"This model was trained on another page's task "
-                              f"('{str(b.task.get('kind'))[:30]}'); load it on that page.")
+    check_fits(b, "sequence", LIMITS)
     c = b.config
-    for key, what, value in ((f"{P}_vocab", "vocabulary size", c.vocab_size),
-                             (f"{P}_context", "context length", c.block_size),
-                             (f"{P}_layers", "layers", c.n_layer),
-                             (f"{P}_heads", "heads", c.n_head),
-                             (f"{P}_embd", "embedding size", c.n_embd)):
-        lo, hi = bounds(key)
-        if not lo <= value <= hi:
-            raise CheckpointError(f"This model has {what} {value}; this page takes {lo} to {hi}.")
-    if c.dropout:
-        raise CheckpointError("This model uses dropout, which this page does not offer.")
     seq, last = b.task.get("sequence"), b.task.get("last_only", True)
     if not isinstance(seq, str) or not isinstance(last, bool):
         raise CheckpointError("The model file's task has no valid 'sequence'.")
@@ -251,27 +223,12 @@ def apply_bundle(b: Bundle) -> str:
         seq_value, _ = SPECS[f"{P}_seq"].parse(seq)
     except ValueError as e:
         raise CheckpointError(f"The model file's training sequence {e}.") from None
-    t = b.train or tcfg
-    dev = t.device if t.device == "cpu" or torch.cuda.is_available() else "cpu"
-    new_task = SequenceTask(seq_value, c.vocab_size, c.block_size, last_only=last)
-    new_cfg = TrainConfig(**{**t.to_dict(), "device": dev, "eval_interval": 1,
-                             "eval_batches": 1,
-                             "max_steps": min(t.max_steps, bounds(f"{P}_steps")[1])})
-    trainer = Trainer(b.model, new_task, new_cfg)
-    trainer.step_count = b.step
-    old = st.session_state.get(f"{P}_run")
-    if old is not None:
-        old.pause()
-    st.session_state.update({
-        f"{P}_vocab": c.vocab_size, f"{P}_context": c.block_size, f"{P}_layers": c.n_layer,
-        f"{P}_heads": c.n_head, f"{P}_embd": c.n_embd, f"{P}_bias": c.bias,
-        f"{P}_lr": new_cfg.learning_rate, f"{P}_wd": new_cfg.weight_decay,
-        f"{P}_batch": new_cfg.batch_size, f"{P}_steps": new_cfg.max_steps,
-        f"{P}_seed": new_cfg.seed, f"{P}_device": dev, f"{P}_seq": seq_value,
-        f"{P}_last_only": last,
-        f"{P}_run": LiveRun(trainer), f"{P}_arch": (c, new_cfg.seed, dev),
-    })
-    st.session_state.pop(f"{P}_before", None)
+    trainer = bundle_trainer(b, SequenceTask(seq_value, c.vocab_size, c.block_size, last), tcfg,
+                             eval_interval=1, eval_batches=1,
+                             max_steps=min((b.train or tcfg).max_steps, bounds(f"{P}_steps")[1]))
+    st.session_state.update({**settings_of(c, trainer.config), f"{P}_seq": seq_value,
+                             f"{P}_last_only": last})
+    install_run(f"{P}_run", LiveRun(trainer), (c, trainer.config.seed, trainer.config.device))
     return (f"Loaded a model trained for {b.step:,} steps: {c.n_layer} layers, {c.n_head} heads, "
             f"{c.n_embd} dimensions, vocabulary {c.vocab_size}, context {c.block_size}. The "
             "settings above now match it; Train continues from its weights (with a fresh "
@@ -290,30 +247,31 @@ with st.expander("Save, load and share", icon=":material/share:"):
 tok = task.tokenizer.token_str
 attn_state = st.selectbox(
     "Input for the attention heatmaps", [tuple(r) for r in x_train.tolist()][:200],
-    format_func=lambda s: "".join(tok(t) for t in s), key=f"{P}_attn_input")
+    format_func=lambda s: "".join(tok(t) for t in s), key=f"{P}_attn_input", **KEEP)
 
 
 def draw(snap: Snapshot) -> None:
     # everything drawn depends only on the model (its step) and the settings: memoised, so a
     # queued or paused model redraws without recomputing (see memo in pages/_live.py)
-    key = (run, snap.step, len(snap.evals), states, as_graph, attn_state)
-    probs = memo(f"{P}_probs", key,
-                 lambda: run.read_model(lambda m: model_transition_probs(m, states).numpy()))
+    key = (run, snap.view_step, len(snap.evals), states, as_graph, attn_state)
+    step, probs = memo(f"{P}_probs", key, lambda: run.read_view(
+        lambda m: model_transition_probs(m, states).numpy()))
     # the labelled graph gets the wider column (its edge labels must read from the back row);
     # a big circle gets the whole width
     wide_graph = as_graph and len(states) > MAX_LABELLED_STATES
     left, right = st.columns([2, 3]) if not wide_graph else (st.container(), st.container())
     with left:
-        st.plotly_chart(memo(f"{P}_loss_fig", key, lambda: loss_figure(
-            snap.steps, snap.losses, snap.evals, floor, title="Training loss")), key=f"{P}_loss")
+        st.plotly_chart(memo(f"{P}_loss_fig", (key, snap.step), lambda: loss_figure(
+            snap.steps, snap.losses, snap.evals, floor, title="Training loss",
+            train_name="loss on all windows")), key=f"{P}_loss")
     with right:
         if as_graph:
-            st.subheader(f"Now (step {snap.step})")
+            st.subheader(f"Now (step {step})")
             with st.container(key=f"{P}_graph"):
                 draw_graph(probs, key=f"{P}_network")
         else:
             st.plotly_chart(memo(f"{P}_heat_fig", key, lambda: transition_heatmap(
-                states, probs, transitions, tok, title=f"P(next | state), step {snap.step}")),
+                states, probs, transitions, tok, title=f"P(next | state), step {step}")),
                 key=f"{P}_heat")
     compare_table(probs)
     st.plotly_chart(memo(f"{P}_attn_fig", key, attention_now), key=f"{P}_attn")
@@ -356,7 +314,7 @@ def compare_table(probs: np.ndarray) -> None:
         st.dataframe(rows, hide_index=True)
 
 
-before = st.session_state[f"{P}_before"]
+before = st.session_state[f"{P}_before"][1]
 if as_graph and before is not None:
     with st.expander("Before training (step 0): the untrained model's graph", expanded=False):
         draw_graph(np.stack([before[s] for s in states]), key=f"{P}_network_before")
@@ -366,7 +324,9 @@ st.markdown(
     "leaves per possible next token, labelled `token(probability)`; following it appends the "
     "token and drops the oldest one. Blue states occur in the training sequence (with `data q%` "
     "saying how often each token followed them there); grey dashed states never occur, so the "
-    "model's arrows from them are pure guesswork. The loss cannot go below the dashed green line: "
-    "where the data itself is uncertain (the same state followed by different tokens), no model "
-    "can do better than the data's own frequencies."
+    "model's arrows from them are pure guesswork. The thick line, the loss on all training "
+    "windows, cannot go below the dashed green line: where the data itself is uncertain (the "
+    "same state followed by different tokens), no model can do better than the data's own "
+    "frequencies. The thin line is each step's batch loss: with a batch smaller than the number "
+    "of windows it is measured on a random handful of them, which can dip below the floor."
 )

@@ -44,12 +44,14 @@ def loss_figure(
     floor: float | None = None,
     title: str = "Loss",
     height: int = 380,
+    train_name: str = "train loss",
 ) -> go.Figure:
-    """Step losses (thin line), evaluated train/val losses (markers) and the entropy floor.
+    """Step losses (thin line), evaluated train/val losses (thick lines) and the entropy floor.
 
+    train_name labels the evaluated training loss (Baby GPT: "loss on all windows").
     Redrawn live: the layout is cached and the traces are not validated (see viz/fast.py).
     """
-    return fast.figure(*loss_parts(steps, losses, evals, floor, title, height))
+    return fast.figure(*loss_parts(steps, losses, evals, floor, title, height, train_name))
 
 
 def loss_parts(
@@ -59,6 +61,7 @@ def loss_parts(
     floor: float | None = None,
     title: str = "Loss",
     height: int = 380,
+    train_name: str = "train loss",
 ) -> tuple[list[dict], dict]:
     """loss_figure's traces and layout, as dicts, for builders that add to them."""
     x, y = _thin(steps, losses)
@@ -66,7 +69,7 @@ def loss_parts(
                  line=dict(color=TRAIN_COLOR, width=1.5), opacity=0.6)]
     if evals:
         ex, ey = _thin([e.step for e in evals], [e.train_loss for e in evals])
-        data.append(dict(type="scatter", x=ex, y=ey, mode="lines", name="train loss",
+        data.append(dict(type="scatter", x=ex, y=ey, mode="lines", name=train_name,
                          line=dict(color=TRAIN_COLOR, width=3)))
         vals = [(e.step, e.val_loss) for e in evals if e.val_loss is not None]
         if vals:
