@@ -30,6 +30,14 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import REPO_ROOT, summarize
+from bench.server import (
+    CHROMIUM_ARGS,
+    CHROMIUM_PATH,
+    READY_JS,
+    VIEWPORT,
+    free_port,
+    stop_streamlit,
+)
 
 BABY = "Baby GPT"
 TEXT = "Train on text"
@@ -79,22 +87,8 @@ INSTRUMENT_JS = """
 })();
 """
 
-READY_JS = """() => {
-    const app = document.querySelector(
-        "[data-testid='stApp'][data-test-connection-state='CONNECTED']");
-    return app !== null
-        && document.querySelector("[data-test-script-state='notRunning']") !== null
-        && document.querySelector("[data-testid='stSkeleton']") === null;
-}"""
-
 
 # --- the server ------------------------------------------------------------------------------
-def _free_port() -> int:
-    from tests.e2e.harness import free_port
-
-    return free_port()
-
-
 def spawn_server(port: int, env: dict[str, str] | None = None,
                  script: str = "app.py") -> subprocess.Popen[bytes]:
     """`streamlit run <script>` as a user starts it (headless), in its own process group."""
@@ -104,12 +98,6 @@ def spawn_server(port: int, env: dict[str, str] | None = None,
     log = open(os.devnull, "wb")  # noqa: SIM115 - handed to the child
     return subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True, env={**os.environ, **(env or {})})
-
-
-def stop_server(proc: subprocess.Popen[bytes]) -> None:
-    from tests.e2e.harness import stop_streamlit
-
-    stop_streamlit(proc)
 
 
 def wait_health(url: str, timeout: float = 60.0) -> None:
@@ -256,7 +244,7 @@ def measure_startup(browser, runs: int) -> dict[str, Any]:
     (retrying until the server answers), as a user who starts the app and its tab together."""
     healthy, drawn, idle_rss = [], [], []
     for _ in range(runs):
-        port = _free_port()
+        port = free_port()
         url = f"http://127.0.0.1:{port}"
         t0 = time.perf_counter()
         proc = spawn_server(port)
@@ -284,7 +272,7 @@ def measure_startup(browser, runs: int) -> dict[str, Any]:
         finally:
             ctx.close()
             idle_rss.append(rss_mb(proc.pid))
-            stop_server(proc)
+            stop_streamlit(proc)
     return {"server_answers_s": summarize(healthy), "first_page_drawn_s": summarize(drawn),
             "samples_first_page_drawn_s": drawn}
 
@@ -389,8 +377,6 @@ def run(quick: bool = False, parts: tuple[str, ...] = ("startup", "switch", "red
                                                        "watch", "memory")) -> dict[str, Any]:
     from playwright.sync_api import sync_playwright
 
-    from tests.e2e.harness import CHROMIUM_ARGS, CHROMIUM_PATH, VIEWPORT
-
     n = 2 if quick else 3
     secs = 4.0 if quick else 8.0
     out: dict[str, Any] = {"quick": quick}
@@ -399,7 +385,7 @@ def run(quick: bool = False, parts: tuple[str, ...] = ("startup", "switch", "red
         try:
             if "startup" in parts:
                 out["startup"] = measure_startup(browser, n)
-            port = _free_port()
+            port = free_port()
             url = f"http://127.0.0.1:{port}"
             proc = spawn_server(port)
             try:
@@ -456,7 +442,7 @@ def run(quick: bool = False, parts: tuple[str, ...] = ("startup", "switch", "red
                 part("memory", memory)
                 ctx.close()
             finally:
-                stop_server(proc)
+                stop_streamlit(proc)
         finally:
             browser.close()
     return out

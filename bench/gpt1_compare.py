@@ -4,9 +4,9 @@ Pre-trains a small character GPT on the built-in corpus (stage 1), then fine-tun
 classification head on each labelled task (stage 2), and the same architecture from scratch, at a
 few numbers of labelled examples; prints validation accuracies and wall times.
 
-    python bench/gpt1_compare.py --threads 1          # the page's defaults (tiny model)
-    python bench/gpt1_compare.py --n-layer 4 --n-embd 128   # the small model
-    python bench/gpt1_compare.py --pretrain-steps 600 --counts 32 128 512 --seeds 0 1 2
+    python -m bench.gpt1_compare --threads 1          # the page's defaults (tiny model)
+    python -m bench.gpt1_compare --n-layer 4 --n-embd 128   # the small model
+    python -m bench.gpt1_compare --pretrain-steps 600 --counts 32 128 512 --seeds 0 1 2
 """
 
 from __future__ import annotations

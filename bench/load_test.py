@@ -14,8 +14,8 @@ would measure Chromium, not the server; students' browsers run on their own lapt
 - `churn`: sessions opened, trained and closed, `batch` at a time; then the server's thread
   count and memory are compared with where they were after the first batch.
 
-    python bench/load_test.py load --sessions 10 --seconds 30 [--save]
-    python bench/load_test.py churn --sessions 100 --batch 10 [--save]
+    python -m bench.load_test load --sessions 10 --seconds 30 [--save]
+    python -m bench.load_test churn --sessions 100 --batch 10 [--save]
 
 Prints one JSON object of figures (also written to bench/results/ when --save is given).
 """
@@ -35,12 +35,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
-
-from bench.ws_client import Session  # noqa: E402
-from tests.e2e.harness import (  # noqa: E402
+from bench.common import REPO_ROOT as ROOT
+from bench.server import (
     CHROMIUM_ARGS,
     CHROMIUM_PATH,
     VIEWPORT,
@@ -48,6 +44,7 @@ from tests.e2e.harness import (  # noqa: E402
     stop_streamlit,
     wait_ready,
 )
+from bench.ws_client import Session
 
 
 def proc_status(pid: int) -> tuple[float, int]:

@@ -1,8 +1,8 @@
 """Train a character model on the built-in corpus headlessly and report loss, steps and time.
 
-    python bench/text_model.py                  # the default preset ("Small")
-    python bench/text_model.py --preset Tiny --steps 300
-    python bench/text_model.py --seconds 90     # stop after 90 s of training
+    python -m bench.text_model                  # the default preset ("Small")
+    python -m bench.text_model --preset Tiny --steps 300
+    python -m bench.text_model --seconds 90     # stop after 90 s of training
 
 Prints one line per evaluation, the final train/val loss over 20 batches, the wall time and a
 generated sample. Not collected by pytest (it takes minutes).
@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import sys
 import time
 from dataclasses import replace
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+import torch
 
-import torch  # noqa: E402
-
-from gptviz.corpus import builtin_corpus  # noqa: E402
-from gptviz.generate import generate_text  # noqa: E402
-from gptviz.text_model import DEFAULT_PRESET, TEXT_PRESETS, build_text_run  # noqa: E402
+from gptviz.corpus import builtin_corpus
+from gptviz.generate import generate_text
+from gptviz.text_model import DEFAULT_PRESET, TEXT_PRESETS, build_text_run
 
 
 def main() -> None:

@@ -48,7 +48,7 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | N
     """The distribution sampled from: softmax(logits / temperature), cut by top-k then top-p.
 
     logits (..., V) -> probs (..., V), renormalised so each row sums to 1.
-    top-k keeps exactly k tokens (ties at the k-th value are broken by token id, unlike minGPT's
+    top-k keeps exactly k tokens (ties at the k-th value go to the lowest token ids, unlike minGPT's
     `logits < v[-1]` which keeps every tied token). top-p (nucleus) keeps the smallest set of most
     likely tokens whose probability adds up to at least p.
     """
@@ -57,7 +57,10 @@ def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | N
     V = probs.size(-1)
     if top_k is not None and top_k < V:
         keep = torch.zeros_like(probs, dtype=torch.bool)
-        keep.scatter_(-1, torch.topk(probs, top_k, dim=-1).indices, True)
+        # a stable sort, not torch.topk, whose order among equal values is unspecified: ties
+        # at the k-th value go to the lowest token ids, the same tokens on every machine
+        order = torch.sort(probs, dim=-1, descending=True, stable=True).indices
+        keep.scatter_(-1, order[..., :top_k], True)
         probs = torch.where(keep, probs, torch.zeros_like(probs))
         probs = probs / probs.sum(-1, keepdim=True)
     if top_p is not None and top_p < 1.0:

@@ -193,8 +193,3 @@ class GPT(nn.Module):
         """P(next token | each sequence in idx), (B, vocab_size), from the last position."""
         logits = self(idx[:, -self.config.block_size:]).logits[:, -1, :]
         return F.softmax(logits.float(), dim=-1)
-
-
-def count_parameters(config: GPTConfig) -> int:
-    """Parameters of GPT(config), computed without building it."""
-    return config.num_params()

@@ -2,7 +2,7 @@
 
 minGPT's char demo and nanoGPT's shakespeare_char: one token per character, the model learns to
 continue the text. Presets are sized for a 2-core CPU; the numbers in their descriptions were
-measured with bench/text_model.py on the built-in corpus.
+measured with `python -m bench.text_model` on the built-in corpus.
 """
 
 from __future__ import annotations

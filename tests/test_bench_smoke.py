@@ -74,3 +74,25 @@ def test_browser_rate_and_latency_from_page_marks():
     lat = redraw_latencies(sends, mk)
     assert lat["request_to_text_ms"] == [40.0, 40.0]
     assert lat["request_to_graph_ms"] == [90.0, 140.0]
+
+
+def test_bench_runs_as_a_package_and_never_imports_the_tests():
+    """`python -m bench.<tool>` is the one way to run bench/: no sys.path edits, no tests.*"""
+    import ast
+    from pathlib import Path
+
+    files = sorted((Path(__file__).resolve().parents[1] / "bench").glob("*.py"))
+    assert len(files) > 5
+    for path in files:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""]
+            else:
+                names = []
+            assert not [n for n in names if n == "tests" or n.startswith("tests.")], path.name
+            if isinstance(node, ast.Attribute) and node.attr == "path":
+                assert not (isinstance(node.value, ast.Name) and node.value.id == "sys"), \
+                    f"{path.name}:{node.lineno} touches sys.path"

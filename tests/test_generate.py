@@ -67,6 +67,24 @@ def test_top_k_leaves_exactly_k_nonzero_even_with_ties() -> None:
     torch.testing.assert_close(p[:4], kept)
 
 
+@pytest.mark.parametrize("logits", [
+    [2.0, 1.0, 1.0, 1.0, 0.5, -3.0],  # a three-way tie at the 2nd place
+    [1.0] + [0.0] * 15,  # one leader, then fifteen equal tokens
+    [0.0, 3.0, 0.0, 3.0, 0.0, 0.0, 3.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # tied leaders, tied rest
+])
+def test_top_k_ties_go_to_the_lowest_token_ids(logits: list[float]) -> None:
+    V = len(logits)
+    by_rank = sorted(range(V), key=lambda i: (-logits[i], i))  # the oracle: (-value, id)
+    for k in range(1, V):
+        kept = filter_logits(torch.tensor(logits), top_k=k) > 0
+        assert set(kept.nonzero().flatten().tolist()) == set(by_rank[:k]), k
+    batch = torch.tensor([logits, logits[::-1]])  # row by row in a batch, too
+    kept = filter_logits(batch, top_k=3) > 0
+    assert set(kept[0].nonzero().flatten().tolist()) == set(by_rank[:3])
+    mirrored = sorted(range(V), key=lambda i: (-logits[::-1][i], i))[:3]
+    assert set(kept[1].nonzero().flatten().tolist()) == set(mirrored)
+
+
 def test_top_p_keeps_smallest_set_reaching_p() -> None:
     target = torch.tensor([0.5, 0.3, 0.15, 0.05])
     logits = target.log()

@@ -137,8 +137,27 @@ def test_middle_state_spaces_are_drawn_as_a_fixed_circle_of_arrows(at):
     at.number_input(key="baby_context").set_value(5).run()  # 2^5 = 32 states
     assert not at.exception and not at.error
     assert not at.get("graphviz_chart")  # no graphviz drawing to lay out in the browser
-    specs = [p.proto.spec for p in at.get("plotly_chart")]
-    network = [s for s in specs if "triangle-up" in s]
+    import json  # the figure as data, not its serialisation ("→" may be written \u2192)
+
+    def strings(trace: dict, field: str) -> list[str]:
+        value = trace.get(field)
+        return [value] if isinstance(value, str) else list(value or [])
+
+    def arrows(trace: dict) -> bool:  # the arrowheads: triangle markers, one per transition
+        return (trace.get("marker") or {}).get("symbol") == "triangle-up"
+
+    figures = [json.loads(p.proto.spec) for p in at.get("plotly_chart")]
+    network = [f for f in figures if any(arrows(t) for t in f["data"])]
     assert len(network) == 2  # the live graph, and the untrained one in its expander
-    assert all('"11111"' in s and "11111 → 11111: token 1" in s for s in network)
+    states = [f"{i:05b}" for i in range(32)]
+    for fig in network:
+        labels = [s for t in fig["data"] if not arrows(t) for s in strings(t, "text")]
+        hovers = [s for t in fig["data"] if arrows(t)
+                  for s in strings(t, "text") + strings(t, "hovertext")]
+        assert sorted(labels) == states  # every state named once
+        assert len(hovers) == 64  # two ways out of each state
+        for state in states:  # the next state drops the oldest bit and appends the token
+            for token in "01":
+                arrow = f"{state} → {state[1:]}{token}: token {token}"
+                assert sum(h.startswith(arrow) for h in hovers) == 1, arrow
     assert any("too many to label every arrow" in c.value for c in at.caption)

@@ -9,6 +9,7 @@ import torch
 
 from gptviz.config import ConfigError, GPTConfig, TrainConfig
 from gptviz.tasks import AdditionTask, ProblemError, SortingTask
+from gptviz.tasks.presets import PRESETS
 from gptviz.tasks.problems import MAX_ENUMERATED
 from gptviz.train import Trainer, build_model
 
@@ -89,6 +90,48 @@ def test_held_out_problems_never_reach_training(task):
     # the held-out split itself holds exactly the held-out problems
     xv, _ = task.examples["val"]
     assert set(task.problem_ids(xv[:, : task.prompt_len]).tolist()) == val
+
+
+def mirror_prompts(task, prompts: torch.Tensor) -> torch.Tensor:
+    """The same problem written the other way round: b + a for a + b (digits swapped by hand,
+    not by the task's code). Sorting has no second way to write an input: itself."""
+    if isinstance(task, AdditionTask):
+        n = task.ndigit
+        return torch.cat([prompts[:, n:], prompts[:, :n]], dim=1)
+    return prompts
+
+
+PROBLEM_PRESETS = [(t, name) for t in ("addition", "sorting") for name in PRESETS[t]]
+
+
+@pytest.mark.parametrize("task_name, preset", PROBLEM_PRESETS)
+def test_no_held_out_problem_or_its_mirror_is_trained_on(task_name, preset):
+    task = PRESETS[task_name][preset].build()[0]
+    prompts, _ = task.problems(task.val_ids)
+    held_out = {tuple(p) for p in prompts.tolist()}
+    mirrors = {tuple(p) for p in mirror_prompts(task, prompts).tolist()}
+    assert mirrors == held_out  # b + a is held out whenever a + b is
+    if isinstance(task, AdditionTask):  # and some problems have a distinct mirror to check
+        assert any(m != tuple(p) for m, p in zip(mirror_prompts(task, prompts).tolist(),
+                                                  prompts.tolist(), strict=True))
+    trained = task.problems(task.train_ids())[0] if task.num_problems <= 10**6 else None
+    if trained is not None:  # the whole training set, listed
+        assert not {tuple(p) for p in trained.tolist()} & (held_out | mirrors)
+        assert len(trained) + len(held_out) == task.num_problems
+    g = torch.Generator().manual_seed(0)
+    for _ in range(10):  # and what training actually draws
+        x, _ = task.get_batch("train", 512, g)
+        assert not {tuple(p) for p in x[:, : task.prompt_len].tolist()} & (held_out | mirrors)
+
+
+@pytest.mark.parametrize("ndigit", [1, 2, 3, 4])
+def test_addition_holds_out_about_the_asked_number_of_problems(ndigit):
+    task = AdditionTask(ndigit=ndigit)
+    asked = min(round(task.num_problems * 0.1), 1000)
+    # mirror pairs come two at a time; a doubled sum (a + a) fills an odd gap
+    assert len(task.val_ids) == asked
+    assert len(task.val_ids.unique()) == len(task.val_ids)
+    assert torch.equal(task.val_ids, task.val_ids.sort().values)
 
 
 def test_split_sizes_and_determinism():

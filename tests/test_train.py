@@ -18,7 +18,8 @@ def doc000_trainer(**overrides) -> Trainer:
 
 
 def test_step_zero_loss_matches_document_000_notebook():
-    # shared/OFFLINE-DATA.md: the notebook's step-0 loss is 0.663539 (all 12 windows, last position)
+    # the untrained model's loss over all 12 windows of 111101111011110, scored at the last
+    # position only: 0.663539, the number document 000's notebook prints for its first step
     trainer = doc000_trainer()
     assert trainer.step().loss == pytest.approx(0.663539, abs=1e-6)
 

@@ -18,7 +18,6 @@ unchanged between the stages: same vocabulary, same weights, only the head is ne
 from __future__ import annotations
 
 import copy
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -354,8 +353,3 @@ class FineTuner:
             if self.step_count % self.config.eval_interval == 0 or done == n:
                 self.evaluate()
         return done
-
-
-def chance_accuracy(n_classes: int) -> float:
-    """Accuracy of guessing, with balanced classes."""
-    return 1.0 / n_classes if n_classes > 0 else math.nan

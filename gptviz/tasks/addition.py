@@ -42,6 +42,10 @@ class AdditionTask(ProblemTask):
         answers = digits_of(a + b, self.ndigit + 1).flip(1)  # reversed: ones digit first
         return prompts, answers
 
+    def mirror_ids(self, ids: torch.Tensor) -> torch.Tensor:
+        nd = 10**self.ndigit
+        return (ids % nd) * nd + ids // nd  # a * nd + b -> b * nd + a
+
     def problem_ids(self, prompts: torch.Tensor) -> torch.Tensor:
         a = value_of(prompts[:, : self.ndigit])
         b = value_of(prompts[:, self.ndigit:])

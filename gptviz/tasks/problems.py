@@ -5,7 +5,8 @@ sequence is the prompt followed by the answer, shifted by one as usual (x = seq[
 y = seq[1:]), and the loss is taken only where y is an answer token: the model is never asked to
 predict the prompt, which is random. A fixed random set of problems is held out ("val") and the
 training batches are drawn from the others only, so accuracy on the held-out set measures whether
-the model learnt the rule or memorised its examples.
+the model learnt the rule or memorised its examples. A held-out problem's mirror (addition's b + a
+for a + b) is held out with it, so no held-out answer is one swap away from a trained one.
 """
 
 from __future__ import annotations
@@ -114,16 +115,41 @@ class ProblemTask(ExampleTask):
             names[writing_pos] = self.place_names()[reading_pos]
         return names
 
+    def mirror_ids(self, ids: torch.Tensor) -> torch.Tensor:
+        """The same problem written another way, (N,) -> (N,): addition's b + a for a + b.
+
+        The held-out set is closed under it: a model that sees 37 + 85 in training and is
+        tested on 85 + 37 needs only to know that addition commutes, not how to add. Problems
+        without a second way of writing (sorting's inputs) are their own mirror.
+        """
+        return ids
+
     # --- data ------------------------------------------------------------------------------
     def _choose_held_out(self, n_val: int, seed: int) -> torch.Tensor:
+        """n_val problems, whole mirror pairs only, drawn at random by seed; sorted, (n_val,).
+
+        A pair counts two, a problem that is its own mirror (sorting's, or 7 + 7) one. Pairs are
+        taken in random order while they fit; when one slot is left, the next self-mirror fills
+        it (if none is left the set is one short).
+        """
         g = torch.Generator().manual_seed(seed)
         if self.num_problems <= MAX_ENUMERATED:  # minGPT's adder: a seeded permutation
-            return torch.randperm(self.num_problems, generator=g)[:n_val].sort().values
-        chosen = torch.empty(0, dtype=torch.long)
-        while len(chosen) < n_val:  # huge spaces: draw until n_val distinct problems
-            more = torch.randint(self.num_problems, (n_val,), generator=g)
-            chosen = torch.cat([chosen, more]).unique()  # sorted
-        return chosen[torch.randperm(len(chosen), generator=g)[:n_val]].sort().values
+            order = torch.randperm(self.num_problems, generator=g)
+        else:  # huge spaces: draw until there are surely enough distinct pairs
+            order = torch.empty(0, dtype=torch.long)
+            while len(order) < n_val:
+                more = torch.randint(self.num_problems, (n_val,), generator=g)
+                order = torch.cat([order, torch.minimum(more, self.mirror_ids(more))]).unique()
+            order = order[torch.randperm(len(order), generator=g)]
+        mirror = self.mirror_ids(order)
+        order = order[order <= mirror]  # one id per pair: the smaller
+        mirror = self.mirror_ids(order)
+        size = 1 + (mirror != order).long()  # problems each pair holds
+        fits = int((size.cumsum(0) <= n_val).sum())
+        chosen, rest = order[:fits], order[fits:]
+        if int(size[:fits].sum()) < n_val:  # one slot left, taken by a self-mirror
+            chosen = torch.cat([chosen, rest[rest == self.mirror_ids(rest)][:1]])
+        return torch.cat([chosen, self.mirror_ids(chosen)]).unique()  # sorted
 
     def sequences(self, ids: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """Training pairs (x, y), each (N, T): y is -1 except where the next token is an answer."""

@@ -3,8 +3,9 @@ come and go.
 
 The students are websocket clients speaking Streamlit's protocol (bench/ws_client.py): to the
 server each is a browser tab, and they cost the test machine almost nothing, so the figures
-are the server's. The figures (printed, and in bench/results/) come from bench/load_test.py;
-these tests assert what must hold on any machine, with bounds loose enough for a shared CI box.
+are the server's. The figures (printed, and in bench/results/) come from
+`python -m bench.load_test`; these tests assert what must hold on any machine, with bounds loose
+enough for a shared CI box.
 """
 
 from __future__ import annotations
