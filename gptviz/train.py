@@ -141,10 +141,11 @@ class _ReadyForward:
     page evaluates after every step (Baby GPT), the next step's forward computes exactly what
     evaluate() just did: same weights, same batch, same mode. Running it once instead of twice
     takes a step plus its evaluation from 3.41 to 2.61 ms (medians of 7 paired runs of 200
-    steps, document 000's model, one thread, 2026-12-01): 0.74x. It is used only if the batch is equal and no weight changed in
-    between: every in-place change to a parameter (an optimizer step, load_state_dict, a
-    restore) bumps its version counter (Tensor._version, the counter autograd itself checks
-    before a backward; reading it costs about 5 us for document 000's 41 tensors).
+    steps, document 000's model, one thread, 2026-12-01): 0.74x. It is used only if the batch
+    is equal and no weight changed in between: every in-place change to a parameter (an
+    optimizer step, load_state_dict, a restore) bumps its version counter (Tensor._version,
+    the counter autograd itself checks before a backward; reading it costs about 5 us for
+    document 000's 41 tensors).
     """
 
     def __init__(self, params: list[torch.nn.Parameter]) -> None:

@@ -160,3 +160,35 @@ def test_train_again_right_after_pause_is_not_lost():
     target = run.snapshot().target
     assert wait_until(lambda: run.snapshot().status == "done")
     assert run.snapshot().step == target
+
+
+def test_the_session_release_hook_never_waits_for_a_step():
+    """Streamlit runs this hook on its event loop when a tab closes: it must return while a
+    step is still under way (it used to wait for the step's lock: 17.8 s with a large model)."""
+    from pages._live import _GuardRecord, _Holder, _on_session_released
+
+    task = BlockingTask()
+    run = LiveRun(Trainer(build_model(DOC000_MODEL, 1337), task, DOC000_TRAIN), FairSlots(1))
+    task.block = True
+    run.start(1_000)
+    assert task.inside.wait(5)
+    holder = _Holder()
+    holder.record = _GuardRecord()
+    holder.record.runs.add(run)
+    done = threading.Event()
+    threading.Thread(target=lambda: (_on_session_released(holder), done.set()),
+                     daemon=True).start()
+    assert done.wait(2), "the release hook waited for the training step"
+    assert not task.release.is_set() and not run.running and holder.record.interrupted
+    task.block = False
+    task.release.set()
+
+
+def test_slow_rates_read_as_seconds_per_step_never_zero():
+    from pages._live import rate_text
+
+    assert rate_text(0.3) == "3.3 s/step"  # was "0 steps/s"
+    assert rate_text(0.05) == "20.0 s/step"
+    assert rate_text(2.5) == "2.5 steps/s"
+    assert rate_text(36.4) == "36 steps/s"
+    assert rate_text(0.0) == "measuring speed"

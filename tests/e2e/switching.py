@@ -55,14 +55,15 @@ def train_steps(page, n: int, steps_label: str) -> None:
     """Set 'steps per click' to n, press Train and wait until the page says Step n or more."""
     set_number(page, steps_label, n)
     before = shown_step(page)
-    page.get_by_role("button", name=re.compile(r"^(play_arrow)?\s*Train")).first.click()
+    page.get_by_role("button", name=re.compile(r"Train [\d,]+ step")).first.click()
     page.wait_for_function(
         """([n]) => { const el = document.querySelector("[data-testid='stProgress']");
                        const m = el && el.innerText.match(/Step ([\\d,]+)/);
                        return m && parseInt(m[1].replace(/,/g, '')) >= n; }""",
         arg=[before + n], timeout=120_000, polling=200)
     # finished: the button is Train again, not Pause
-    expect(page.get_by_role("button", name=re.compile("Train"))).to_be_visible(timeout=60_000)
+    expect(page.get_by_role("button", name=re.compile(r"Train [\d,]+ step"))).to_be_visible(
+        timeout=60_000)
     wait_ready(page)
 
 
