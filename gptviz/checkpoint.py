@@ -179,8 +179,14 @@ def _is_number(v: Any) -> bool:
             and math.isfinite(float(v)))
 
 
+# TrainConfig settings newer than format version 1: a file saved before them has none, and
+# gets their defaults (a constant learning rate, weight decay on every parameter)
+ADDED_SINCE_V1 = {"schedule", "warmup_steps", "decay_steps", "min_lr", "decay_matrices_only"}
+
+
 def _check_fields(obj: Any, cls: type, where: str) -> dict[str, Any]:
-    """Every field of the dataclass present, of its type; nothing else."""
+    """Every field of the dataclass present (but those ADDED_SINCE_V1), of its type; nothing
+    else."""
     if not isinstance(obj, dict):
         raise CheckpointError(f"'{where}' in {CONFIG_NAME} must be an object.")
     out: dict[str, Any] = {}
@@ -191,6 +197,8 @@ def _check_fields(obj: Any, cls: type, where: str) -> dict[str, Any]:
                               f"{', '.join(repr(str(k)[:30]) for k in extra[:5])}.")
     for name, f in known.items():
         if name not in obj:
+            if name in ADDED_SINCE_V1:
+                continue
             raise CheckpointError(f"'{where}' is missing the setting '{name}'.")
         v = obj[name]
         kind = f.type if isinstance(f.type, str) else f.type.__name__

@@ -39,7 +39,9 @@ MODEL_OPTIONS = ("n_layer", "n_head", "n_embd", "dropout", "bias")
 TRAIN_OPTIONS = {"lr": "learning_rate", "weight_decay": "weight_decay",
                  "batch_size": "batch_size", "eval_interval": "eval_interval",
                  "eval_batches": "eval_batches", "grad_clip": "grad_clip", "device": "device",
-                 "seed": "seed"}
+                 "seed": "seed", "schedule": "schedule", "warmup_steps": "warmup_steps",
+                 "decay_steps": "decay_steps", "min_lr": "min_lr",
+                 "decay_matrices_only": "decay_matrices_only"}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
     o.add_argument("--grad-clip", type=float)
     o.add_argument("--device", choices=["cpu", "cuda"])
     o.add_argument("--seed", type=int)
+    o.add_argument("--schedule", choices=["constant", "cosine"],
+                   help="learning rate: constant after the warm-up, or nanoGPT's cosine decay")
+    o.add_argument("--warmup-steps", type=int, help="linear warm-up steps")
+    o.add_argument("--decay-steps", type=int, help="cosine: step it reaches --min-lr "
+                                                   "(default: the run's length)")
+    o.add_argument("--min-lr", type=float, help="cosine: the floor of the learning rate")
+    o.add_argument("--decay-matrices-only", action=argparse.BooleanOptionalAction, default=None,
+                   help="weight decay only on 2-D tensors (matrices, embeddings), as nanoGPT")
     t.add_argument("--threads", type=int, default=1,
                    help="torch threads (default 1, as the app: small models gain little from "
                         "more, and threads competing for shared cores slow them badly)")
@@ -121,11 +131,13 @@ class Printer:
         self.step_seconds: list[float] = []
         self.train_seconds = 0.0
         self.last_eval: EvalEvent | None = None
+        self.lr: float | None = None  # the learning rate of the last step
 
     def __call__(self, event: Event) -> None:
         if isinstance(event, StepEvent):
             self.step_seconds.append(event.seconds)
             self.train_seconds += event.seconds
+            self.lr = event.lr
         elif isinstance(event, EvalEvent):
             self.last_eval = event
             ms = 1000 * sum(self.step_seconds) / len(self.step_seconds) if self.step_seconds \
@@ -138,7 +150,7 @@ class Printer:
 
     def emit_eval(self, e: EvalEvent, ms: float | None) -> None:
         record = {"event": "eval", "step": e.step, "loss": e.train_loss, "val_loss": e.val_loss,
-                  **e.metrics, "ms_per_step": ms}
+                  **e.metrics, "ms_per_step": ms, "lr": self.lr}
         parts = [f"step {e.step:>6}", f"loss {e.train_loss:.4f}"]
         if e.val_loss is not None:
             parts.append(f"val loss {e.val_loss:.4f}")

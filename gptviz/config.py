@@ -22,6 +22,7 @@ MAX_VOCAB = 60_000
 MAX_LAYERS = 16
 MAX_EMBD = 1024
 MAX_BATCH = 512
+SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,21 @@ class TrainConfig:
     grad_clip: float = 0.0  # clip gradient norm to this value; 0 turns clipping off
     eval_interval: int = 10  # steps between validation-loss measurements
     eval_batches: int = 4  # batches averaged per validation measurement
+    # the learning-rate schedule (nanoGPT's get_lr): "constant" holds learning_rate after the
+    # warm-up; "cosine" warms up linearly, then decays along a cosine to min_lr at decay_steps
+    schedule: str = "constant"
+    warmup_steps: int = 0  # steps of linear warm-up from about 0 to learning_rate
+    decay_steps: int = 0  # cosine: the step it reaches min_lr; 0 means max_steps
+    min_lr: float = 0.0  # cosine: the floor of the learning rate
+    # nanoGPT's configure_optimizers: weight decay only on tensors of 2 or more dimensions (the
+    # matrices and embeddings), none on biases and LayerNorm gains. Off: on every parameter, as
+    # document 000's notebook does. Fixed once the optimizer is built.
+    decay_matrices_only: bool = False
+
+    @property
+    def schedule_steps(self) -> int:
+        """The step at which a cosine schedule reaches its floor."""
+        return self.decay_steps or self.max_steps
 
     def validate(self) -> TrainConfig:
         checks = [
@@ -105,6 +121,18 @@ class TrainConfig:
             (self.grad_clip >= 0.0, "Gradient clipping must be 0 (off) or positive."),
             (self.eval_interval >= 1, "Evaluation interval must be at least 1 step."),
             (self.eval_batches >= 1, "Evaluation needs at least one batch."),
+            (self.schedule in SCHEDULES, f"The schedule must be one of {', '.join(SCHEDULES)}."),
+            (self.warmup_steps >= 0, "Warm-up steps must be 0 or more."),
+            (self.decay_steps >= 0, "Decay steps must be 0 (the run's length) or more."),
+            (0.0 <= self.min_lr <= self.learning_rate,
+             f"The floor of the learning rate ({self.min_lr:g}) must be 0 to the peak learning "
+             f"rate ({self.learning_rate:g})."),
+            (self.warmup_steps <= self.max_steps,
+             f"The warm-up ({self.warmup_steps:,} steps) is longer than the run "
+             f"({self.max_steps:,} steps): shorten it or train longer."),
+            (self.schedule != "cosine" or self.warmup_steps < self.schedule_steps,
+             f"The cosine decay must end after the warm-up: it ends at step "
+             f"{self.schedule_steps:,}, the warm-up at step {self.warmup_steps:,}."),
         ]
         for ok, message in checks:
             if not ok:

@@ -33,6 +33,21 @@ class StepEvent:
     loss: float  # training loss of this step's batch
     seconds: float  # wall time of this step
     tokens: int  # tokens in this step's batch
+    lr: float = 0.0  # the learning rate this step used
+
+
+def lr_at(config: TrainConfig, step: int) -> float:
+    """The learning rate of step `step` (0-based), as nanoGPT's train.py get_lr computes it."""
+    peak = config.learning_rate
+    if step < config.warmup_steps:
+        return peak * (step + 1) / (config.warmup_steps + 1)
+    if config.schedule == "constant":
+        return peak
+    end = config.schedule_steps
+    if step > end:
+        return config.min_lr
+    ratio = (step - config.warmup_steps) / (end - config.warmup_steps)
+    return config.min_lr + 0.5 * (1.0 + math.cos(math.pi * ratio)) * (peak - config.min_lr)
 
 
 @dataclass(frozen=True)
@@ -93,23 +108,34 @@ def _resolve_speedups(s: Speedups, device: torch.device) -> ResolvedSpeedups:
                             autocast=autocast, compile=s.compile and cuda)
 
 
+def param_groups(model: torch.nn.Module, config: TrainConfig) -> list[dict]:
+    """AdamW's parameter groups: every parameter decayed (document 000), or, with
+    decay_matrices_only, nanoGPT's two groups: tensors of 2+ dimensions decayed, the rest not.
+    Each group says whether it is decayed, so a new weight decay reaches the right ones."""
+    params = list(model.parameters())
+    if not config.decay_matrices_only:
+        return [{"params": params, "weight_decay": config.weight_decay, "decayed": True}]
+    return [{"params": [p for p in params if p.dim() >= 2], "weight_decay": config.weight_decay,
+             "decayed": True},
+            {"params": [p for p in params if p.dim() < 2], "weight_decay": 0.0,
+             "decayed": False}]
+
+
 def make_optimizer(model: torch.nn.Module, config: TrainConfig,
                    fused: bool = True) -> tuple[torch.optim.AdamW, bool]:
-    """AdamW over every parameter, as document 000 (returns it and whether it is fused).
+    """AdamW (returns it and whether it is fused), over param_groups(model, config).
 
     The fused kernel updates all parameters in one call: for document 000's 41 small tensors
     that is most of the step's optimizer time (the per-tensor loop costs more than the maths).
     Its results equal the loop's up to float rounding.
     """
-    params = list(model.parameters())
+    groups = param_groups(model, config)
     if fused:
         try:
-            return torch.optim.AdamW(params, lr=config.learning_rate,
-                                     weight_decay=config.weight_decay, fused=True), True
+            return torch.optim.AdamW(groups, lr=config.learning_rate, fused=True), True
         except (RuntimeError, ValueError):  # a device or dtype without the fused kernel
             pass
-    return torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay,
-                             foreach=True), False
+    return torch.optim.AdamW(groups, lr=config.learning_rate, foreach=True), False
 
 
 def _non_finite(tensors: list[torch.Tensor]) -> torch.Tensor:
@@ -252,12 +278,14 @@ class Trainer:
         """
         if config is not None:
             config.validate()
-            if (config.seed, config.device) != (self.config.seed, self.config.device):
-                raise ConfigError("The seed and the device are fixed when the model is built; "
-                                  "build a new Trainer to change them.")
+            fixed = ("seed", "device", "decay_matrices_only")
+            if any(getattr(config, f) != getattr(self.config, f) for f in fixed):
+                raise ConfigError("The seed, the device and which tensors are decayed are fixed "
+                                  "when the model is built; build a new Trainer to change them.")
             for g in self.optimizer.param_groups:
-                g["lr"] = config.learning_rate
-                g["weight_decay"] = config.weight_decay
+                g["lr"] = lr_at(config, self.step_count)
+                if g["decayed"]:
+                    g["weight_decay"] = config.weight_decay
             self.config = config
         if task is not None:
             self._check_task(task, self.model)
@@ -286,6 +314,9 @@ class Trainer:
         loss = self._ready.take(x, y)
         if loss is None:
             loss = self._loss(x, y)
+        lr = lr_at(self.config, self.step_count)
+        for g in self.optimizer.param_groups:
+            g["lr"] = lr
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if self.config.grad_clip > 0:
@@ -302,7 +333,7 @@ class Trainer:
         if broken:
             self._diverged("The weights became infinite")
         self.step_count += 1
-        event = StepEvent(self.step_count, loss_value, time.perf_counter() - t0, x.numel())
+        event = StepEvent(self.step_count, loss_value, time.perf_counter() - t0, x.numel(), lr)
         self._emit(event)
         return event
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import re
 
 import pytest
@@ -68,6 +69,9 @@ def test_presets_are_listed_and_other_tasks_train():
     (["--task", "addition", "--lr", "-1"], "Learning rate"),
     (["--task", "sequence", "--target-accuracy", "0.9"], "no held-out accuracy"),
     (["--task", "addition", "--target-accuracy", "2"], "at most 1"),
+    (["--task", "sorting", "--steps", "30", "--warmup-steps", "50"], "longer than the run"),
+    (["--task", "sorting", "--schedule", "cosine", "--min-lr", "5"], "floor of the learning"),
+    (["--task", "sorting", "--decay-steps", "-3"], "Decay steps"),
 ])
 def test_bad_configuration_exits_non_zero_with_a_message(argv, message, capsys):
     status, out = run_cli("train", *argv)
@@ -80,3 +84,18 @@ def test_unknown_task_is_refused_by_argparse(capsys):
     with pytest.raises(SystemExit) as e:
         main(["train", "--task", "poetry"])
     assert e.value.code == 2 and "invalid choice: 'poetry'" in capsys.readouterr().err
+
+
+def test_schedule_options_reach_the_trainer():
+    status, out = run_cli("train", "--task", "sorting", "--steps", "20", "--schedule", "cosine",
+                          "--warmup-steps", "4", "--min-lr", "1e-5", "--eval-interval", "10",
+                          "--lr", "1e-3", "--decay-matrices-only", "--json")
+    assert status == 0
+    records = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    evals = [r for r in records if r["event"] == "eval"]
+    assert [r["step"] for r in evals] == [0, 10, 20]
+    # the 10th step (index 9): cosine from step 4 to 20, nanoGPT's formula by hand
+    expected = 1e-5 + 0.5 * (1 + math.cos(math.pi * (9 - 4) / (20 - 4))) * (1e-3 - 1e-5)
+    assert evals[1]["lr"] == pytest.approx(expected)
+    assert evals[2]["lr"] == pytest.approx(1e-5 + 0.5 * (1 + math.cos(math.pi * 15 / 16))
+                                           * (1e-3 - 1e-5))

@@ -67,13 +67,16 @@ class ExampleTask(Task):
         return split in self.examples
 
     def full_batch(self, batch_size: int) -> bool:
-        return batch_size >= len(self.examples["train"][0])
+        # only get_batch's own behaviour counts: a subclass that samples its training batches
+        # some other way (ProblemTask) says False
+        return (type(self).get_batch is ExampleTask.get_batch and "train" in self.examples
+                and batch_size >= len(self.examples["train"][0]))
 
     def eval_batches(self, split: Split, batch_size: int, n_batches: int,
                      generator: torch.Generator) -> list[tuple[torch.Tensor, torch.Tensor]]:
-        x, y = self.examples[split]
-        if batch_size >= len(x):
-            return [(x, y)]  # all of them: one batch (n copies of it would give the same mean)
+        if split in self.examples and batch_size >= len(self.examples[split][0]):
+            # all of them: get_batch gives every example (n copies give the same mean)
+            return [self.examples[split]]
         return super().eval_batches(split, batch_size, n_batches, generator)
 
     def get_batch(
