@@ -143,14 +143,15 @@ def test_other_examples_and_a_chosen_head(at):
     button(at, "Other examples").click().run()
     after = table_rows(at)
     assert len(after) == 8 and [r[0] for r in after] != [r[0] for r in before]
-    at.selectbox(key="tasks_head").set_value(1).run()
+    at.selectbox(key="tasks_head").set_value(1).run()  # head index 1: the second head
+    assert at.selectbox(key="tasks_head").format_func(1) == "head 2"
     attn = next(v for k, v in figures_by_title(at).items()
                 if k.startswith("Where each answer digit"))
     texts = [a["text"] for a in attn["layout"]["annotations"]]
-    assert "layer 0 · head 1" in texts and "layer 1 · head 1" in texts
+    assert "layer 1 · head 2" in texts and "layer 2 · head 2" in texts  # counted from 1
     at.number_input(key="tasks_heads").set_value(1).run()  # head 1 is gone: a valid view stays
     assert not at.exception and not at.error
     attn = next(v for k, v in figures_by_title(at).items()
                 if k.startswith("Where each answer digit"))
     texts = [a["text"] for a in attn["layout"]["annotations"]]
-    assert "layer 0 · head 1" not in texts
+    assert "layer 1 · head 2" not in texts
