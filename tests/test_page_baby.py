@@ -121,3 +121,24 @@ def test_middle_state_spaces_are_drawn_as_a_fixed_circle_of_arrows(at):
     texts = [json.dumps(json.loads(s), ensure_ascii=False) for s in network]
     assert all('"11111"' in t and "11111 → 11111: token 1" in t for t in texts)
     assert any("too many to label every arrow" in c.value for c in at.caption)
+
+
+def test_prefix_states_say_not_scored_in_last_position_mode_and_trained_otherwise(at):
+    at.toggle(key="baby_prefixes").set_value(True).run()  # document 000: last position only
+    assert not at.exception and not at.error
+    src = graph_source(at)
+    assert re.search(r'^\t11 \[[^\]]*style="filled,dotted"[^\]]*seen 8 times in the data '
+                     r'\(at the start of a window\); not scored', src, flags=re.M)
+    assert "shorter prefixes" in src  # the legend under the graph says why
+    table = at.dataframe[0].value.set_index("state")
+    assert table.loc["11", "seen in data"] == 8  # 11 starts 8 of the 12 windows
+    assert table.loc["11", "trained on"] == "no: prefix, not scored"
+    assert table.loc["11", "data P(1)"] == pytest.approx(0.75)
+    assert table.loc["111", "trained on"] == "yes" and table.loc["000", "trained on"] != "yes"
+    at.checkbox(key="baby_last_only").uncheck().run()  # every position scored: prefixes trained
+    src = graph_source(at)
+    assert "not scored" not in src and "shorter prefixes" not in src
+    assert re.search(r'^\t11 \[[^\]]*style=filled tooltip="prefix 11: seen 8 times', src,
+                     flags=re.M)
+    table = at.dataframe[0].value.set_index("state")
+    assert table.loc["11", "trained on"] == "yes" and table.loc["11", "seen in data"] == 8
