@@ -11,6 +11,7 @@ import itertools
 import math
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
@@ -79,6 +80,45 @@ def empirical_transitions(x: torch.Tensor, y: torch.Tensor) -> Transitions:
             if target >= 0:
                 counts[tuple(row_x[: t + 1])][target] += 1
     return Transitions(dict(counts))
+
+
+def window_transitions(x: torch.Tensor, y: torch.Tensor) -> Transitions:
+    """For every position of every window, scored or not: the context there -> the next token.
+
+    x, y: (N, T) windows and their targets, y[:, t] the token after x[:, t], -1 where the loss
+    does not score it. A window's own next token is known at every position: x[:, t + 1] for
+    t < T - 1, y[:, -1] at the end. So the shorter prefixes a window starts with are counted
+    even when only the last position is scored (document 000's setting); with every position
+    scored this equals empirical_transitions(x, y).
+    """
+    if x.shape != y.shape or x.dim() != 2:
+        raise ValueError(f"expected two (N, T) tensors, got {tuple(x.shape)} and {tuple(y.shape)}")
+    if (y[:, -1] < 0).any():
+        raise ValueError("every window needs the token after it (y[:, -1]) to count its prefixes")
+    nxt = torch.cat([x[:, 1:], y[:, -1:]], dim=1)
+    scored = y >= 0
+    if not torch.equal(nxt[scored], y[scored]):
+        raise ValueError("y is not x shifted by one position: not windows of one sequence")
+    return empirical_transitions(x, nxt)
+
+
+# How the loss treats a state: "trained" (scored positions have it as their context), "not
+# scored" (a prefix shorter than the context while only the last position is scored: it does
+# occur in the data, at the start of windows, but no loss is ever computed there), "unseen"
+# (never in the data).
+StateKind = Literal["trained", "not scored", "unseen"]
+
+
+def state_kind(state: State, context: int, transitions: Transitions,
+               last_only: bool) -> StateKind:
+    """Whether training ever scores the model at `state` (see StateKind).
+
+    transitions: what follows each context in the data; last_only: the loss scores only the
+    last position of each window, so a shorter state is never scored however often it occurs.
+    """
+    if last_only and len(state) < context:
+        return "not scored"
+    return "trained" if transitions.total(state) > 0 else "unseen"
 
 
 def conditional_entropy(x: torch.Tensor, y: torch.Tensor) -> float:

@@ -52,7 +52,7 @@ class ForwardTrace:
         for s in self.stages:
             if s.key == key and s.layer == layer:
                 return s
-        raise KeyError(f"No stage {key!r} in layer {layer}.")
+        raise KeyError(f"No stage {key!r} at layer index {layer} (0-based).")
 
     @property
     def logits(self) -> torch.Tensor:

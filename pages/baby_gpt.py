@@ -12,7 +12,9 @@ from gptviz.analysis import (
     all_states,
     empirical_transitions,
     model_transition_probs,
+    state_kind,
     state_space_size,
+    window_transitions,
 )
 from gptviz.checkpoint import Bundle, CheckpointError, bundle_trainer, check_fits
 from gptviz.config import (
@@ -31,6 +33,7 @@ from gptviz.viz.attention import attention_figure, format_attention
 from gptviz.viz.graph import (
     MAX_GRAPH_STATES,
     MAX_LABELLED_STATES,
+    TRAINED_ON,
     state_graph,
     transition_heatmap,
 )
@@ -178,6 +181,8 @@ show_prefixes = st.toggle(
     help="A sequence starts with fewer than T tokens: these are the chain's other states.")
 x_train, y_train = task.examples["train"]
 transitions = empirical_transitions(x_train, y_train)
+# what follows each state at every position of the windows, scored or not (prefixes included)
+in_windows = window_transitions(x_train, y_train)
 floor = task.entropy_floor()
 
 if state_space_size(mcfg.vocab_size, mcfg.block_size, show_prefixes) <= MAX_GRAPH_STATES:
@@ -290,11 +295,11 @@ def draw_graph(probs: np.ndarray, key: str) -> None:
     arrows on a fixed circle in plotly, which redraws live in milliseconds where graphviz took
     about a second in the browser for 64 states (bench/browser.py); hover gives the numbers."""
     if len(states) <= MAX_LABELLED_STATES:
-        st.graphviz_chart(state_graph(states, probs, mcfg.block_size, transitions, tok),
-                          width="stretch")
+        st.graphviz_chart(state_graph(states, probs, mcfg.block_size, in_windows, tok,
+                                      last_only=task.last_only), width="stretch")
     else:
-        st.plotly_chart(state_network_figure(states, probs, mcfg.block_size, transitions, tok),
-                        key=key)
+        st.plotly_chart(state_network_figure(states, probs, mcfg.block_size, in_windows, tok,
+                                             last_only=task.last_only), key=key)
         st.caption(f"{len(states)} states: too many to label every arrow. Thicker, darker arrows "
                    "are likelier; hover over an arrowhead for the token and both probabilities.")
 
@@ -303,10 +308,12 @@ def compare_table(probs: np.ndarray) -> None:
     with st.expander("Model vs data, state by state"):
         rows = []
         for s, p in zip(states, probs, strict=True):
-            data = transitions.probs(s, mcfg.vocab_size)
+            data = in_windows.probs(s, mcfg.vocab_size)
             rows.append({
                 "state": "".join(tok(t) for t in s),
-                "seen in data": transitions.total(s),
+                "seen in data": in_windows.total(s),
+                "trained on": TRAINED_ON[state_kind(s, mcfg.block_size, in_windows,
+                                                    task.last_only)],
                 **{f"model P({tok(t)})": round(float(p[t]), 3) for t in range(mcfg.vocab_size)},
                 **{f"data P({tok(t)})": (round(data[t], 3) if data else None)
                    for t in range(mcfg.vocab_size)},

@@ -212,7 +212,7 @@ c2.button("Other examples", icon=":material/shuffle:", key=f"{P}_shuffle", width
                                                     st.session_state[f"{P}_ex_seed"] + 1}))
 n_head_now = run.trainer.model.config.n_head
 head_choice = c3.selectbox("Attention shown", [-1, *range(n_head_now)], key=f"{P}_head",
-                           format_func=lambda h: "mean of the heads" if h < 0 else f"head {h}")
+                           format_func=lambda h: "mean of the heads" if h < 0 else f"head {h + 1}")
 head = None if head_choice is None or not 0 <= head_choice < n_head_now else int(head_choice)
 
 

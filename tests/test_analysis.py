@@ -14,7 +14,9 @@ from gptviz.analysis import (
     entropy,
     model_transition_probs,
     next_state,
+    state_kind,
     state_space_size,
+    window_transitions,
 )
 from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE
 from gptviz.tasks import SequenceTask
@@ -73,3 +75,32 @@ def test_model_transition_probs_are_distributions_over_every_prefix_length():
 def test_entropy_of_simple_distributions():
     p = torch.tensor([[0.5, 0.5], [1.0, 0.0]])
     assert torch.allclose(entropy(p), torch.tensor([math.log(2), 0.0]))
+
+
+def test_window_transitions_count_the_prefixes_each_window_starts_with():
+    # windows of 111101111011110 (T = 3) start at symbols 0..11: "111101111011" -> ten 1s
+    task = SequenceTask(DOC000_SEQUENCE, 2, 3)  # only the last position scored
+    x, y = task.examples["train"]
+    tr = window_transitions(x, y)
+    assert tr.counts[(1,)] == {1: 8, 0: 2} and tr.counts[(0,)] == {1: 2}
+    assert tr.counts[(1, 1)] == {1: 6, 0: 2} and tr.total((0, 0)) == 0
+    scored = empirical_transitions(x, y)  # the loss sees full windows only
+    assert all(len(s) == 3 for s in scored.counts)
+    assert {s: c for s, c in tr.counts.items() if len(s) == 3} == scored.counts
+    # scoring every position trains on exactly these prefixes: the same counts
+    every = SequenceTask(DOC000_SEQUENCE, 2, 3, last_only=False)
+    assert empirical_transitions(*every.examples["train"]).counts == tr.counts
+    assert window_transitions(*every.examples["train"]).counts == tr.counts
+    with pytest.raises(ValueError, match="shifted"):
+        window_transitions(torch.tensor([[0, 1]]), torch.tensor([[0, 1]]))  # 0 is not x[0, 1]
+
+
+def test_state_kind_says_whether_training_ever_scores_a_state():
+    task = SequenceTask(DOC000_SEQUENCE, 2, 3)
+    tr = window_transitions(*task.examples["train"])
+    assert state_kind((1, 1, 1), 3, tr, last_only=True) == "trained"
+    assert state_kind((0, 0, 0), 3, tr, last_only=True) == "unseen"
+    assert state_kind((1, 1), 3, tr, last_only=True) == "not scored"  # in the data, never scored
+    assert state_kind((0, 0), 3, tr, last_only=True) == "not scored"
+    assert state_kind((1, 1), 3, tr, last_only=False) == "trained"
+    assert state_kind((0, 0), 3, tr, last_only=False) == "unseen"

@@ -29,6 +29,7 @@ from streamlit.testing.v1 import AppTest
 from gptviz.checkpoint import CONFIG_NAME, WEIGHTS_NAME, save_bundle
 from gptviz.config import DOC000_MODEL, DOC000_TRAIN, GPTConfig
 from gptviz.model import GPT
+from tests.apptest_helpers import button
 
 ROOT = Path(__file__).resolve().parents[1]
 NO_GPU = not torch.cuda.is_available()
@@ -237,10 +238,6 @@ class PageProbe:
     usable: Callable[[AppTest, Any], None]  # asserts the page still works (and kept it)
 
 
-def _button(at: AppTest, label: str):
-    return next(b for b in at.button if b.label.startswith(label))
-
-
 def _the_run(at: AppTest, key: str):
     """The page's LiveRun: session_state[key], or for the tasks page the current task's."""
     if key == "tasks_runs":
@@ -252,7 +249,7 @@ def _trains(key: str) -> PageProbe:
     """A page that trains a model: one step first; afterwards the same model takes a step."""
 
     def prepare(at: AppTest) -> Any:
-        _button(at, "One step").click().run()
+        button(at, "One step").click().run()
         run = _the_run(at, key)
         assert run.trainer.step_count == 1
         return run.trainer.model
@@ -262,7 +259,7 @@ def _trains(key: str) -> PageProbe:
         if model is not None:
             assert run.trainer.model is model, "the trained model was lost"
         before = run.trainer.step_count
-        _button(at, "One step").click().run()
+        button(at, "One step").click().run()
         assert not at.exception
         assert _the_run(at, key).trainer.step_count == before + 1
 
@@ -292,7 +289,7 @@ def _generates(at: AppTest, _: Any) -> None:
         assert any(b.label.startswith("Quick-train") for b in at.button)
         return
     at.text_area(key="gen_prompt").set_value("the ").run()
-    _button(at, "Next token").click().run()
+    button(at, "Next token").click().run()
     assert not at.exception
     assert len(at.session_state["gen_ids"]) == len("the ") + 1  # one character generated
 

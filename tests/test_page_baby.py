@@ -2,46 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import re
-import time
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "baby_gpt.py")
+from tests.apptest_helpers import button, graph_source, page_session, plotly_specs, wait_done
 
 
 @pytest.fixture
-def at():
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.run()
-    yield at
-    run = at.session_state["baby_run"] if "baby_run" in at.session_state else None  # noqa: SIM401
-    if run is not None:
-        run.pause()
-    st.cache_resource.clear()
+def at() -> Iterator[AppTest]:
+    with page_session("baby_gpt", stop=("baby_run",)) as at:
+        yield at
 
 
-def button(at, label):
-    return next(b for b in at.button if b.label.startswith(label))
-
-
-def graph_source(at) -> str:
-    return at.get("graphviz_chart")[-1].proto.spec
-
-
-def step_of(at) -> int:
+def step_of(at: AppTest) -> int:
     return at.session_state["baby_run"].trainer.step_count
-
-
-def wait_done(at, timeout=60):
-    run = at.session_state["baby_run"]
-    end = time.monotonic() + timeout
-    while run.running and time.monotonic() < end:
-        time.sleep(0.05)
-    at.run()
 
 
 def test_loads_with_document_000_defaults(at):
@@ -58,14 +36,14 @@ def test_one_step_then_train_changes_the_model_and_the_figures(at):
     button(at, "One step").click().run()
     assert step_of(at) == 1
     button(at, "Train").click().run()
-    wait_done(at)
+    wait_done(at, at.session_state["baby_run"])
     assert step_of(at) == 51
     src = graph_source(at)
     assert "Now (step 51)" in [s.value for s in at.subheader]
     # the model moved toward the data: 110 -> 101 is certain in the data, above 50% now
     p = int(re.search(r'110 -> 101 \[label="1\((\d+)%\)', src).group(1))
     assert p > 60
-    loss_spec = at.get("plotly_chart")[0].proto.spec
+    loss_spec = plotly_specs(at)[0]
     assert '"batch loss"' in loss_spec
 
 
@@ -106,7 +84,7 @@ def test_a_loss_that_turns_nan_pauses_with_an_explanation(at):
     at.number_input(key="baby_wd").set_value(10.0).run()
     at.number_input(key="baby_steps").set_value(500).run()
     button(at, "Train").click().run()
-    wait_done(at)
+    wait_done(at, at.session_state["baby_run"])
     assert not at.exception
     assert any("learning rate" in w.value for w in at.warning), [w.value for w in at.warning]
     run = at.session_state["baby_run"]
@@ -129,7 +107,7 @@ def test_large_state_spaces_become_a_heatmap_with_an_explanation(at):
     assert not at.exception and not at.error
     assert not at.get("graphviz_chart") or all(
         "Baby GPT" not in g.proto.spec for g in at.get("graphviz_chart"))
-    assert any("P(next | state)" in p.proto.spec for p in at.get("plotly_chart"))
+    assert any("P(next | state)" in s for s in plotly_specs(at))
     assert any("too many" in i.value for i in at.info)
 
 
@@ -137,7 +115,6 @@ def test_middle_state_spaces_are_drawn_as_a_fixed_circle_of_arrows(at):
     at.number_input(key="baby_context").set_value(5).run()  # 2^5 = 32 states
     assert not at.exception and not at.error
     assert not at.get("graphviz_chart")  # no graphviz drawing to lay out in the browser
-    import json  # the figure as data, not its serialisation ("→" may be written \u2192)
 
     def strings(trace: dict, field: str) -> list[str]:
         value = trace.get(field)
@@ -161,3 +138,24 @@ def test_middle_state_spaces_are_drawn_as_a_fixed_circle_of_arrows(at):
                 arrow = f"{state} → {state[1:]}{token}: token {token}"
                 assert sum(h.startswith(arrow) for h in hovers) == 1, arrow
     assert any("too many to label every arrow" in c.value for c in at.caption)
+
+
+def test_prefix_states_say_not_scored_in_last_position_mode_and_trained_otherwise(at):
+    at.toggle(key="baby_prefixes").set_value(True).run()  # document 000: last position only
+    assert not at.exception and not at.error
+    src = graph_source(at)
+    assert re.search(r'^\t11 \[[^\]]*style="filled,dotted"[^\]]*seen 8 times in the data '
+                     r'\(at the start of a window\); not scored', src, flags=re.M)
+    assert "shorter prefixes" in src  # the legend under the graph says why
+    table = at.dataframe[0].value.set_index("state")
+    assert table.loc["11", "seen in data"] == 8  # 11 starts 8 of the 12 windows
+    assert table.loc["11", "trained on"] == "no: prefix, not scored"
+    assert table.loc["11", "data P(1)"] == pytest.approx(0.75)
+    assert table.loc["111", "trained on"] == "yes" and table.loc["000", "trained on"] != "yes"
+    at.checkbox(key="baby_last_only").uncheck().run()  # every position scored: prefixes trained
+    src = graph_source(at)
+    assert "not scored" not in src and "shorter prefixes" not in src
+    assert re.search(r'^\t11 \[[^\]]*style=filled tooltip="prefix 11: seen 8 times', src,
+                     flags=re.M)
+    table = at.dataframe[0].value.set_index("state")
+    assert table.loc["11", "trained on"] == "yes" and table.loc["11", "seen in data"] == 8

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import base64
-import json
-from pathlib import Path
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -18,42 +15,19 @@ from gptviz.tasks.text import TextTask
 from gptviz.tokenizers import CharTokenizer
 from gptviz.train import Trainer, build_model
 from pages._live import MODELS_KEY
+from tests.apptest_helpers import array, fresh_caches, open_page
+from tests.apptest_helpers import figure as chart
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "forward_pass.py")
 SMALL = dict(fp_layers=1, fp_heads=2, fp_embd=16, fp_context=16)
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_resource.clear()
-    yield
-    st.cache_resource.clear()
+def _fresh_caches() -> Iterator[None]:
+    yield from fresh_caches()
 
 
 def run(**state) -> AppTest:
-    at = AppTest.from_file(PAGE)
-    for k, v in {**SMALL, **state}.items():
-        at.session_state[k] = v
-    return at.run(timeout=60)
-
-
-def chart(at: AppTest, key: str) -> dict:
-    for c in at.get("plotly_chart"):
-        spec = json.loads(c.proto.spec)
-        if key in c.proto.id or key in json.dumps(spec.get("layout", {}).get("title", "")):
-            return spec
-    raise AssertionError(f"no chart {key}")
-
-
-def array(value) -> np.ndarray:
-    """A plotly JSON array: a list, or plotly 7's typed array {"dtype", "bdata", "shape"}."""
-    if isinstance(value, dict) and "bdata" in value:
-        a = np.frombuffer(base64.b64decode(value["bdata"]), dtype=value["dtype"])
-        shape = value.get("shape")
-        if isinstance(shape, str):
-            shape = [int(n) for n in shape.split(",")]
-        return a.reshape(shape) if shape else a
-    return np.array(value, dtype=float)
+    return open_page("forward_pass", session_state={**SMALL, **state})
 
 
 def stage_labels(at: AppTest) -> list[str]:
@@ -137,12 +111,9 @@ def test_a_model_trained_on_another_page_can_be_traced():
     trun = LiveRun(Trainer(build_model(cfg, 0), task,
                            TrainConfig(batch_size=4, max_steps=1, eval_interval=1000)))
     trun.step_once()
-    at = AppTest.from_file(PAGE)
-    at.session_state[MODELS_KEY] = {"abc model": trun}
-    at.session_state["fp_source"] = "Trained: abc model"
-    at.session_state["fp_prompt"] = "abcab"
-    at.session_state["fp_x_None_ids"] = True
-    at.run(timeout=60)
+    at = open_page("forward_pass", session_state={
+        MODELS_KEY: {"abc model": trun}, "fp_source": "Trained: abc model",
+        "fp_prompt": "abcab", "fp_x_None_ids": True})
     assert not at.exception
     assert "trained for 1 steps" in " ".join(c.value for c in at.caption)
     assert list(at.dataframe[0].value["id"]) == tok.encode("abcab")

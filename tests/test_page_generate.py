@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -15,8 +14,8 @@ from gptviz.config import GPTConfig, TrainConfig
 from gptviz.live import LiveRun
 from gptviz.text_model import build_text_run
 from gptviz.viz.sampling import DRAWN_COLOUR
+from tests.apptest_helpers import button, page_session, plotly_specs
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "generate.py")
 PERIODIC = "the cat sat. "  # fully predictable: a trained model must continue it exactly
 
 
@@ -30,36 +29,28 @@ def memorised() -> LiveRun:
 
 
 @pytest.fixture
-def at(memorised: LiveRun):
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["gptviz_models"] = {"cat model": memorised}
-    at.run()
-    yield at
-    st.cache_resource.clear()
+def at(memorised: LiveRun) -> Iterator[AppTest]:
+    with page_session("generate", session_state={"gptviz_models": {"cat model": memorised}}) as at:
+        yield at
 
 
-def button(at, label):
-    return next(b for b in at.button if b.label.startswith(label))
-
-
-def text_of(at, run: LiveRun) -> str:
+def text_of(at: AppTest, run: LiveRun) -> str:
     return run.trainer.task.tokenizer.decode(at.session_state["gen_ids"])
 
 
 def test_without_a_model_it_says_so_and_offers_a_quick_model():
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
-    assert not at.exception
-    assert any("no trained model" in i.value for i in at.info)
-    at.button(key="gen_quick").click().run()
-    run = at.session_state["gen_quick_run"]
-    run.pause()  # training it fully takes half a minute; the page must work at any step
-    at.run()
-    assert not at.exception
-    assert at.selectbox(key="gen_model").value == "Tiny text model (trained on this page)"
-    assert at.text_area(key="gen_prompt").value == "The "
-    button(at, "Next token").click().run()
-    assert not at.exception and len(at.session_state["gen_ids"]) == 5
-    st.cache_resource.clear()
+    with page_session("generate", stop=("gen_quick_run",)) as at:
+        assert not at.exception
+        assert any("no trained model" in i.value for i in at.info)
+        at.button(key="gen_quick").click().run()
+        run = at.session_state["gen_quick_run"]
+        run.pause()  # training it fully takes half a minute; the page must work at any step
+        at.run()
+        assert not at.exception
+        assert at.selectbox(key="gen_model").value == "Tiny text model (trained on this page)"
+        assert at.text_area(key="gen_prompt").value == "The "
+        button(at, "Next token").click().run()
+        assert not at.exception and len(at.session_state["gen_ids"]) == 5
 
 
 def test_greedy_next_token_is_the_models_argmax_and_is_highlighted(at, memorised):
@@ -74,7 +65,7 @@ def test_greedy_next_token_is_the_models_argmax_and_is_highlighted(at, memorised
         expected = int(memorised.trainer.model(torch.tensor([tok.encode(prompt)])).logits[0, -1]
                        .argmax())
     assert ids == tok.encode(prompt) + [expected]
-    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    spec = json.loads(plotly_specs(at)[0])
     bars = spec["data"][0]
     drawn = [i for i, c in enumerate(bars["marker"]["color"]) if c == DRAWN_COLOUR]
     assert drawn == [0] and bars["x"][0] == pytest.approx(1.0)  # greedy: all mass on the top

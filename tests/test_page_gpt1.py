@@ -3,47 +3,27 @@
 from __future__ import annotations
 
 import json
-import time
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "gpt1.py")
+from tests.apptest_helpers import button, page_session, plotly_specs, wait_done, wait_for
 
 
 @pytest.fixture
-def at():
-    at = AppTest.from_file(PAGE, default_timeout=90)
-    at.run()
-    at.selectbox(key="gpt1_preset").set_value("tiny").run()
-    yield at
-    for key in ("gpt1_run", "gpt1_job"):
-        if key in at.session_state:
-            obj = at.session_state[key]
-            (obj.pause if hasattr(obj, "pause") else obj.stop)()
-    st.cache_resource.clear()
+def at() -> Iterator[AppTest]:
+    with page_session("gpt1", timeout=90, stop=("gpt1_run", "gpt1_job")) as at:
+        at.selectbox(key="gpt1_preset").set_value("tiny").run()
+        yield at
 
 
-def button(at, label):
-    return next(b for b in at.button if b.label.startswith(label))
+def wait_job(at: AppTest, timeout: float = 90) -> None:
+    wait_done(at, at.session_state["gpt1_job"], timeout=timeout, what="fine-tuning to finish")
 
 
-def specs(at) -> list[str]:
-    return [p.proto.spec for p in at.get("plotly_chart")]
-
-
-def wait_job(at, timeout=90):
-    job = at.session_state["gpt1_job"]
-    end = time.monotonic() + timeout
-    while job.running and time.monotonic() < end:
-        time.sleep(0.05)
-    at.run()
-
-
-def small_finetune(at, init="both", steps=4, n=16):
+def small_finetune(at: AppTest, init: str = "both", steps: int = 4, n: int = 16) -> None:
     at.radio(key="gpt1_init").set_value(init).run()
     at.number_input(key="gpt1_ft_steps").set_value(steps).run()
     at.select_slider(key="gpt1_n").set_value(n).run()
@@ -51,12 +31,12 @@ def small_finetune(at, init="both", steps=4, n=16):
 
 def test_loads_and_shows_the_transformed_example(at):
     assert not at.exception and not at.error
-    tokens = next(s for s in specs(at) if "label: " in s)
+    tokens = next(s for s in plotly_specs(at) if "label: " in s)
     # special tokens drawn as text (escaped for plotly), one box per character in between
     assert "&lt;start&gt;" in tokens and "&lt;extract&gt;" in tokens
     assert "&lt;delim&gt;" not in tokens  # the backwards task has one input
     at.selectbox(key="gpt1_task").set_value("which").run()
-    tokens = next(s for s in specs(at) if "label: " in s)
+    tokens = next(s for s in plotly_specs(at) if "label: " in s)
     assert "&lt;delim&gt;" in tokens and "51 tokens" in tokens  # <start> 24 <delim> 24 <extract>
 
 
@@ -78,7 +58,7 @@ def test_scratch_only_works_without_pretraining_and_sweeps_the_examples(at):
     assert status == "done" and total == 4
     assert [(r.init, r.n_labelled, r.finished) for r in runs] == [
         ("scratch", n, True) for n in (16, 32, 128, 512)]
-    chart = json.loads(next(s for s in specs(at) if "Validation accuracy: pre-trained" in s))
+    chart = json.loads(next(s for s in plotly_specs(at) if "Validation accuracy: pre-trained" in s))
     right = [t for t in chart["data"] if t.get("xaxis") == "x2"]
     assert len(right) == 1 and right[0]["x"] == [16, 32, 128, 512]
     assert right[0]["name"] == "from scratch (random weights)"
@@ -98,7 +78,7 @@ def test_both_stages_and_the_comparison_chart(at):
     status, runs, total, _ = at.session_state["gpt1_job"].snapshot()
     assert status == "done" and [(r.init, r.finished) for r in runs] == [
         ("pretrained", True), ("scratch", True)]
-    chart = json.loads(next(s for s in specs(at) if "Validation accuracy: pre-trained" in s))
+    chart = json.loads(next(s for s in plotly_specs(at) if "Validation accuracy: pre-trained" in s))
     left = [t for t in chart["data"] if t.get("xaxis") in (None, "x")]
     assert [t["name"] for t in left] == ["from the pre-trained GPT",
                                          "from scratch (random weights)"]
@@ -118,9 +98,8 @@ def test_stop_ends_a_long_finetuning(at):
     button(at, "Fine-tune (1 run").click().run()
     job = at.session_state["gpt1_job"]
     assert job.running
-    end = time.monotonic() + 30  # stop once the run has begun (not before its first step)
-    while not job.snapshot()[1] and time.monotonic() < end:
-        time.sleep(0.05)
+    # stop once the run has begun (not before its first step)
+    wait_for(lambda: bool(job.snapshot()[1]), timeout=30, what="the first fine-tuning run to begin")
     button(at, "Stop fine-tuning").click().run()
     wait_job(at, timeout=30)
     status, runs, _, _ = job.snapshot()
@@ -143,7 +122,7 @@ def test_bad_own_example_shows_a_message(at, text, words):
 
 def test_own_example_escapes_markup(at):
     at.text_input(key="gpt1_own_a_backwards").set_value("<b>x</b> & y").run()
-    figs = [json.loads(s) for s in specs(at)]
+    figs = [json.loads(s) for s in plotly_specs(at)]
     own = next(f for f in figs if "&amp;" in (f["data"][0].get("text") or []))
     text = own["data"][0]["text"]
     assert text[:4] == ["&lt;start&gt;", "&lt;", "b", "&gt;"] and text[-1] == "&lt;extract&gt;"

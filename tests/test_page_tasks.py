@@ -2,61 +2,43 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "tasks.py")
+from gptviz.live import LiveRun
+from tests.apptest_helpers import button, figures_by_title, page_session, wait_done
 
 
 @pytest.fixture
-def at():
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.run()
-    yield at
-    for run in at.session_state["tasks_runs"].values():
-        run.pause()
-    st.cache_resource.clear()
+def at() -> Iterator[AppTest]:
+    with page_session("tasks", stop=("tasks_runs",)) as at:
+        yield at
 
 
-def button(at, label):
-    return next(b for b in at.button if b.label.startswith(label))
-
-
-def run_of(at, task="addition"):
+def run_of(at: AppTest, task: str = "addition") -> LiveRun:
     return at.session_state["tasks_runs"][task]
 
 
-def train(at, steps, task="addition", timeout=120, until=lambda: False):
+def train(at: AppTest, steps: int, task: str = "addition", timeout: float = 120,
+          until: Callable[[], bool] | None = None) -> LiveRun:
+    """Train for steps (or until `until()`), then pause and rerun the page."""
     at.number_input(key="tasks_steps").set_value(steps).run()
     button(at, "Train").click().run()
     run = run_of(at, task)
-    end = time.monotonic() + timeout
-    while run.running and time.monotonic() < end and not until():
-        time.sleep(0.05)
-    run.pause()
-    at.run()
+    wait_done(at, run, timeout=timeout, until=until, pause=True,
+              what=f"{steps} steps of {task} training")
     return run
 
 
-def table_rows(at) -> list[list[str]]:
+def table_rows(at: AppTest) -> list[list[str]]:
     md = next(m.value for m in at.markdown if "Held-out problems" in m.value)
     lines = [ln for ln in md.splitlines() if ln.startswith("| ") and "---" not in ln]
     return [[c.strip() for c in ln.strip("|").split("|")] for ln in lines[1:]]
-
-
-def charts(at) -> dict[str, dict]:
-    out = {}
-    for c in at.get("plotly_chart"):
-        spec = json.loads(c.proto.spec)
-        out[spec["layout"]["title"]["text"]] = spec
-    return out
 
 
 def test_loads_the_2_digit_addition_preset_with_its_figures(at):
@@ -70,7 +52,7 @@ def test_loads_the_2_digit_addition_preset_with_its_figures(at):
     for problem, _, expected, _, _ in rows:  # the right answers are right
         a, b = (int(x) for x in problem.split(" + "))
         assert int(expected) == a + b
-    titles = list(charts(at))
+    titles = list(figures_by_title(at))
     assert "Loss on the answer digits" in titles
     assert "Held-out problems answered exactly right" in titles
     assert any(t.startswith("Where each answer digit looks") for t in titles)
@@ -87,7 +69,7 @@ def test_typed_problems_are_checked_and_answered(at):
     assert not at.error
     mine = next(m.value for m in at.markdown if m.value.startswith("**Your problem:**"))
     assert "37 + 85" in mine and "the right answer is 122" in mine
-    assert "Where each answer digit looks: 37 + 85" in charts(at)
+    assert "Where each answer digit looks: 37 + 85" in figures_by_title(at)
 
 
 def test_training_lowers_the_loss_and_draws_the_accuracy_curve(at):
@@ -98,7 +80,7 @@ def test_training_lowers_the_loss_and_draws_the_accuracy_curve(at):
     assert [e.step for e in snap.evals] == [25, 50, 75, 100]
     # an untrained model scores ln(10) = 2.30 on each answer digit
     assert snap.evals[-1].val_loss < min(snap.evals[0].val_loss, 0.7 * math.log(10))
-    acc = charts(at)["Held-out problems answered exactly right"]
+    acc = figures_by_title(at)["Held-out problems answered exactly right"]
     ys = acc["data"][0]["y"]
     ys = ys if isinstance(ys, list) else None  # plotly may encode arrays compactly
     assert acc["data"][0]["x"] is not None
@@ -161,12 +143,15 @@ def test_other_examples_and_a_chosen_head(at):
     button(at, "Other examples").click().run()
     after = table_rows(at)
     assert len(after) == 8 and [r[0] for r in after] != [r[0] for r in before]
-    at.selectbox(key="tasks_head").set_value(1).run()
-    attn = next(v for k, v in charts(at).items() if k.startswith("Where each answer digit"))
+    at.selectbox(key="tasks_head").set_value(1).run()  # head index 1: the second head
+    assert at.selectbox(key="tasks_head").format_func(1) == "head 2"
+    attn = next(v for k, v in figures_by_title(at).items()
+                if k.startswith("Where each answer digit"))
     texts = [a["text"] for a in attn["layout"]["annotations"]]
-    assert "layer 0 · head 1" in texts and "layer 1 · head 1" in texts
+    assert "layer 1 · head 2" in texts and "layer 2 · head 2" in texts  # counted from 1
     at.number_input(key="tasks_heads").set_value(1).run()  # head 1 is gone: a valid view stays
     assert not at.exception and not at.error
-    attn = next(v for k, v in charts(at).items() if k.startswith("Where each answer digit"))
+    attn = next(v for k, v in figures_by_title(at).items()
+                if k.startswith("Where each answer digit"))
     texts = [a["text"] for a in attn["layout"]["annotations"]]
-    assert "layer 0 · head 1" not in texts
+    assert "layer 1 · head 2" not in texts

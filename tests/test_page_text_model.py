@@ -4,51 +4,28 @@ from __future__ import annotations
 
 import json
 import math
-import time
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from gptviz.corpus import builtin_corpus
+from gptviz.live import LiveRun
 from gptviz.viz.windows import plotly_text, visible_token
-
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "text_model.py")
+from tests.apptest_helpers import button, figure, page_session, wait_done
 
 
 @pytest.fixture
-def at():
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.run()
-    yield at
-    run = at.session_state["text_run"] if "text_run" in at.session_state else None  # noqa: SIM401
-    if run is not None:
-        run.pause()
-    st.cache_resource.clear()
+def at() -> Iterator[AppTest]:
+    with page_session("text_model", stop=("text_run",)) as at:
+        yield at
 
 
-def figure(at, title_words: str) -> dict:
-    for el in at.get("plotly_chart"):
-        spec = json.loads(el.proto.spec)
-        if title_words in json.dumps(spec["layout"].get("title", "")):
-            return spec
-    raise AssertionError(f"no figure titled with {title_words!r}")
-
-
-def run_of(at):
+def run_of(at: AppTest) -> LiveRun:
     return at.session_state["text_run"]
 
 
-def wait_done(at, timeout=60):
-    run = run_of(at)
-    end = time.monotonic() + timeout
-    while run.running and time.monotonic() < end:
-        time.sleep(0.05)
-    at.run()
-
-
-def use_tiny(at):
+def use_tiny(at: AppTest) -> None:
     at.selectbox(key="text_preset").set_value("Tiny").run()
     assert run_of(at).trainer.model.config.n_layer == 2
 
@@ -81,10 +58,10 @@ def test_one_step_then_train_lowers_the_loss_and_writes_samples(at):
     use_tiny(at)
     at.number_input(key="text_steps").set_value(20).run()
     at.number_input(key="text_eval").set_value(10).run()
-    next(b for b in at.button if b.label == "One step").click().run()
+    button(at, "One step", exact=True).click().run()
     assert run_of(at).trainer.step_count == 1
-    next(b for b in at.button if b.label.startswith("Train")).click().run()
-    wait_done(at)
+    button(at, "Train").click().run()
+    wait_done(at, run_of(at))
     run = run_of(at)
     assert run.trainer.step_count == 21
     evals = run.snapshot().evals
@@ -99,7 +76,7 @@ def test_one_step_then_train_lowers_the_loss_and_writes_samples(at):
 
 def test_training_settings_keep_the_model_and_architecture_changes_rebuild_it(at):
     use_tiny(at)
-    next(b for b in at.button if b.label == "One step").click().run()
+    button(at, "One step", exact=True).click().run()
     model = run_of(at).trainer.model
     at.number_input(key="text_lr").set_value(1e-3).run()
     assert run_of(at).trainer.model is model and run_of(at).trainer.step_count == 1
@@ -117,7 +94,7 @@ def test_bad_settings_show_a_message_and_keep_the_model(at):
 
 def test_uploads_bad_files_are_refused_and_a_good_one_is_used(at):
     use_tiny(at)
-    next(b for b in at.button if b.label == "One step").click().run()
+    button(at, "One step", exact=True).click().run()
     run = run_of(at)
     at.radio(key="text_source").set_value("Upload a .txt file").run()
     up = lambda: at.file_uploader(key="text_upload")  # noqa: E731 (fresh after each run)
@@ -140,5 +117,5 @@ def test_a_sample_prompt_outside_the_vocabulary_falls_back_with_a_warning(at):
     at.text_input(key="text_prompt").set_value("Ωmega").run()
     assert not at.exception
     assert any("outside this corpus's vocabulary" in w.value for w in at.warning)
-    next(b for b in at.button if b.label == "Write a sample now").click().run()
+    button(at, "Write a sample now", exact=True).click().run()
     assert at.session_state["text_samples"][-1][1].startswith(builtin_corpus()[0])

@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Iterator
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "tokenizers.py")
+from tests.apptest_helpers import fresh_caches, open_page
 
 
 @pytest.fixture(autouse=True)
-def _fresh_caches():
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
+def _fresh_caches() -> Iterator[None]:
+    yield from fresh_caches(data=True)
 
 
 def run(kind: str | None = None, text: str | None = None, **state) -> AppTest:
-    at = AppTest.from_file(PAGE)
-    if kind is not None:
-        at.session_state["tok_kind"] = kind
-    if text is not None:
-        at.session_state["tok_text"] = text
-    for k, v in state.items():
-        at.session_state[k] = v
-    return at.run(timeout=60)
+    """The Tokenizers page with tok_kind, tok_text and any other keys set before its first run."""
+    given = {"tok_kind": kind, "tok_text": text}
+    return open_page("tokenizers", session_state={
+        **{k: v for k, v in given.items() if v is not None}, **state})
 
 
 def spans(at: AppTest) -> str:

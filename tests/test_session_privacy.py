@@ -8,11 +8,13 @@ from pathlib import Path
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from tests.apptest_helpers import button
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def _one_step(at: AppTest) -> None:
-    next(b for b in at.button if b.label.startswith("One step")).click().run()
+    button(at, "One step").click().run()
 
 
 def test_two_sessions_train_separate_models():

@@ -45,10 +45,10 @@ def test_attention_figure_is_valid_and_puts_each_head_on_its_own_axes():
     assert [(t.xaxis, t.yaxis) for t in fig.data] == [
         ("x", "y"), ("x2", "y2"), ("x3", "y3"), ("x4", "y4"), ("x5", "y5"), ("x6", "y6")]
     # each panel's z is that layer's and head's weights, future keys blanked
-    z = np.asarray(fig.data[4].z, dtype=float)  # layer 1, head 1
+    z = np.asarray(fig.data[4].z, dtype=float)  # layer index 1, head index 1
     assert np.isnan(z[0, 1]) and np.allclose(z[3], att[1, 1, 3])
     titles = [a.text for a in fig.layout.annotations]
-    assert titles[4] == "layer 1 · head 1"
+    assert titles[4] == "layer 2 · head 2"  # counted from 1 for people
 
 
 def test_transition_heatmap_is_valid_and_names_the_step():

@@ -56,7 +56,7 @@ def test_mean_of_heads_and_bad_heads():
     want = ex.attention[0].mean(0)[ex.answer_rows].numpy()
     assert np.allclose(np.nan_to_num(z), np.where(np.isnan(z), 0, want), atol=1e-6)
     assert "(1st)" in answer_attention_figure(ex).data[0].y[0]
-    with pytest.raises(ValueError, match="head 4"):
+    with pytest.raises(ValueError, match="head index 4"):
         answer_attention_figure(ex, head=4)
     bad = type(ex)(ex.tokens[:-1], ex.attention, ex.answer_rows, ex.answer_tokens,
                    ex.answer_names, ex.segments)

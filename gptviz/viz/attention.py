@@ -1,6 +1,8 @@
 """Attention heatmaps: one panel per layer and head, queries down, keys across.
 
 Cells above the diagonal are left empty: the causal mask forbids a token to look ahead.
+Panels are titled for people, counting from 1 ("layer 1 · head 1" is att[0, 0]), as every page
+of the app numbers layers and heads.
 """
 
 from __future__ import annotations
@@ -54,12 +56,17 @@ def attention_figure(
     return fast.figure(data, _attention_layout(n_layer, n_head, title))
 
 
+def panel_title(layer: int, head: int) -> str:
+    """The title of the panel of 0-based (layer, head): counted from 1, "layer 1 · head 1"."""
+    return f"layer {layer + 1} · head {head + 1}"
+
+
 @layout_cache
 def _attention_layout(n_layer: int, n_head: int, title: str) -> go.Figure:
     """The grid of panels, one per layer and head (redrawn live: built once, see viz/fast.py)."""
     fig = make_subplots(rows=n_layer, cols=n_head, horizontal_spacing=0.03,
                         vertical_spacing=0.08 if n_layer > 1 else 0.0,
-                        subplot_titles=[f"layer {li} · head {h}" for li in range(n_layer)
+                        subplot_titles=[panel_title(li, h) for li in range(n_layer)
                                         for h in range(n_head)])
     # Every panel has the same tokens on both axes: label them once, on the left column and the
     # bottom row, so tick labels never run into the neighbouring panel or the title above.

@@ -1,6 +1,10 @@
 """GPT as a finite-state Markov chain (document 000): states, and edges to next states.
 
 `state_graph` returns a graphviz Digraph without drawing it (micrograd's `draw_dot` habit).
+States are drawn by how training treats them (analysis.state_kind): blue if the loss scores
+them, grey dashed if they never occur in the data, orange dotted if they occur but are never
+scored (the shorter prefixes when only the last position is scored). The words for people
+(tooltips, legend) are here once, for this graph and the plotly circle (viz/network.py).
 Small graphs are laid out by circo, as in the document (their edges never change during
 training, only the labels, so the picture keeps its shape); larger ones get positions computed
 here, on a circle, and pinned, so the browser's layout step has nothing to search.
@@ -15,17 +19,72 @@ import numpy as np
 import plotly.graph_objects as go
 from graphviz import Digraph
 
-from gptviz.analysis import State, Transitions, next_state
+from gptviz.analysis import State, StateKind, Transitions, next_state, state_kind
 from gptviz.viz import fast
 from gptviz.viz.fast import layout_cache
-from gptviz.viz.style import EDGE_COLOR, HEAT_SCALE, SEEN_FILL, UNSEEN_FILL, base_layout
+from gptviz.viz.style import (
+    EDGE_COLOR,
+    HEAT_SCALE,
+    NOT_SCORED_FILL,
+    NOT_SCORED_LINE,
+    SEEN_FILL,
+    SEEN_LINE,
+    UNSEEN_FILL,
+    UNSEEN_LINE,
+    base_layout,
+)
 
 MAX_GRAPH_STATES = 64  # beyond this a graph stops being readable (and slow to lay out)
 MAX_LABELLED_STATES = 16  # edge labels only while they fit
 
 
+# fill, outline and graphviz style of each kind of state (None: no data given, plain grey)
+KIND_STYLE: dict[StateKind | None, tuple[str, str, str]] = {
+    "trained": (SEEN_FILL, SEEN_LINE, "filled"),
+    "unseen": (UNSEEN_FILL, UNSEEN_LINE, "filled,dashed"),
+    "not scored": (NOT_SCORED_FILL, NOT_SCORED_LINE, "filled,dotted"),
+    None: (UNSEEN_FILL, UNSEEN_LINE, "filled"),
+}
+# the legend under a drawing with "not scored" states, one line per entry
+NOT_SCORED_LEGEND = ("Orange: the shorter prefixes. They occur in the data (each window "
+                     "starts with them),",
+                     "but only the last position is scored, so the model is never trained on "
+                     "them: their arrows are untrained guesses.")
+
+
+# the "trained on" column of a table of states
+TRAINED_ON: dict[StateKind, str] = {
+    "trained": "yes",
+    "unseen": "no: not in the data",
+    "not scored": "no: prefix, not scored",
+}
+
+
 def _name(state: State, token_str: Callable[[int], str]) -> str:
     return "".join(token_str(t) for t in state) or "∅"
+
+
+def state_tip(state: State, context: int, transitions: Transitions, last_only: bool,
+              token_str: Callable[[int], str] = str) -> str:
+    """What a student reads on hovering a state: what it is, how often the data has it, and
+    whether the model is trained on it."""
+    name = _name(state, token_str)
+    n = transitions.total(state)
+    where = " (at the start of a window)" if len(state) < context else ""
+    what = "prefix" if len(state) < context else "state"
+    tip = f"{what} {name}: seen {n} times in the data{where}"
+    if state_kind(state, context, transitions, last_only) == "not scored":
+        tip += (f"; not scored: only the last position is scored, so the model is never "
+                f"trained on contexts shorter than {context}")
+    return tip
+
+
+def data_note(kind: StateKind | None, data_q: float) -> str:
+    """The data's side of an arrow: "data q%", the frequency of its token after its state in the
+    data, or for a state the loss never scores "not scored (in the data's windows: q%)"."""
+    if kind == "not scored":
+        return f"not scored (in the data's windows: {data_q * 100:.0f}%)"
+    return f"data {data_q * 100:.0f}%"
 
 
 def state_graph(
@@ -35,11 +94,16 @@ def state_graph(
     transitions: Transitions | None = None,
     token_str: Callable[[int], str] = str,
     min_prob: float = 0.0,
+    last_only: bool = False,
 ) -> Digraph:
     """states[i] -> next_state(states[i], t) for each token t, labelled `t(p%)`.
 
-    probs: (len(states), V) model probabilities. transitions: what the training data shows, drawn
-    as `data q%` beside the model's number; states never seen in the data are dashed and grey.
+    probs: (len(states), V) model probabilities. transitions: what follows each state in the
+    data's windows, at every position (analysis.window_transitions), drawn as `data q%` beside
+    the model's number; states never seen in the data are dashed and grey. last_only: the loss
+    scores only the last position, so states shorter than context are never trained on: they
+    are drawn orange and dotted, their arrows carry only the model's number (the data's is in
+    the tooltip) and a legend under the graph says why.
     Edges to states outside `states` (longer prefixes are always included when shorter ones are)
     are dropped; edges below min_prob are hidden to reduce clutter.
     """
@@ -62,18 +126,24 @@ def state_graph(
              width="0.8", fixedsize="true")
     dot.attr("edge", fontname="Helvetica", fontsize="15", arrowsize="0.7")
     radius = max(1.6, 0.55 * len(states) / math.pi)  # inches; keeps neighbours apart
+    kinds: list[StateKind | None] = [
+        None if transitions is None else state_kind(s, context, transitions, last_only)
+        for s in states]
     for i, s in enumerate(states):
         angle = math.pi / 2 - 2 * math.pi * i / len(states)
-        seen = transitions is not None and transitions.total(s) > 0
-        attrs = dict(fillcolor=SEEN_FILL if seen else UNSEEN_FILL,
-                     color="#1e40af" if seen else "#9ca3af",
-                     style="filled" if seen or transitions is None else "filled,dashed")
+        kind = kinds[i]
+        fill, line, style = KIND_STYLE[kind]
+        attrs = dict(fillcolor=fill, color=line, style=style)
+        if kind == "not scored":
+            attrs["penwidth"] = "2"
         if not labelled:
             attrs["pos"] = f"{radius * math.cos(angle):.3f},{radius * math.sin(angle):.3f}!"
-        tip = f"state {_name(s, token_str)}"
-        if transitions is not None:
-            tip += f": seen {transitions.total(s)} times in the data"
+        tip = (f"state {_name(s, token_str)}" if transitions is None
+               else state_tip(s, context, transitions, last_only, token_str))
         dot.node(_name(s, token_str), tooltip=tip, **attrs)
+    if "not scored" in kinds:
+        dot.attr(label="\\n".join(NOT_SCORED_LEGEND), labelloc="b", fontname="Helvetica",
+                 fontsize="14", fontcolor=NOT_SCORED_LINE)  # \\n: a line break in DOT
     for i, s in enumerate(states):
         data = transitions.probs(s, vocab) if transitions is not None else None
         for t in range(vocab):
@@ -82,11 +152,14 @@ def state_graph(
             if nxt not in present or p < min_prob:
                 continue
             label = f"{token_str(t)}({p * 100:.0f}%)"
+            tip = label
             if data is not None:
-                label += f" data {data[t] * 100:.0f}%"
+                tip += (" · " if kinds[i] == "not scored" else " ") + data_note(kinds[i], data[t])
+                if kinds[i] != "not scored":
+                    label = tip  # the data's number beside the model's, on the arrow itself
             dot.edge(
                 _name(s, token_str), _name(nxt, token_str),
-                label=label if labelled else "", tooltip=label,
+                label=label if labelled else "", tooltip=tip,
                 penwidth=f"{0.5 + 4.5 * p:.2f}",
                 color=f"{EDGE_COLOR}{max(40, int(255 * p)):02x}",  # alpha follows probability
                 fontcolor=EDGE_COLOR,

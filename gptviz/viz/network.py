@@ -5,7 +5,8 @@ cost about a second in the browser for 64 states (graphviz lays out and draws in
 every update), so it lagged training. Here the nodes sit at fixed places on a circle, computed
 once; a redraw only changes the edges' widths and opacities, which plotly redraws in tens of
 milliseconds. Same reading as the graphviz graph: one arrow per (state, next token), thicker and
-darker with probability; states seen in the data blue, unseen grey; hover gives the numbers.
+darker with probability; states seen in the data blue, unseen grey, never scored (shorter
+prefixes when only the last position is scored) orange; hover gives the numbers.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import plotly.graph_objects as go
 
-from gptviz.analysis import State, Transitions, next_state
+from gptviz.analysis import State, StateKind, Transitions, next_state, state_kind
 from gptviz.viz import fast
 from gptviz.viz.fast import layout_cache
-from gptviz.viz.style import EDGE_COLOR, SEEN_FILL, UNSEEN_FILL, base_layout
+from gptviz.viz.graph import KIND_STYLE, NOT_SCORED_LEGEND, data_note, state_tip
+from gptviz.viz.style import EDGE_COLOR, NOT_SCORED_LINE, base_layout
 
 MAX_NETWORK_STATES = 128
 NODE_RADIUS = 0.03  # in the circle's units (radius 1): where an arrow stops short of a node
@@ -73,9 +75,14 @@ def state_network_figure(
     token_str: Callable[[int], str] = str,
     title: str = "",
     min_prob: float = 0.0,
+    last_only: bool = False,
 ) -> go.Figure:
     """states[i] -> next_state(states[i], t) for each token t, as arrows whose width and opacity
-    follow the model's probability probs[i, t]. probs: (len(states), V)."""
+    follow the model's probability probs[i, t]. probs: (len(states), V).
+
+    transitions and last_only as for graph.state_graph: the data's counts at every position of
+    its windows, and whether only the last position is scored (then the shorter states are
+    drawn orange, "not scored", with a legend under the circle)."""
     if len(states) > MAX_NETWORK_STATES:
         raise ValueError(f"{len(states)} states is too many to draw (limit {MAX_NETWORK_STATES})")
     probs = np.asarray(probs, dtype=float)
@@ -85,6 +92,9 @@ def state_network_figure(
     pos = circle_positions(len(states), stagger=len(states) > 32)
     index = {s: i for i, s in enumerate(states)}
     names = [_name(s, token_str) for s in states]
+    kinds: list[StateKind | None] = [
+        None if transitions is None else state_kind(s, context, transitions, last_only)
+        for s in states]
 
     bins: list[tuple[list, list]] = [([], []) for _ in PROB_BINS[:-1]]
     heads: dict[str, list] = {k: [] for k in ("x", "y", "angle", "size", "opacity", "text")}
@@ -101,7 +111,7 @@ def state_network_figure(
             bins[b][1].extend([*ys, None])
             text = f"{names[i]} → {names[j]}: token {token_str(t)}, model {p:.0%}"
             if data is not None:
-                text += f", data {data[t]:.0%}"
+                text += ", " + data_note(kinds[i], data[t])
             heads["x"].append(xs[-1])
             heads["y"].append(ys[-1])
             heads["angle"].append(angle)
@@ -122,20 +132,26 @@ def state_network_figure(
         hovertemplate="%{text}<extra></extra>", showlegend=False,
         marker=dict(symbol="triangle-up", angle=heads["angle"], size=heads["size"],
                     opacity=heads["opacity"], color=EDGE_COLOR, line=dict(width=0))))
-    seen = [transitions is not None and transitions.total(s) > 0 for s in states]
-    tips = [f"state {n}" + (f": seen {transitions.total(s)} times in the data"
-                            if transitions is not None else "")
+    styles = [KIND_STYLE[k] for k in kinds]
+    tips = [f"state {n}" if transitions is None
+            else state_tip(s, context, transitions, last_only, token_str)
             for n, s in zip(names, states, strict=True)]
     data_traces.append(dict(
         type="scatter", mode="markers+text", x=pos[:, 0].tolist(), y=pos[:, 1].tolist(),
         text=names, textposition=[_text_position(x, y) for x, y in pos],
         textfont=dict(size=12), customdata=tips,
         hovertemplate="%{customdata}<extra></extra>", showlegend=False,
-        marker=dict(size=16,
-                    color=[SEEN_FILL if v else UNSEEN_FILL for v in seen],
-                    line=dict(color=["#1e40af" if v else "#9ca3af" for v in seen], width=1.5))))
+        marker=dict(size=16, color=[fill for fill, _, _ in styles],
+                    line=dict(color=[line for _, line, _ in styles],
+                              width=[2.5 if k == "not scored" else 1.5 for k in kinds]))))
     layout = _network_layout()
     layout["title"]["text"] = title
+    if "not scored" in kinds:  # under the circle, in a taller bottom margin
+        layout["margin"]["b"] = 60
+        layout["annotations"] = [dict(
+            text="<br>".join(NOT_SCORED_LEGEND), x=0.5, y=0.0, xref="paper", yref="paper",
+            xanchor="center", yanchor="top", yshift=-4, showarrow=False,
+            font=dict(size=13, color=NOT_SCORED_LINE))]
     return fast.figure(data_traces, layout)
 
 

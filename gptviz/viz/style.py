@@ -7,6 +7,11 @@ VAL_COLOR = "#ff7f0e"
 FLOOR_COLOR = "#2ca02c"
 SEEN_FILL = "#dbeafe"
 UNSEEN_FILL = "#f3f4f6"
+SEEN_LINE = "#1e40af"
+UNSEEN_LINE = "#9ca3af"
+# states the loss never scores (shorter prefixes when only the last position is scored)
+NOT_SCORED_FILL = "#ffedd5"
+NOT_SCORED_LINE = "#c2410c"
 EDGE_COLOR = "#1e3a8a"
 HEAT_SCALE = "Blues"
 

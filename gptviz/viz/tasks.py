@@ -49,7 +49,8 @@ def answer_attention_figure(example: AttentionExample, head: int | None = None,
     """One panel per layer: rows are the answer digits being written, columns the tokens read.
 
     Row r is the position whose output is answer digit r (it reads everything up to and
-    including itself). head=None averages the heads of each layer; an int shows that head.
+    including itself). head=None averages the heads of each layer; an int (0-based) shows that
+    head. Panel titles count layers and heads from 1: "layer 1 · head 1" for head=0.
     Columns are grouped by example.segments (e.g. a | b | sum so far) with separators.
     """
     att = example.attention.detach().float().cpu().numpy()  # [layer, head, query, key]
@@ -57,14 +58,15 @@ def answer_attention_figure(example: AttentionExample, head: int | None = None,
     if len(example.tokens) != T:
         raise ValueError(f"{len(example.tokens)} tokens for attention over {T} positions")
     if head is not None and not 0 <= head < n_head:
-        raise ValueError(f"head {head} does not exist: the model has {n_head} per layer")
+        raise ValueError(f"head index {head} does not exist: the model has {n_head} per layer "
+                         f"(indices 0 to {n_head - 1})")
     per_layer = att.mean(axis=1) if head is None else att[:, head]  # (n_layer, T, T)
     rows = example.answer_rows
     # repeated digits ("1", "1") need distinct labels: subscript the position
     cols = [f"{html.escape(t)}<sub>{i}</sub>" for i, t in enumerate(example.tokens)]
     row_labels = [f"writes {html.escape(tok)} ({html.escape(name)})"
                   for tok, name in zip(example.answer_tokens, example.answer_names, strict=True)]
-    which = "mean of the heads" if head is None else f"head {head}"
+    which = "mean of the heads" if head is None else f"head {head + 1}"
     # panels stacked by hand (one pass through plotly's validation: make_subplots, add_vline
     # and friends cost ~10x more, and this is redrawn while training)
     gap = 0.12 if n_layer > 1 else 0.0
@@ -84,7 +86,7 @@ def answer_attention_figure(example: AttentionExample, head: int | None = None,
             showscale=li == 0, colorbar=dict(title=dict(text="weight")), xaxis=f"x{n}",
             yaxis=f"y{n}",
             hovertemplate="%{y}<br>looks at %{x}<br>weight %{z:.2f}<extra></extra>"))
-        annotations.append(dict(text=f"layer {li} · {which}", x=0.5, y=top, xref="paper",
+        annotations.append(dict(text=f"layer {li + 1} · {which}", x=0.5, y=top, xref="paper",
                                 yref="paper", showarrow=False, yanchor="bottom",
                                 font=dict(size=14)))
         for _, start, _end in example.segments[1:]:  # a line between each pair of spans

@@ -4,7 +4,7 @@
 - chromium_browser: session-wide headless Debian Chromium driven by Playwright.
 - browser_page: a fresh page (own context, 1400x900 viewport) per test.
 
-Helpers (wait_ready, assert_no_exception, save_screenshot, start_streamlit) are in
+Helpers (wait_ready, assert_no_exception, save_screenshot, streamlit_server, ...) are in
 harness.py.
 """
 
@@ -20,8 +20,7 @@ from .harness import (
     CHROMIUM_PATH,
     REPO_ROOT,
     VIEWPORT,
-    start_streamlit,
-    stop_streamlit,
+    streamlit_server,
 )
 
 
@@ -32,11 +31,8 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not app.is_file():
         pytest.fail(f"{app} does not exist: nothing to serve")
     log = tmp_path_factory.mktemp("app_server") / "streamlit.log"
-    url, proc = start_streamlit(app, log_path=log)
-    try:
+    with streamlit_server(app, log_path=log) as (url, _):
         yield url
-    finally:
-        stop_streamlit(proc)
 
 
 @pytest.fixture(scope="session")

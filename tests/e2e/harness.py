@@ -5,12 +5,18 @@ Fixtures live in conftest.py; tests import the helpers from here:
     from .harness import assert_no_exception, save_screenshot, wait_ready
 
 Starting and stopping the server and the Chromium settings live in bench/server.py, which the
-benchmarks use too; they are re-exported here.
+benchmarks use too; they are re-exported here. Server: start_streamlit / stop_streamlit, or
+both around a block with streamlit_server. Page: wait_ready, nav_titles, open_via_nav,
+wait_training_finished, assert_no_exception, save_screenshot.
 """
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.server import (
@@ -27,7 +33,8 @@ from bench.server import (
 
 __all__ = ["CHROMIUM_ARGS", "CHROMIUM_PATH", "REPO_ROOT", "SCREENSHOT_DIR",
            "SERVER_START_TIMEOUT_S", "VIEWPORT", "assert_no_exception", "free_port",
-           "save_screenshot", "start_streamlit", "stop_streamlit", "wait_ready"]
+           "nav_titles", "open_via_nav", "save_screenshot", "start_streamlit", "stop_streamlit",
+           "streamlit_server", "wait_ready", "wait_training_finished"]
 
 SCREENSHOT_DIR = REPO_ROOT / "screenshots"
 MAX_SCREENSHOT_HEIGHT = 12_000  # px; a cap so a runaway page cannot make a giant PNG
@@ -75,3 +82,53 @@ def save_screenshot(page, name: str) -> Path:
         if stretched:
             page.set_viewport_size(viewport)
     return path
+
+
+@contextmanager
+def streamlit_server(
+    script_path: str | os.PathLike[str],
+    *,
+    log_path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """start_streamlit(script_path, ...) for the length of a with-block; stopped at its end
+    (also when the block fails). Yields (base_url, process)."""
+    url, proc = start_streamlit(script_path, log_path=log_path, env=env)
+    try:
+        yield url, proc
+    finally:
+        stop_streamlit(proc)
+
+
+_NAV_LINK = "[data-testid='stSidebarNavLink']"
+
+
+def nav_titles(page) -> list[str]:
+    """The page titles in the sidebar navigation, in order.
+
+    A link's inner text starts with its material icon's name ("home\n\nHome"): only the last
+    line, the label, is kept.
+    """
+    texts = page.locator(_NAV_LINK).all_inner_texts()
+    return [t.strip().splitlines()[-1] for t in texts if t.strip()]
+
+
+def open_via_nav(page, base_url: str, title: str) -> None:
+    """Open the app at base_url, then the page titled title through the sidebar, as a student
+    would; returns once that page is drawn."""
+    page.goto(base_url)
+    wait_ready(page)
+    page.locator(_NAV_LINK, has_text=title).first.click()
+    wait_ready(page)
+
+
+TRAINING_FINISHED = re.compile("Finished the requested steps")
+
+
+def wait_training_finished(page, timeout: float = 90_000) -> None:
+    """Wait (timeout in ms) until the page says its requested training steps are done, and the
+    rerun after that is drawn. Fails (Playwright's assertion error) if it does not say so."""
+    from playwright.sync_api import expect
+
+    expect(page.get_by_text(TRAINING_FINISHED)).to_be_visible(timeout=timeout)
+    wait_ready(page)

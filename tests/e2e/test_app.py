@@ -15,29 +15,22 @@ from pages._catalog import CATALOG
 
 from .harness import (
     assert_no_exception,
+    nav_titles,
+    open_via_nav,
     save_screenshot,
-    start_streamlit,
-    stop_streamlit,
+    streamlit_server,
     wait_ready,
+    wait_training_finished,
 )
 
 pytestmark = pytest.mark.browser
-
-
-def open_page(page, base_url: str, title: str) -> None:
-    page.goto(base_url)
-    wait_ready(page)
-    page.locator("[data-testid='stSidebarNavLink']", has_text=title).first.click()
-    wait_ready(page)
 
 
 def test_every_page_in_the_navigation_draws_without_error(app_server, browser_page):
     page = browser_page
     page.goto(app_server)
     wait_ready(page)
-    titles = page.locator("[data-testid='stSidebarNavLink']").all_inner_texts()
-    # inner text starts with the material icon's name ("home\n\nHome"): keep the label
-    titles = [t.strip().splitlines()[-1] for t in titles if t.strip()]
+    titles = nav_titles(page)
     assert "Home" in titles[0] and len(titles) >= 2
     for title in titles:
         page.locator("[data-testid='stSidebarNavLink']", has_text=title).first.click()
@@ -50,7 +43,7 @@ def test_every_page_in_the_navigation_draws_without_error(app_server, browser_pa
 
 def test_baby_gpt_reproduces_document_000_live(app_server, browser_page):
     page = browser_page
-    open_page(page, app_server, "Baby GPT")
+    open_via_nav(page, app_server, "Baby GPT")
     page.get_by_role("button", name=re.compile("Load document 000")).click()
     wait_ready(page)
     graph = page.locator("[data-testid='stGraphVizChart'] svg").last
@@ -59,9 +52,7 @@ def test_baby_gpt_reproduces_document_000_live(app_server, browser_page):
     save_screenshot(page, "baby_gpt_before")
 
     page.get_by_role("button", name=re.compile("Train 50 steps")).click()
-    expect(page.get_by_text(re.compile("Finished the requested steps"))).to_be_visible(
-        timeout=90_000)
-    wait_ready(page)
+    wait_training_finished(page)
     expect(page.get_by_text("Now (step 50)")).to_be_visible()
     expect(graph).to_contain_text("data 50%")  # the data's own transition beside the model's
     assert page.locator(".js-plotly-plot").count() >= 2  # loss curve and attention heatmaps
@@ -71,7 +62,7 @@ def test_baby_gpt_reproduces_document_000_live(app_server, browser_page):
 
 def test_baby_gpt_64_states_draw_as_a_circle_of_arrows_while_training(app_server, browser_page):
     page = browser_page
-    open_page(page, app_server, "Baby GPT")
+    open_via_nav(page, app_server, "Baby GPT")
     box = page.get_by_label("Context length T")
     box.fill("6")
     box.press("Enter")
@@ -80,9 +71,7 @@ def test_baby_gpt_64_states_draw_as_a_circle_of_arrows_while_training(app_server
     expect(network).to_be_visible(timeout=30_000)
     expect(page.get_by_text("64 states: too many to label every arrow")).to_be_visible()
     page.get_by_role("button", name=re.compile(r"Train \d+ steps")).click()
-    expect(page.get_by_text(re.compile("Finished the requested steps"))).to_be_visible(
-        timeout=90_000)
-    wait_ready(page)
+    wait_training_finished(page)
     # 64 nodes, one text label each, drawn by plotly (no graphviz layout in the browser)
     assert network.locator("g.textpoint").count() == 64
     assert page.locator(".st-key-baby_graph [data-testid='stGraphVizChart']").count() == 0
@@ -94,17 +83,14 @@ def test_a_direct_link_as_the_first_visit_still_enters_through_app_py(browser_pa
     """A fresh server whose first visitor opens a shared link to a page (not Home): the page must
     run inside app.py's navigation (pages/_entry.py), not in Streamlit's pages-folder mode."""
     page = browser_page
-    url, proc = start_streamlit("app.py")  # fresh: the session server has already seen Home
-    try:
+    # fresh: the session server has already seen Home
+    with streamlit_server("app.py") as (url, _):
         page.goto(f"{url}/baby_gpt?baby_context=4")  # a shared link with one setting
         wait_ready(page)
         expect(page.locator("h1").first).to_contain_text("Baby GPT")
         links = page.locator("[data-testid='stSidebarNavLink']")
         expect(links.first).to_be_visible()
-        titles = [t.strip().splitlines()[-1] for t in links.all_inner_texts()]
-        assert titles == ["Home"] + [info.title for info in CATALOG]  # not the files in pages/
+        assert nav_titles(page) == ["Home"] + [info.title for info in CATALOG]  # not pages/
         assert "/baby_gpt?" in page.url and "baby_context=4" in page.url
         expect(page.get_by_label("Context length T")).to_have_value("4")  # the link's setting
         assert_no_exception(page)
-    finally:
-        stop_streamlit(proc)

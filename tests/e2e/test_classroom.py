@@ -9,7 +9,7 @@ import re
 import socket
 import threading
 import time
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from pathlib import Path
 
 import pytest
@@ -19,10 +19,11 @@ from .harness import (
     REPO_ROOT,
     VIEWPORT,
     assert_no_exception,
+    nav_titles,
     save_screenshot,
-    start_streamlit,
-    stop_streamlit,
+    streamlit_server,
     wait_ready,
+    wait_training_finished,
 )
 
 pytestmark = pytest.mark.browser
@@ -49,16 +50,6 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-@contextmanager
-def own_server(**env: str):
-    """A server of our own (its process is measured), with extra environment settings."""
-    url, proc = start_streamlit(REPO_ROOT / "app.py", env=env)
-    try:
-        yield url, proc
-    finally:
-        stop_streamlit(proc)
-
-
 def open_baby(page, url: str, query: str = "") -> None:
     page.goto(f"{url}/baby_gpt{query}")
     wait_ready(page)
@@ -83,7 +74,7 @@ def test_markup_typed_or_uploaded_anywhere_never_runs(app_server, browser_page):
     page.goto(app_server)
     wait_ready(page)
     links = page.locator("[data-testid='stSidebarNavLink']")
-    titles = [t.strip().splitlines()[-1] for t in links.all_inner_texts() if t.strip()]
+    titles = nav_titles(page)
     typed = uploaded = 0
     for title in titles:
         links.filter(has_text=title).first.click()
@@ -146,9 +137,7 @@ def test_save_reload_in_another_tab_and_share_the_experiment(app_server, chromiu
         steps.press("Enter")
         wait_ready(a)
         a.get_by_role("button", name=re.compile("Train 40 steps")).click()
-        expect(a.get_by_text(re.compile("Finished the requested steps"))).to_be_visible(
-            timeout=90_000)
-        wait_ready(a)
+        wait_training_finished(a)
         trained_graph = graph_text(a)
         a.get_by_text("Save, load and share").click()
         with a.expect_download() as dl:
@@ -180,9 +169,7 @@ def test_save_reload_in_another_tab_and_share_the_experiment(app_server, chromiu
         assert c.get_by_label("Training sequence", exact=True).input_value() == "0110101101101"
         assert c.get_by_label("Layers", exact=True).input_value() == "2"
         c.get_by_role("button", name=re.compile("Train 40 steps")).click()
-        expect(c.get_by_text(re.compile("Finished the requested steps"))).to_be_visible(
-            timeout=90_000)
-        wait_ready(c)
+        wait_training_finished(c)
         assert graph_text(c) == trained_graph
         for p in (a, b, c):
             assert_no_exception(p)
@@ -193,7 +180,8 @@ def test_save_reload_in_another_tab_and_share_the_experiment(app_server, chromiu
 
 # --- sessions that go away -------------------------------------------------------------------
 def test_closing_the_tab_stops_its_training_within_seconds(chromium_browser):
-    with own_server() as (url, proc):
+    # a server of our own: its process is measured
+    with streamlit_server(REPO_ROOT / "app.py") as (url, proc):
         ctx = chromium_browser.new_context(viewport=VIEWPORT)
         page = ctx.new_page()
         open_baby(page, url, "?baby_steps=100000")
@@ -269,7 +257,7 @@ class DroppingProxy:
 
 
 def test_a_brief_network_drop_keeps_the_model(chromium_browser):
-    with own_server() as (url, proc):
+    with streamlit_server(REPO_ROOT / "app.py") as (url, proc):
         proxy = DroppingProxy(int(url.rsplit(":", 1)[1]))
         ctx = chromium_browser.new_context(viewport=VIEWPORT)
         page = ctx.new_page()

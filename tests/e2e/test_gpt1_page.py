@@ -13,7 +13,13 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from .harness import assert_no_exception, save_screenshot, wait_ready
+from .harness import (
+    assert_no_exception,
+    open_via_nav,
+    save_screenshot,
+    wait_ready,
+    wait_training_finished,
+)
 
 pytestmark = pytest.mark.browser
 
@@ -34,9 +40,7 @@ def comparison_spec(page) -> dict:
 
 def open_gpt1(page, base_url: str) -> None:
     # through the sidebar, as a student would (a direct link works too: test_app.py)
-    page.goto(base_url)
-    wait_ready(page)
-    page.locator("[data-testid='stSidebarNavLink']", has_text="GPT-1").first.click()
+    open_via_nav(page, base_url, "GPT-1")
     page.wait_for_url(re.compile(r"/gpt1$"))  # st.navigation's url_path for pages/gpt1.py
     wait_ready(page)
 
@@ -60,9 +64,7 @@ def test_pretrain_then_finetune_both_ways_and_compare(app_server, browser_page):
     expect(page.get_by_role("combobox", name="Model size")).to_have_value(re.compile("^tiny"))
     set_number(page, "Pre-training steps per click", 50)
     page.get_by_role("button", name=re.compile(r"Train 50 steps")).click()
-    expect(page.get_by_text(re.compile("Finished the requested steps"))).to_be_visible(
-        timeout=120_000)
-    wait_ready(page)
+    wait_training_finished(page, timeout=120_000)
     expect(page.get_by_text(re.compile(r"Held-out loss [\d.]+ nats per character at step 50"))
            ).to_be_visible()
     assert_no_exception(page)

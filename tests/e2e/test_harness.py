@@ -15,8 +15,7 @@ from .harness import (
     VIEWPORT,
     assert_no_exception,
     save_screenshot,
-    start_streamlit,
-    stop_streamlit,
+    streamlit_server,
     wait_ready,
 )
 
@@ -45,12 +44,9 @@ def harness_server(tmp_path_factory):
     script_dir = tmp_path_factory.mktemp("harness_app")
     script = script_dir / "harness_app.py"
     script.write_text(HARNESS_SCRIPT)
-    url, proc = start_streamlit(script, log_path=script_dir / "streamlit.log")
-    try:
+    with streamlit_server(script, log_path=script_dir / "streamlit.log") as (url, proc):
         yield url, proc
-    finally:
-        stop_streamlit(proc)
-    assert proc.poll() is not None, "server still running after stop_streamlit"
+    assert proc.poll() is not None, "server still running after streamlit_server's block"
 
 
 def test_click_reruns_and_writes_text(harness_server, browser_page):

@@ -17,8 +17,7 @@ from .harness import (
     REPO_ROOT,
     assert_no_exception,
     save_screenshot,
-    start_streamlit,
-    stop_streamlit,
+    streamlit_server,
     wait_ready,
 )
 
@@ -49,11 +48,8 @@ def tasks_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     d = tmp_path_factory.mktemp("tasks_page")
     entry = d / "tasks_app.py"
     entry.write_text(ENTRY)
-    url, proc = start_streamlit(entry, log_path=d / "streamlit.log")
-    try:
+    with streamlit_server(entry, log_path=d / "streamlit.log") as (url, _):
         yield url
-    finally:
-        stop_streamlit(proc)
 
 
 def train_to_99(page, name: str) -> tuple[int, float]:

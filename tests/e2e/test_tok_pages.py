@@ -14,8 +14,7 @@ from .harness import (
     REPO_ROOT,
     assert_no_exception,
     save_screenshot,
-    start_streamlit,
-    stop_streamlit,
+    streamlit_server,
     wait_ready,
 )
 
@@ -38,11 +37,8 @@ def tok_server(tmp_path_factory, gpt2_tiktoken_dir):
                     url_path="forward_pass"),
         ]).run()
     """))
-    url, proc = start_streamlit(script)
-    try:
+    with streamlit_server(script) as (url, _):
         yield url
-    finally:
-        stop_streamlit(proc)
 
 
 def test_tokenizers_page_colours_tokens_and_never_runs_user_html(tok_server, browser_page):
