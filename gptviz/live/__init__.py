@@ -8,6 +8,7 @@
 from gptviz.live.job import SLICE_SECONDS, TRAINING_SLOTS, BackgroundJob, Turns
 from gptviz.live.run import MAX_POINTS, History, LiveRun, Snapshot
 from gptviz.live.slots import FairSlots, max_trainers_from_env
+from gptviz.live.timeline import Timeline
 
 __all__ = ["MAX_POINTS", "SLICE_SECONDS", "TRAINING_SLOTS", "BackgroundJob", "FairSlots",
-           "History", "LiveRun", "Snapshot", "Turns", "max_trainers_from_env"]
+           "History", "LiveRun", "Snapshot", "Timeline", "Turns", "max_trainers_from_env"]

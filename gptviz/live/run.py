@@ -22,6 +22,7 @@ import torch
 from gptviz.config import TrainConfig
 from gptviz.live.job import BackgroundJob, Turns
 from gptviz.live.slots import FairSlots
+from gptviz.live.timeline import Recorder, Timeline
 from gptviz.model import GPT
 from gptviz.tasks.base import Task
 from gptviz.train import EvalEvent, Event, StepEvent, Trainer, TrainingDiverged
@@ -122,9 +123,13 @@ class _View:
 class LiveRun(BackgroundJob):
     """Owns a Trainer; trains it in the background until `target` steps or pause()."""
 
-    def __init__(self, trainer: Trainer, slots: FairSlots | None = None) -> None:
+    def __init__(self, trainer: Trainer, slots: FairSlots | None = None,
+                 recorder: Recorder | None = None) -> None:
         super().__init__(slots, name="gptviz-train")
         self.trainer = trainer
+        # what the page's views need at recorded steps, to replay the run (timeline.py)
+        self.timeline = Timeline()
+        self._recorder = recorder
         self.history = History()
         trainer.add_callback(self._record)
         self._step_lock = threading.Lock()  # held for a step: the thread's, or One step's
@@ -137,6 +142,7 @@ class LiveRun(BackgroundJob):
         self._token_rate = 0.0
         self._tokens = 0  # trained since this LiveRun was made
         self._pending: tuple[TrainConfig | None, Task | None] | None = None
+        self._record_frame()  # where the run starts
 
     # --- control -------------------------------------------------------------------------
     def start(self, steps: int) -> None:
@@ -179,6 +185,7 @@ class LiveRun(BackgroundJob):
                 self._target = self.trainer.step_count
                 self._status = "paused"
         except TrainingDiverged as e:
+            self.timeline.truncate(self.trainer.step_count)
             self._fail(str(e), status="paused")
         except Exception as e:  # shown on the page instead of a traceback
             self._fail(_explain(e), status="error")
@@ -216,9 +223,18 @@ class LiveRun(BackgroundJob):
             self.trainer.update(*pending)
 
     def _train_one(self) -> None:
-        """With the step lock held: a step, and the evaluation when one is due."""
+        """With the step lock held: a step, the evaluation when one is due, and a frame of
+        the timeline when one is due."""
         self._apply_pending()
         self.trainer.run(1)
+        self._record_frame()
+
+    def _record_frame(self) -> None:
+        step = self.trainer.step_count
+        if self._recorder is not None and self.timeline.due(step):
+            with torch.no_grad():
+                frame = self._recorder(self.trainer.model)
+            self.timeline.add(step, frame)
 
     def _fail(self, message: str, status: str) -> None:
         with self._lock:
@@ -257,6 +273,7 @@ class LiveRun(BackgroundJob):
                 if turns.stop.is_set():
                     break
         except TrainingDiverged as e:
+            self.timeline.truncate(self.trainer.step_count)
             self._fail(str(e), status="paused")
         except Exception as e:  # shown on the page; the model keeps its last good step
             self._fail(_explain(e), status="error")
