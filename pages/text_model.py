@@ -6,26 +6,28 @@ import hashlib
 import random
 
 import streamlit as st
-import torch
 
-from gptviz.checkpoint import Bundle, CheckpointError
+from gptviz.checkpoint import Bundle, CheckpointError, bundle_trainer, check_fits
 from gptviz.config import ConfigError, GPTConfig, TrainConfig
 from gptviz.corpus import CorpusError, builtin_corpus, decode_upload
 from gptviz.generate import encode_prompt, generate_text
 from gptviz.live import LiveRun, Snapshot
+from gptviz.tasks import TextTask
 from gptviz.text_model import DEFAULT_PRESET, TEXT_PRESETS, build_text_run, loss_references
-from gptviz.train import Trainer, auto_device, resolve_device
+from gptviz.train import auto_device, resolve_device
 from gptviz.urlparams import ChoiceParam, FloatParam, IntParam, TextParam
 from gptviz.viz.text_loss import text_loss_figure
 from gptviz.viz.windows import training_windows, visible_token, window_pairs, windows_figure
 from pages._entry import enter_through_app  # noqa: E402
 from pages._live import (
     apply_url_settings,
+    install_run,
+    keep_run,
     live_view,
+    memo,
     model_download,
     model_upload,
-    register_model,
-    session_guard,
+    page_defaults,
     share_box,
     training_buttons,
 )
@@ -33,6 +35,7 @@ from pages._live import (
 enter_through_app()
 
 P = "text"  # widget-key prefix
+KEEP = "session"  # persist_state of every widget: its value survives a switch to another page
 MODEL_LABEL = "Text model (characters)"
 BUILTIN = "Built-in: Python's documentation"
 UPLOAD = "Upload a .txt file"
@@ -40,8 +43,9 @@ SAMPLE_CHARS_MAX = 600
 MAX_SAMPLES_KEPT = 30
 MAX_MODEL_MB = 60  # model files this page loads: the presets' models are well under 5 MB
 
-# The settings a shared link carries, with the same bounds as the widgets below. The corpus is
-# not among them: an uploaded file cannot travel in a link (the link uses the built-in text).
+# The settings a shared link carries, with the bounds of the widgets below (which read them
+# from here). The corpus is not among them: an uploaded file cannot travel in a link (the link
+# uses the built-in text).
 SPECS = {
     f"{P}_preset": ChoiceParam(tuple(TEXT_PRESETS)), f"{P}_block": IntParam(2, 256),
     f"{P}_layers": IntParam(1, 8), f"{P}_heads": IntParam(1, 16), f"{P}_embd": IntParam(4, 512),
@@ -51,6 +55,27 @@ SPECS = {
     f"{P}_prompt": TextParam(200), f"{P}_sample_len": IntParam(10, SAMPLE_CHARS_MAX),
     f"{P}_sample_temp": FloatParam(0.1, 2.0),
 }
+# the widgets that set each field of the model (a loaded model must fit their bounds)
+ARCH_KEYS = {"block_size": f"{P}_block", "n_layer": f"{P}_layers", "n_head": f"{P}_heads",
+             "n_embd": f"{P}_embd"}
+# ... and of the training (a loaded model's values are clamped into their bounds)
+TRAIN_KEYS = {"learning_rate": f"{P}_lr", "batch_size": f"{P}_batch", "max_steps": f"{P}_steps",
+              "eval_interval": f"{P}_eval", "seed": f"{P}_seed"}
+
+
+def bounds(key: str) -> tuple:
+    return SPECS[key].lo, SPECS[key].hi
+
+
+def number(label: str, key: str, **kwargs) -> float:
+    """A number input for the setting `key`, within its bounds, kept across page switches."""
+    return st.number_input(label, *bounds(key), key=key, persist_state=KEEP, **kwargs)
+
+
+def model_config(block_size: int, n_layer: int, n_head: int, n_embd: int) -> GPTConfig:
+    """The architecture the widgets describe (build_text_run puts in the corpus's vocabulary)."""
+    return GPTConfig(vocab_size=1, block_size=int(block_size), n_layer=int(n_layer),
+                     n_head=int(n_head), n_embd=int(n_embd))
 
 
 def preset_widgets(label: str) -> dict[str, object]:
@@ -61,17 +86,13 @@ def preset_widgets(label: str) -> dict[str, object]:
 
 
 def apply_preset() -> None:
-    for k, v in preset_widgets(st.session_state[f"{P}_preset"]).items():
-        st.session_state[k] = v
+    st.session_state.update(preset_widgets(st.session_state[f"{P}_preset"]))
 
 
-defaults = {f"{P}_preset": DEFAULT_PRESET, f"{P}_source": BUILTIN, f"{P}_seed": 1337,
-            f"{P}_device": auto_device(), f"{P}_prompt": "The ", f"{P}_sample_len": 200,
-            f"{P}_sample_temp": 0.8, f"{P}_offset": 0, f"{P}_nwin": 3,
-            **preset_widgets(DEFAULT_PRESET)}
-for k, v in defaults.items():
-    if k not in st.session_state:
-        st.session_state[k] = v
+page_defaults({f"{P}_preset": DEFAULT_PRESET, f"{P}_source": BUILTIN, f"{P}_seed": 1337,
+               f"{P}_device": auto_device(), f"{P}_prompt": "The ", f"{P}_sample_len": 200,
+               f"{P}_sample_temp": 0.8, f"{P}_offset": 0, f"{P}_nwin": 3, f"{P}_shown": 12,
+               **preset_widgets(DEFAULT_PRESET)})
 
 st.title("Train on text")
 apply_url_settings(SPECS, P)  # a shared link's settings, checked and clamped
@@ -85,95 +106,81 @@ st.markdown(
 # --- controls ---------------------------------------------------------------------------------
 with st.sidebar:
     st.header("Text")
-    source = st.radio("Corpus", [BUILTIN, UPLOAD], key=f"{P}_source")
+    source = st.radio("Corpus", [BUILTIN, UPLOAD], key=f"{P}_source", persist_state=KEEP)
     upload = None
     if source == UPLOAD:
         upload = st.file_uploader("Plain text, UTF-8, up to 2 MB", type=["txt"],
                                   key=f"{P}_upload")
     st.header("Model")
     st.selectbox("Preset", list(TEXT_PRESETS), key=f"{P}_preset", on_change=apply_preset,
-                 help="\n\n".join(f"**{p.label}**: {p.description}"
-                                  for p in TEXT_PRESETS.values()))
-    block = st.number_input("Context length (characters)", 2, 256, key=f"{P}_block")
-    n_layer = st.number_input("Layers", 1, 8, key=f"{P}_layers")
-    n_head = st.number_input("Heads per layer", 1, 16, key=f"{P}_heads")
-    n_embd = st.number_input("Embedding size", 4, 512, key=f"{P}_embd",
-                             help="Must be divisible by the number of heads.")
+                 persist_state=KEEP, help="\n\n".join(f"**{p.label}**: {p.description}"
+                                                      for p in TEXT_PRESETS.values()))
+    block = number("Context length (characters)", f"{P}_block")
+    n_layer = number("Layers", f"{P}_layers")
+    n_head = number("Heads per layer", f"{P}_heads")
+    n_embd = number("Embedding size", f"{P}_embd", help="Must be divisible by the number of heads.")
     st.header("Training")
-    lr = st.number_input("Learning rate", 1e-5, 1.0, key=f"{P}_lr", format="%.0e", step=1e-4)
-    batch = st.number_input("Batch size (windows per step)", 1, 256, key=f"{P}_batch")
-    steps = st.number_input("Steps per click of Train", 1, 100_000, key=f"{P}_steps")
-    eval_every = st.number_input("Evaluate every N steps", 5, 10_000, key=f"{P}_eval",
-                                 help="Every N steps: measure train and validation loss on "
-                                      "fresh batches, and write a sample.")
-    seed = st.number_input("Seed", 0, 2**31 - 1, key=f"{P}_seed")
-    device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device")
+    lr = number("Learning rate", f"{P}_lr", format="%.0e", step=1e-4)
+    batch = number("Batch size (windows per step)", f"{P}_batch")
+    steps = number("Steps per click of Train", f"{P}_steps")
+    eval_every = number("Evaluate every N steps", f"{P}_eval",
+                        help="Every N steps: measure train and validation loss on fresh batches, "
+                             "and write a sample.")
+    seed = number("Seed", f"{P}_seed")
+    device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device", persist_state=KEEP)
     st.header("Samples")
-    prompt = st.text_input("Sample prompt", key=f"{P}_prompt")
-    sample_len = st.number_input("Characters per sample", 10, SAMPLE_CHARS_MAX,
-                                 key=f"{P}_sample_len")
-    sample_temp = st.slider("Sample temperature", 0.1, 2.0, key=f"{P}_sample_temp", step=0.1,
+    prompt = st.text_input("Sample prompt", key=f"{P}_prompt", persist_state=KEEP)
+    sample_len = number("Characters per sample", f"{P}_sample_len")
+    sample_temp = st.slider("Sample temperature", *bounds(f"{P}_sample_temp"), step=0.1,
+                            key=f"{P}_sample_temp", persist_state=KEEP,
                             help="Below 1: safer, more repetitive text. Above 1: wilder.")
 
 # --- the corpus -------------------------------------------------------------------------------
-if f"{P}_corpus" not in st.session_state:
-    text = builtin_corpus()
-    st.session_state[f"{P}_corpus"] = (BUILTIN, text, hashlib.sha1(text.encode()).hexdigest())
-if source == BUILTIN and st.session_state[f"{P}_corpus"][0] != BUILTIN:
-    text = builtin_corpus()
-    st.session_state[f"{P}_corpus"] = (BUILTIN, text, hashlib.sha1(text.encode()).hexdigest())
+def use_corpus(name: str, text: str) -> None:
+    st.session_state[f"{P}_corpus"] = (name, text, hashlib.sha1(text.encode()).hexdigest())
+
+
+if f"{P}_corpus" not in st.session_state or (
+        source == BUILTIN and st.session_state[f"{P}_corpus"][0] != BUILTIN):
+    use_corpus(BUILTIN, builtin_corpus())
 if upload is not None:
     try:
         text = decode_upload(upload.getvalue())
-        digest = hashlib.sha1(text.encode()).hexdigest()
-        if digest != st.session_state[f"{P}_corpus"][2]:
-            st.session_state[f"{P}_corpus"] = (upload.name, text, digest)
+        if hashlib.sha1(text.encode()).hexdigest() != st.session_state[f"{P}_corpus"][2]:
+            use_corpus(upload.name, text)
     except CorpusError as e:
         st.error(f"**Cannot use {upload.name!r}:** {e}")
         st.info(f"Still using: {st.session_state[f'{P}_corpus'][0]}. Your model is kept.")
-elif source == UPLOAD:
+elif source == UPLOAD and st.session_state[f"{P}_corpus"][0] == BUILTIN:
     st.info("Choose a .txt file in the sidebar. Until then the built-in corpus is used.")
 corpus_name, corpus, digest = st.session_state[f"{P}_corpus"]
 
 # --- build or keep the model ------------------------------------------------------------------
+def fresh_run(mcfg: GPTConfig, tcfg: TrainConfig) -> LiveRun:
+    run = LiveRun(build_text_run(corpus, mcfg, tcfg).trainer)  # ConfigError: old model kept
+    st.session_state[f"{P}_samples"] = []
+    return run
+
+
 try:
-    mcfg = GPTConfig(vocab_size=1, block_size=int(block), n_layer=int(n_layer),
-                     n_head=int(n_head), n_embd=int(n_embd))
+    mcfg = model_config(block, n_layer, n_head, n_embd)
     tcfg = TrainConfig(learning_rate=float(lr), batch_size=int(batch), max_steps=int(steps),
                        seed=int(seed), device=device, grad_clip=1.0,
                        eval_interval=int(eval_every), eval_batches=4).validate()
     resolve_device(device)
-    arch = (digest, mcfg, int(seed), device)
-    run: LiveRun | None = st.session_state.get(f"{P}_run")
-    if run is None or st.session_state.get(f"{P}_arch") != arch:
-        fresh = build_text_run(corpus, mcfg, tcfg)  # ConfigError before the old model goes
-        if run is not None:
-            run.pause()
-        run = LiveRun(fresh.trainer)
-        st.session_state[f"{P}_run"] = run
-        st.session_state[f"{P}_arch"] = arch
-        st.session_state[f"{P}_samples"] = []
-    elif not run.running and run.trainer.config != tcfg:
-        run.trainer.config = tcfg  # same model: keep the weights, take the new schedule
-        run.trainer.set_learning_rate(tcfg.learning_rate)
+    # a new model only for a new text, architecture, seed or device; the same model otherwise
+    run = keep_run(f"{P}_run", (digest, mcfg, int(seed), device),
+                   lambda: fresh_run(mcfg, tcfg), MODEL_LABEL)
+    run.update(config=tcfg)  # learning rate, batch size, evaluation: taken at the next step
 except ConfigError as e:
     st.error(f"**Cannot use these settings:** {e}")
     if f"{P}_run" in st.session_state:
         st.info("Your trained model is kept; fix the setting to continue.")
     st.stop()
 
-register_model(MODEL_LABEL, run)
-session_guard(run)  # closing the tab stops this session's training
 task = run.trainer.task
 tok = task.tokenizer
 refs = loss_references(corpus, tok.vocab_size)
-
-
-def reset() -> None:
-    r = st.session_state.pop(f"{P}_run", None)
-    if r is not None:
-        r.pause()
-
 
 st.caption(f"Corpus: **{corpus_name}**, {len(corpus):,} characters, {tok.vocab_size} distinct "
            f"(the vocabulary) · {len(task.data['train']):,} for training, "
@@ -205,14 +212,15 @@ def random_place() -> None:
 
 if st.session_state[f"{P}_offset"] > max_offset:
     st.session_state[f"{P}_offset"] = 0
-if st.session_state.get(f"{P}_shown", 0) > mcfg.block_size:
+if st.session_state[f"{P}_shown"] > mcfg.block_size:
     st.session_state[f"{P}_shown"] = mcfg.block_size  # the context just got shorter
 c1, c2, c3, c4 = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
-offset = c1.number_input("Start at character", 0, max_offset, key=f"{P}_offset")
+offset = c1.number_input("Start at character", 0, max_offset, key=f"{P}_offset",
+                         persist_state=KEEP)
 c2.button("Random place", icon=":material/shuffle:", on_click=random_place, key=f"{P}_random")
-c3.slider("Windows", 1, 5, key=f"{P}_nwin")
-shown = c4.slider("Positions shown", 2, mcfg.block_size, min(12, mcfg.block_size),
-                  key=f"{P}_shown", help="Long windows are cut so the picture fits the screen.")
+c3.slider("Windows", 1, 5, key=f"{P}_nwin", persist_state=KEEP)
+shown = c4.slider("Positions shown", 2, mcfg.block_size, key=f"{P}_shown", persist_state=KEEP,
+                  help="Long windows are cut so the picture fits the screen.")
 windows = training_windows(train_ids, int(offset), n_windows, mcfg.block_size)
 st.plotly_chart(windows_figure(windows, tok, max_positions=int(shown)), key=f"{P}_windows")
 with st.expander("Window 1, position by position: what the model has seen → what it should say"):
@@ -220,7 +228,7 @@ with st.expander("Window 1, position by position: what the model has seen → wh
 
 # --- training ---------------------------------------------------------------------------------
 st.header("2 · Train, and read what the model writes")
-training_buttons(run, int(steps), P, reset)
+training_buttons(run, int(steps), P)
 
 
 def task_spec() -> dict:
@@ -230,9 +238,7 @@ def task_spec() -> dict:
 
 def apply_bundle(b: Bundle) -> str:
     """Install a loaded model (called by the uploader, before the widgets)."""
-    if b.task.get("kind") != "text":
-        raise CheckpointError(f"This model was trained on another page's task "
-                              f"('{str(b.task.get('kind'))[:30]}'); load it on that page.")
+    check_fits(b, "text", {field: bounds(key) for field, key in ARCH_KEYS.items()})
     if b.task.get("sha1") != digest:
         raise CheckpointError("This model was trained on another text (its characters differ "
                               "from this corpus's). Choose that text first, the built-in corpus "
@@ -241,36 +247,19 @@ def apply_bundle(b: Bundle) -> str:
     if c.vocab_size != tok.vocab_size:
         raise CheckpointError(f"This model has a vocabulary of {c.vocab_size}; this corpus has "
                               f"{tok.vocab_size} characters.")
-    for key, what, value in ((f"{P}_block", "context length", c.block_size),
-                             (f"{P}_layers", "layers", c.n_layer),
-                             (f"{P}_heads", "heads", c.n_head),
-                             (f"{P}_embd", "embedding size", c.n_embd)):
-        lo, hi = SPECS[key].lo, SPECS[key].hi
-        if not lo <= value <= hi:
-            raise CheckpointError(f"This model has {what} {value}; this page takes {lo} to {hi}.")
-    if c.dropout:
-        raise CheckpointError("This model uses dropout, which this page does not offer.")
-    t = b.train or tcfg
-    dev = t.device if t.device == "cpu" or torch.cuda.is_available() else "cpu"
-    new_cfg = TrainConfig(**{**t.to_dict(), "device": dev,
-                             "eval_interval": max(5, min(t.eval_interval, 10_000)),
-                             "max_steps": min(t.max_steps, 100_000)}).validate()
-    trainer = Trainer(b.model, type(task)(corpus, tok, c.block_size, val_fraction=0.1), new_cfg)
-    trainer.step_count = b.step
-    old = st.session_state.get(f"{P}_run")
-    if old is not None:
-        old.pause()
-    st.session_state.update({
-        f"{P}_block": c.block_size, f"{P}_layers": c.n_layer, f"{P}_heads": c.n_head,
-        f"{P}_embd": c.n_embd, f"{P}_lr": new_cfg.learning_rate,
-        f"{P}_batch": new_cfg.batch_size, f"{P}_steps": new_cfg.max_steps,
-        f"{P}_eval": new_cfg.eval_interval, f"{P}_seed": new_cfg.seed, f"{P}_device": dev,
-        f"{P}_run": LiveRun(trainer), f"{P}_samples": [],
-        # what the page computes from these widget values: the model is kept, not rebuilt
-        f"{P}_arch": (digest, GPTConfig(vocab_size=1, block_size=c.block_size,
-                                        n_layer=c.n_layer, n_head=c.n_head, n_embd=c.n_embd),
-                      new_cfg.seed, dev),
-    })
+    saved = b.train or tcfg  # its training settings, brought into the widgets' bounds
+    fit = {field: min(max(getattr(saved, field), SPECS[key].lo), SPECS[key].hi)
+           for field, key in TRAIN_KEYS.items()}
+    trainer = bundle_trainer(b, TextTask(corpus, tok, c.block_size, val_fraction=0.1), tcfg,
+                             **fit)
+    t = trainer.config
+    st.session_state.update({key: getattr(c, field) for field, key in ARCH_KEYS.items()})
+    st.session_state.update({key: getattr(t, field) for field, key in TRAIN_KEYS.items()})
+    st.session_state[f"{P}_device"] = t.device
+    # under the identity the page computes from these widget values: kept, not rebuilt
+    install_run(f"{P}_run", LiveRun(trainer), (digest, model_config(
+        c.block_size, c.n_layer, c.n_head, c.n_embd), t.seed, t.device))
+    st.session_state[f"{P}_samples"] = []
     return (f"Loaded a model trained for {b.step:,} steps: {c.n_layer} layers, {c.n_head} heads, "
             f"{c.n_embd} dimensions, context {c.block_size}. The settings in the sidebar now "
             "match it; Train continues from its weights (with a fresh optimizer).")
@@ -298,14 +287,11 @@ def sample_prompt() -> str:
 
 
 def write_sample() -> None:
-    """A sample from the model as it is now, kept with its step number."""
-    def gen(model) -> tuple[int, str]:
-        text = generate_text(model, tok, sample_prompt(), int(sample_len),
-                             temperature=float(sample_temp), seed=int(seed))
-        return run.trainer.step_count, text
-
+    """A sample from the model as it is now, kept with the step of the weights it used."""
     samples = st.session_state.setdefault(f"{P}_samples", [])
-    samples.append(run.read_model(gen))
+    samples.append(run.read_view(lambda model: generate_text(
+        model, tok, sample_prompt(), int(sample_len), temperature=float(sample_temp),
+        seed=int(seed))))
     del samples[:-MAX_SAMPLES_KEPT]
 
 
@@ -319,27 +305,26 @@ st.button("Write a sample now", icon=":material/edit_note:", key=f"{P}_sample_no
 def draw(snap: Snapshot) -> None:
     samples = st.session_state.setdefault(f"{P}_samples", [])
     last_eval = snap.evals[-1].step if snap.evals else 0
-    if not samples or samples[-1][0] < last_eval:
-        write_sample()  # after every evaluation (and once before training)
+    if not samples or samples[-1][0] < last_eval <= snap.view_step:
+        write_sample()  # once the weights of each evaluation can be read (and before training)
     left, right = st.columns([1, 1])
     with left:
-        st.plotly_chart(text_loss_figure(snap.steps, snap.losses, snap.evals, refs),
-                        key=f"{P}_loss")
+        # rebuilt only when the model moved: a queued or paused view redraws for almost nothing
+        st.plotly_chart(memo(f"{P}_loss", (id(run), snap.step), lambda: text_loss_figure(
+            snap.steps, snap.losses, snap.evals, refs)), key=f"{P}_loss")
         if snap.evals:
             e = snap.evals[-1]
             val = f", validation {e.val_loss:.3f}" if e.val_loss is not None else ""
             st.caption(f"Last evaluation at step {e.step}: train {e.train_loss:.3f}{val}.")
     with right:
-        step, text = st.session_state[f"{P}_samples"][-1]
+        step, text = samples[-1]
         st.subheader(f"The model writes (step {step})")
         st.code(text, language=None, wrap_lines=True)
-        earlier = st.session_state[f"{P}_samples"][:-1]
-        if earlier:
-            with st.expander(f"Earlier samples ({len(earlier)})"):
-                for s, t in reversed(earlier):
+        if len(samples) > 1:
+            with st.expander(f"Earlier samples ({len(samples) - 1})"):
+                for s, t in reversed(samples[:-1]):
                     st.markdown(f"**Step {s}**")
                     st.code(t, language=None, wrap_lines=True)
-
 
 live_view(run, draw)
 st.markdown(

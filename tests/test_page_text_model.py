@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import time
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
+from gptviz.checkpoint import save_bundle
 from gptviz.corpus import builtin_corpus
 from gptviz.live import LiveRun
 from gptviz.viz.windows import plotly_text, visible_token
@@ -84,12 +89,66 @@ def test_training_settings_keep_the_model_and_architecture_changes_rebuild_it(at
     assert run_of(at).trainer.model is not model and run_of(at).trainer.step_count == 0
 
 
+def test_every_training_setting_reaches_the_trained_model_and_keeps_its_steps(at):
+    use_tiny(at)
+    at.number_input(key="text_steps").set_value(5).run()
+    next(b for b in at.button if b.label.startswith("Train")).click().run()
+    wait_done(at, run_of(at))
+    run = run_of(at)
+    assert run.trainer.step_count == 5
+    lr, batch, every = 7e-4, 8, 25
+    at.number_input(key="text_lr").set_value(lr).run()
+    at.number_input(key="text_batch").set_value(batch).run()
+    at.number_input(key="text_eval").set_value(every).run()
+    assert run_of(at) is run and run.trainer.step_count == 5  # the same model, its steps kept
+    assert all(g["lr"] == lr for g in run.trainer.optimizer.param_groups)
+    assert (run.trainer.config.batch_size, run.trainer.config.eval_interval) == (batch, every)
+    assert len(run.snapshot().steps) == 5  # and its loss history
+    # while training, too: taken before the next step
+    at.number_input(key="text_steps").set_value(100_000).run()
+    next(b for b in at.button if b.label.startswith("Train")).click().run()
+    at.number_input(key="text_lr").set_value(2e-3).run()
+    deadline = time.monotonic() + 30
+    while run.trainer.optimizer.param_groups[0]["lr"] != 2e-3 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert run.running and run.trainer.optimizer.param_groups[0]["lr"] == 2e-3
+    run.pause()
+
+
 def test_bad_settings_show_a_message_and_keep_the_model(at):
     run = run_of(at)
     at.number_input(key="text_embd").set_value(130).run()  # 4 heads do not divide 130
     assert not at.exception
     assert any("divisible" in e.value for e in at.error)
     assert at.session_state["text_run"] is run
+
+
+def test_a_saved_model_loads_with_its_settings_and_is_kept(at):
+    use_tiny(at)
+    at.number_input(key="text_steps").set_value(3).run()
+    next(b for b in at.button if b.label.startswith("Train")).click().run()
+    wait_done(at, run_of(at))
+    run = run_of(at)
+    spec = {"kind": "text", "corpus": "built-in", "vocab_size": run.trainer.task.vocab_size,
+            "sha1": hashlib.sha1(builtin_corpus().encode()).hexdigest()}
+    saved = replace(run.trainer.config, learning_rate=5.0)  # above this page's highest, 1.0
+    data = run.read_model(lambda m: save_bundle(m, spec, saved, run.trainer.step_count))
+    weights = run.read_model(lambda m: m.lm_head.weight.detach().clone())
+    at.button(key="text_reset").click().run()
+    at.number_input(key="text_layers").set_value(1).run()
+    assert run_of(at).trainer.step_count == 0
+    at.file_uploader(key="text_model_upload_0").upload("m.zip", data, "application/zip")
+    at.run()
+    assert not at.exception and not at.error
+    assert any("Loaded a model trained for 3 steps" in s.value for s in at.success)
+    loaded = run_of(at)
+    assert loaded.trainer.step_count == 3 and loaded.trainer.model.config.n_layer == 2
+    assert torch.equal(loaded.trainer.model.lm_head.weight, weights)
+    assert at.number_input(key="text_layers").value == 2  # the sidebar describes it
+    assert at.number_input(key="text_lr").value == 1.0  # clamped into the widget's range
+    assert loaded.trainer.optimizer.param_groups[0]["lr"] == 1.0
+    next(b for b in at.button if b.label == "One step").click().run()
+    assert run_of(at) is loaded and loaded.trainer.step_count == 4  # kept, not rebuilt
 
 
 def test_uploads_bad_files_are_refused_and_a_good_one_is_used(at):
