@@ -15,6 +15,7 @@ from gptviz.config import GPTConfig, TrainConfig
 from gptviz.live import LiveRun
 from gptviz.text_model import build_text_run
 from gptviz.viz.sampling import DRAWN_COLOUR
+from pages._live import GUARD_KEY, _Holder, _on_session_released
 
 PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "generate.py")
 PERIODIC = "the cat sat. "  # fully predictable: a trained model must continue it exactly
@@ -60,6 +61,32 @@ def test_without_a_model_it_says_so_and_offers_a_quick_model():
     button(at, "Next token").click().run()
     assert not at.exception and len(at.session_state["gen_ids"]) == 5
     st.cache_resource.clear()
+
+
+def test_quick_train_is_session_guarded_and_a_second_click_starts_nothing():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.button(key="gen_quick").click()
+    click = at._tree.get_widget_states()  # the click as the browser sends it
+    at.run()
+    run = at.session_state["gen_quick_run"]
+    record = at.session_state[GUARD_KEY]
+    try:
+        assert run.running and list(record.runs) == [run]
+        # fast clicks: the same click reaches the server again while the first run trains
+        at._run(click)
+        at._run(click)
+        assert not at.exception
+        assert at.session_state["gen_quick_run"] is run and list(record.runs) == [run]
+        # the tab closes: Streamlit releases the session's holder, which stops the run
+        holder = _Holder()
+        holder.record = record
+        _on_session_released(holder)
+        assert not run.running and run.snapshot().status == "paused"
+        at.run()
+        assert any("connection to this page dropped" in i.value for i in at.info)
+    finally:
+        run.pause()
+        st.cache_resource.clear()
 
 
 def test_greedy_next_token_is_the_models_argmax_and_is_highlighted(at, memorised):
