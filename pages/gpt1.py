@@ -65,12 +65,11 @@ page_defaults({f"{P}_preset": "tiny", f"{P}_pre_steps": PRETRAIN.max_steps,
                f"{P}_task": "backwards", f"{P}_lam": 0.5, f"{P}_n": 128, f"{P}_init": "both",
                f"{P}_ft_steps": 150, f"{P}_sweep": False, f"{P}_lr": 1e-3, f"{P}_seed": 0,
                f"{P}_example": 0})
+st.title("GPT-1: pre-train, then fine-tune")
 if f"{P}_job" not in st.session_state:
     st.session_state[f"{P}_job"] = ComparisonJob()
 job: ComparisonJob = st.session_state[f"{P}_job"]
 session_guard(job)  # closing the tab stops the fine-tuning too
-
-st.title("GPT-1: pre-train, then fine-tune")
 st.markdown(
     "GPT-1 (Radford et al., 2018, *Improving Language Understanding by Generative "
     "Pre-Training*, document 004) trains in two stages. **Stage 1** trains a GPT to predict the "

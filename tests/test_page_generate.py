@@ -17,7 +17,8 @@ from gptviz.text_model import build_text_run
 from gptviz.viz.sampling import DRAWN_COLOUR
 from pages._live import GUARD_KEY, _Holder, _on_session_released
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "generate.py")
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "generate.py")
 PERIODIC = "the cat sat. "  # fully predictable: a trained model must continue it exactly
 
 
@@ -140,6 +141,25 @@ def test_same_seed_same_text_and_top_k_1_is_greedy(at, memorised):
     at.number_input(key="gen_topk").set_value(1).run()
     button(at, "Generate").click().run()
     assert text_of(at, memorised) == "the " + (PERIODIC * 3)[4:19]
+
+
+def test_settings_survive_a_page_switch(memorised):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["gptviz_models"] = {"cat model": memorised}
+    at.run().switch_page("pages/generate.py").run()
+    at.text_area(key="gen_prompt").set_value("the c").run()
+    at.slider(key="gen_temp").set_value(1.5).run()
+    at.number_input(key="gen_seed").set_value(7).run()
+    at.radio(key="gen_mode").set_value("Greedy: always the most likely token").run()
+    at.switch_page("pages/home.py").run()
+    assert "gen_temp" in at.session_state  # kept while the widget is not drawn
+    at.switch_page("pages/generate.py").run()
+    assert not at.exception
+    assert at.text_area(key="gen_prompt").value == "the c"
+    assert at.slider(key="gen_temp").value == 1.5
+    assert at.number_input(key="gen_seed").value == 7
+    assert at.radio(key="gen_mode").value.startswith("Greedy")
+    st.cache_resource.clear()
 
 
 @pytest.mark.parametrize("prompt, words", [("", "Type a prompt"), ("the DOG", "'D'")])
