@@ -12,11 +12,12 @@ from gptviz.text_model import TEXT_PRESETS, build_text_run
 from gptviz.viz.sampling import candidates_figure, context_html
 from gptviz.viz.windows import visible_token
 from pages._entry import enter_through_app  # noqa: E402
-from pages._live import available_models, live_view, register_model
+from pages._live import available_models, keep_run, live_view, page_defaults
 
 enter_through_app()
 
 P = "gen"  # widget-key prefix
+QUICK_KEY, QUICK_ID = f"{P}_quick_run", "Tiny"  # the quick model: its session_state key, identity
 QUICK_LABEL = "Tiny text model (trained on this page)"
 QUICK_STEPS = TEXT_PRESETS["Tiny"].steps  # ~13 CPU-seconds on one core
 MAX_TOKENS = 2_000  # prompt plus generated text, per session
@@ -25,15 +26,19 @@ GREEDY = "Greedy: always the most likely token"
 SAMPLE = "Sample from the probabilities"
 
 
-def quick_train() -> None:
-    """A Tiny character model on the built-in corpus, trained in the background."""
+def build_quick_run() -> LiveRun:
+    """A Tiny character model on the built-in corpus."""
     preset = TEXT_PRESETS["Tiny"]
-    text = builtin_corpus()
-    fresh = build_text_run(text, preset.model_config(0), preset.train_config())
-    run = LiveRun(fresh.trainer)
-    run.start(QUICK_STEPS)
-    st.session_state[f"{P}_quick_run"] = run
-    register_model(QUICK_LABEL, run)
+    return LiveRun(build_text_run(builtin_corpus(), preset.model_config(0),
+                                  preset.train_config()).trainer)
+
+
+def quick_train() -> None:
+    """The Quick-train button: one quick model per session, trained in the background. Fast
+    repeated clicks reach this callback several times; only the first one starts training."""
+    run = keep_run(QUICK_KEY, QUICK_ID, build_quick_run, QUICK_LABEL)  # guarded: the tab's
+    if run.trainer.step_count == 0 and not run.running:
+        run.start(QUICK_STEPS)
 
 
 def link_to_training() -> None:
@@ -53,6 +58,8 @@ st.markdown(
     "next token is picked and watch each step."
 )
 
+if QUICK_KEY in st.session_state:  # offered to this page and guarded on every rerun
+    keep_run(QUICK_KEY, QUICK_ID, build_quick_run, QUICK_LABEL)
 models = available_models()
 if not models:
     st.info("There is no trained model in this session yet. Train one on the **Train on text** "
@@ -63,7 +70,9 @@ if not models:
     st.stop()
 
 # --- model and settings -----------------------------------------------------------------------
-label = st.selectbox("Model", list(models), key=f"{P}_model",
+if st.session_state.get(f"{P}_model") not in models:
+    st.session_state.pop(f"{P}_model", None)  # e.g. a name kept from an earlier visit
+label = st.selectbox("Model", list(models), key=f"{P}_model", persist_state="session",
                      help="Models trained on the other pages of this session.")
 run = models[label]
 tok = run.trainer.task.tokenizer
@@ -76,7 +85,7 @@ def quick_status(snap: Snapshot) -> None:
         st.caption(f"Validation loss {snap.evals[-1].val_loss:.2f} at step {snap.evals[-1].step}.")
 
 
-if run is st.session_state.get(f"{P}_quick_run"):
+if run is st.session_state.get(QUICK_KEY):
     live_view(run, quick_status)
 st.caption(f"Vocabulary {V} tokens · context window {block} tokens · trained "
            f"{run.trainer.step_count:,} steps"
@@ -99,28 +108,30 @@ def default_prompt(run: LiveRun) -> str:
 if st.session_state.get(f"{P}_prompt_for") != label:
     st.session_state[f"{P}_prompt"] = default_prompt(run)
     st.session_state[f"{P}_prompt_for"] = label
-for k, v in {f"{P}_mode": SAMPLE, f"{P}_temp": 0.8, f"{P}_topk": 0, f"{P}_topp": 1.0,
-             f"{P}_seed": 0, f"{P}_n": 100}.items():
-    if k not in st.session_state:
-        st.session_state[k] = v
+page_defaults({f"{P}_mode": SAMPLE, f"{P}_temp": 0.8, f"{P}_topk": 0, f"{P}_topp": 1.0,
+               f"{P}_seed": 0, f"{P}_n": 100})
 if st.session_state[f"{P}_topk"] > V:
     st.session_state[f"{P}_topk"] = V
 
-prompt = st.text_area("Prompt", key=f"{P}_prompt", height=80)
+prompt = st.text_area("Prompt", key=f"{P}_prompt", height=80, persist_state="session")
 c1, c2, c3 = st.columns(3)
-mode = c1.radio("How to pick the next token", [SAMPLE, GREEDY], key=f"{P}_mode")
+mode = c1.radio("How to pick the next token", [SAMPLE, GREEDY], key=f"{P}_mode",
+                persist_state="session")
 greedy = mode == GREEDY
 temperature = c2.slider("Temperature", 0.05, 2.0, step=0.05, key=f"{P}_temp", disabled=greedy,
+                        persist_state="session",
                         help="Logits are divided by it: below 1 sharpens the distribution "
                              "(toward greedy), above 1 flattens it (more surprising text).")
 top_p = c2.slider("top-p (1 = off)", 0.05, 1.0, step=0.05, key=f"{P}_topp", disabled=greedy,
+                  persist_state="session",
                   help="Keep the smallest set of most likely tokens whose probabilities add up "
                        "to at least p.")
 top_k = c3.number_input(f"top-k (0 = off, at most {V})", 0, V, key=f"{P}_topk",
-                        disabled=greedy, help="Keep only the k most likely tokens.")
-seed = c3.number_input("Seed", 0, 2**31 - 1, key=f"{P}_seed",
+                        persist_state="session", disabled=greedy,
+                        help="Keep only the k most likely tokens.")
+seed = c3.number_input("Seed", 0, 2**31 - 1, key=f"{P}_seed", persist_state="session",
                        help="Same seed, same settings, same text.")
-n_tokens = st.number_input("Tokens to generate", 1, 500, key=f"{P}_n")
+n_tokens = st.number_input("Tokens to generate", 1, 500, key=f"{P}_n", persist_state="session")
 
 try:
     prompt_ids = encode_prompt(tok, prompt)
@@ -196,7 +207,8 @@ if history:
     st.subheader("Each step")
     if st.session_state.get(f"{P}_inspect", 1) > len(history):
         st.session_state[f"{P}_inspect"] = len(history)
-    i = (st.slider("Step to look at", 1, len(history), key=f"{P}_inspect")
+    i = (st.slider("Step to look at", 1, len(history), key=f"{P}_inspect",
+                    persist_state="session")
          if len(history) > 1 else 1)
     step, used = history[i - 1]
     left, right = st.columns([1, 1])

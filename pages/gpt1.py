@@ -9,22 +9,10 @@ import streamlit as st
 
 from gptviz.config import ConfigError, replace
 from gptviz.corpus import builtin_corpus
-from gptviz.gpt1.comparison import (
-    PRESETS,
-    PRETRAIN,
-    ComparisonJob,
-    RunCurve,
-    accuracy_table,
-    pretrain_task,
-)
-from gptviz.gpt1.finetune import (
-    EXTRACT,
-    FineTuneConfig,
-    finetune_tokenizer,
-    predict,
-    transform,
-)
+from gptviz.gpt1.comparison import PRESETS, PRETRAIN, ComparisonJob, pretrain_task
+from gptviz.gpt1.finetune import EXTRACT, FineTuneConfig, finetune_tokenizer, predict, transform
 from gptviz.gpt1.labelled import LABELLED_TASKS, LabelledTask
+from gptviz.gpt1.report import progress, run_rows, verdict
 from gptviz.live import LiveRun, Snapshot
 from gptviz.tasks.text import TextTask
 from gptviz.tokenizers import CharTokenizer
@@ -32,11 +20,13 @@ from gptviz.train import Trainer, build_model
 from gptviz.viz.finetune import comparison_figure, token_sequence_figure
 from gptviz.viz.loss import loss_figure
 from pages._entry import enter_through_app  # noqa: E402
-from pages._live import live_view, register_model, training_buttons
+from pages._live import keep_run, live_view, memo, page_defaults, session_guard, training_buttons
 
 enter_through_app()
 
 P = "gpt1"  # widget-key prefix
+PRE_KEY = f"{P}_pre_run"  # the pre-training LiveRun (training_buttons' Reset clears it)
+PRE_LABEL = "GPT-1 (pre-trained on the Python docs)"
 LABEL_COUNTS = [16, 32, 64, 128, 256, 512, 1024]
 SWEEP_COUNTS = [32, 128, 512]
 INIT_CHOICES = {
@@ -45,7 +35,6 @@ INIT_CHOICES = {
     "scratch": "Random weights only (from scratch)",
 }
 FT_REFRESH_SECONDS = 1.0  # accuracy changes only at evaluations: one redraw a second is plenty
-NOISE = 0.03  # about one standard error of accuracy on 256 validation examples
 OWN_EXAMPLES = {  # a starting point for "Try your own", per task: (A, B)
     "backwards": ("The return value is a new list of the items.", None),
     "which": ("nruteR a wen weiv fo eht", "Return a new view of the"),
@@ -72,17 +61,15 @@ def text_task(block_size: int) -> TextTask:
 
 
 text, tok = corpus()
-defaults = {f"{P}_preset": "tiny", f"{P}_pre_steps": PRETRAIN.max_steps, f"{P}_task": "backwards",
-            f"{P}_lam": 0.5, f"{P}_n": 128, f"{P}_init": "both", f"{P}_ft_steps": 150,
-            f"{P}_sweep": False, f"{P}_lr": 1e-3, f"{P}_seed": 0, f"{P}_example": 0}
-for k, v in defaults.items():
-    if k not in st.session_state:
-        st.session_state[k] = v
+page_defaults({f"{P}_preset": "tiny", f"{P}_pre_steps": PRETRAIN.max_steps,
+               f"{P}_task": "backwards", f"{P}_lam": 0.5, f"{P}_n": 128, f"{P}_init": "both",
+               f"{P}_ft_steps": 150, f"{P}_sweep": False, f"{P}_lr": 1e-3, f"{P}_seed": 0,
+               f"{P}_example": 0})
+st.title("GPT-1: pre-train, then fine-tune")
 if f"{P}_job" not in st.session_state:
     st.session_state[f"{P}_job"] = ComparisonJob()
 job: ComparisonJob = st.session_state[f"{P}_job"]
-
-st.title("GPT-1: pre-train, then fine-tune")
+session_guard(job)  # closing the tab stops the fine-tuning too
 st.markdown(
     "GPT-1 (Radford et al., 2018, *Improving Language Understanding by Generative "
     "Pre-Training*, document 004) trains in two stages. **Stage 1** trains a GPT to predict the "
@@ -109,39 +96,30 @@ st.markdown(
 )
 c1, c2 = st.columns(2)
 preset_key = c1.selectbox("Model size", list(PRESETS), key=f"{P}_preset",
-                          format_func=lambda k: PRESETS[k].label)
+                          format_func=lambda k: PRESETS[k].label, persist_state="session")
 pre_steps = c2.number_input("Pre-training steps per click", 1, 20_000, key=f"{P}_pre_steps",
+                            persist_state="session",
                             help="600 steps take about a minute on a laptop's CPU with the "
                                  "tiny model, several minutes with the small one.")
 preset = PRESETS[preset_key]
 model_config = preset.model_config(tok.vocab_size)
 
-run: LiveRun | None = st.session_state.get(f"{P}_run")
-if run is None or st.session_state.get(f"{P}_arch") != preset_key:
-    if run is not None:
-        run.pause()
-    trainer = Trainer(build_model(model_config, PRETRAIN.seed), text_task(preset.block_size),
-                      replace(PRETRAIN, max_steps=int(pre_steps)))
-    run = LiveRun(trainer)
-    st.session_state[f"{P}_run"] = run
-    st.session_state[f"{P}_arch"] = preset_key
-register_model("GPT-1 (pre-trained on the Python docs)", run)
+
+def build_pretraining() -> LiveRun:
+    return LiveRun(Trainer(build_model(model_config, PRETRAIN.seed), text_task(preset.block_size),
+                           replace(PRETRAIN, max_steps=int(pre_steps))))
 
 
-def reset_pretraining() -> None:
-    r = st.session_state.pop(f"{P}_run", None)
-    if r is not None:
-        r.pause()
-
-
-training_buttons(run, int(pre_steps), f"{P}_pre", reset_pretraining)
+# kept while the model size stays; a new size (or Reset) is a fresh model
+run = keep_run(PRE_KEY, preset_key, build_pretraining, PRE_LABEL)
+training_buttons(run, int(pre_steps), f"{P}_pre")
 uniform = math.log(tok.vocab_size)
 
 
 def draw_pretraining(snap: Snapshot) -> None:
-    st.plotly_chart(loss_figure(snap.steps, snap.losses, snap.evals,
-                                title="Stage 1: next-character loss", height=340),
-                    key=f"{P}_loss")
+    st.plotly_chart(memo(f"{P}_loss", (id(run), snap.step, len(snap.evals)), lambda: loss_figure(
+        snap.steps, snap.losses, snap.evals, title="Stage 1: next-character loss", height=340)),
+        key=f"{P}_loss")
     last = snap.evals[-1] if snap.evals else None
     if last is not None and last.val_loss is not None:
         st.caption(f"Held-out loss {last.val_loss:.2f} nats per character at step {last.step} "
@@ -154,7 +132,7 @@ live_view(run, draw_pretraining)
 # --- stage 2: the task and its input transformation --------------------------------------------
 st.header("Stage 2 · Fine-tune on a labelled task")
 task_name = st.selectbox("Labelled task", list(LABELLED_TASKS), key=f"{P}_task",
-                         format_func=lambda k: LABELLED_TASKS[k].title)
+                         format_func=lambda k: LABELLED_TASKS[k].title, persist_state="session")
 task = labelled_task(task_name)
 st.markdown(task.description + " The labels are made by this program from the text itself, so "
             "they are always right, and the classes are balanced: guessing scores 50%.")
@@ -170,6 +148,7 @@ st.markdown(
 examples = task.examples("train", 8, seed=int(st.session_state[f"{P}_seed"]))
 pick = st.selectbox(
     "Example (from the labelled training set)", range(len(examples)), key=f"{P}_example",
+    persist_state="session",
     format_func=lambda i: f"{i + 1}. [{task.class_names[examples[i].label]}] {examples[i].a}"
                           + (f" | {examples[i].b}" if examples[i].b is not None else ""))
 ex = examples[int(pick)]
@@ -190,21 +169,25 @@ st.markdown(
 )
 c1, c2, c3 = st.columns(3)
 lam = c1.number_input("λ (weight of the language-model loss L1)", 0.0, 10.0, key=f"{P}_lam",
-                      step=0.1, format="%.2f")
-n_labelled = c2.select_slider("Labelled training examples", LABEL_COUNTS, key=f"{P}_n")
+                      step=0.1, format="%.2f", persist_state="session")
+n_labelled = c2.select_slider("Labelled training examples", LABEL_COUNTS, key=f"{P}_n",
+                              persist_state="session")
 ft_steps = c3.number_input("Fine-tuning steps", 1, 5_000, key=f"{P}_ft_steps",
+                           persist_state="session",
                            help="Batches of 32 examples; 150 steps of the tiny model take "
                                 "about 15 seconds per run.")
 c1, c2 = st.columns([2, 1])
 init_choice = c1.radio("Start fine-tuning from", list(INIT_CHOICES), key=f"{P}_init",
-                       format_func=INIT_CHOICES.get, horizontal=True)
+                       format_func=INIT_CHOICES.get, horizontal=True, persist_state="session")
 sweep = c2.checkbox(f"Also at {', '.join(map(str, SWEEP_COUNTS))} examples", key=f"{P}_sweep",
+                    persist_state="session",
                     help="Fills the right-hand chart: accuracy over the number of labelled "
                          "examples. Takes a few times longer.")
 with st.expander("More settings"):
-    lr = st.number_input("Learning rate", 1e-5, 1.0, key=f"{P}_lr", format="%.0e", step=1e-4)
+    lr = st.number_input("Learning rate (fine-tuning)", 1e-5, 1.0, key=f"{P}_lr", format="%.0e",
+                         step=1e-4, persist_state="session")
     seed = st.number_input("Seed (new head, random weights, which examples, batches)", 0,
-                           2**31 - 1, key=f"{P}_seed")
+                           2**31 - 1, key=f"{P}_seed", persist_state="session")
 
 inits = ("pretrained", "scratch") if init_choice == "both" else (init_choice,)
 counts = sorted(set(SWEEP_COUNTS + [int(n_labelled)])) if sweep else [int(n_labelled)]
@@ -213,27 +196,28 @@ counts = sorted(set(SWEEP_COUNTS + [int(n_labelled)])) if sweep else [int(n_labe
 def start_finetuning() -> None:
     """Button callback: checks, then a background comparison on a copy of the pre-trained GPT."""
     st.session_state.pop(f"{P}_ft_error", None)
-    r: LiveRun = st.session_state[f"{P}_run"]
+    r: LiveRun = st.session_state[PRE_KEY]
     try:
         cfg = FineTuneConfig(lam=float(lam), n_labelled=int(n_labelled), steps=int(ft_steps),
                              learning_rate=float(lr), seed=int(seed),
                              eval_interval=max(1, int(ft_steps) // 10)).validate()
-        pretrained = None
+        pre_step, pretrained = 0, None
         if "pretrained" in inits:
-            if r.trainer.step_count == 0:
+            r.pause()  # a fixed copy to start from (and the two would share the CPU)
+            # the published weights, never waiting for a step; pre_step is the step they are at
+            pre_step, pretrained = r.read_view(lambda m: copy.deepcopy(m).cpu())
+            if pre_step == 0:
                 raise ConfigError("The GPT has not been pre-trained yet: press Train in stage 1 "
                                   "first (or fine-tune from scratch only).")
-            r.pause()  # a fixed copy to start from (and the two would share the CPU)
-            pretrained = r.read_model(lambda m: copy.deepcopy(m).cpu())
     except ConfigError as e:
         st.session_state[f"{P}_ft_error"] = str(e)
         return
-    snap = r.snapshot()
-    held_out = next((e.val_loss for e in reversed(snap.evals) if e.val_loss is not None), None)
+    held_out = next((e.val_loss for e in reversed(r.snapshot().evals)
+                     if e.val_loss is not None and e.step <= pre_step), None)
     previous = st.session_state.get(f"{P}_ft_meta") or {}
     st.session_state[f"{P}_ft_meta"] = dict(
         id=previous.get("id", 0) + 1, task=task_name, lam=float(lam), steps=int(ft_steps),
-        pre_step=snap.step, pre_loss=held_out, n=int(n_labelled))
+        pre_step=pre_step, pre_loss=held_out, n=int(n_labelled), inits=inits)
     job.start(task=task, tokenizer=tok, model_config=model_config, config=cfg,
               pretrained=pretrained, label_counts=counts, inits=inits)
 
@@ -251,25 +235,6 @@ if f"{P}_ft_error" in st.session_state:
     st.error(st.session_state[f"{P}_ft_error"])
 
 
-def verdict(runs: list[RunCurve]) -> list[str]:
-    """Plain sentences on what the finished runs show, however it came out."""
-    table = accuracy_table(runs)
-    lines = []
-    for n in sorted(set(table.get("pretrained", {})) & set(table.get("scratch", {}))):
-        pre, scratch = table["pretrained"][n], table["scratch"][n]
-        gain = pre - scratch
-        if gain > NOISE:
-            what = f"pre-training helped: **{100 * gain:+.0f} points**"
-        elif gain < -NOISE:
-            what = f"pre-training **hurt**: {100 * gain:+.0f} points"
-        else:
-            what = (f"**no clear difference** ({100 * gain:+.0f} points, within the noise of "
-                    f"about ±{100 * NOISE:.0f} points)")
-        lines.append(f"With {n} labelled examples: {pre:.0%} from the pre-trained GPT, "
-                     f"{scratch:.0%} from scratch; {what}.")
-    return lines
-
-
 def draw_comparison() -> None:
     status, runs, total, message = job.snapshot()
     meta = st.session_state.get(f"{P}_ft_meta")
@@ -278,44 +243,25 @@ def draw_comparison() -> None:
                 "held-out examples) when fine-tuning starts from the pre-trained GPT and from "
                 "random weights.")
         return
-    done = sum(r.finished for r in runs)
-    current = runs[-1] if runs else None
-    step = current.steps[-1] if current is not None and current.steps else 0
-    frac = (done + (0 if current is None or current.finished else step / meta["steps"])) / max(
-        1, total)
-    text = {"queued": "Waiting for a free training slot (other users are training)…",
-            "running": f"Fine-tuning run {len(runs)} of {total}"
-                       + (f" ({current.init}, {current.n_labelled} examples, step {step})"
-                          if current else ""),
-            "done": f"Finished {done} runs.", "stopped": f"Stopped after {done} finished runs.",
-            "error": "Fine-tuning stopped with an error."}.get(status, status)
-    st.progress(min(1.0, frac), text=text)
+    st.progress(*progress(status, runs, total, meta["steps"]))
     if message:
         st.error(message)
-    pre = (f"the GPT pre-trained for {meta['pre_step']:,} steps"
-           + (f" (held-out loss {meta['pre_loss']:.2f})" if meta["pre_loss"] else ""))
+    starts = [f"the GPT pre-trained for {meta['pre_step']:,} steps"
+              + (f" (held-out loss {meta['pre_loss']:.2f})" if meta["pre_loss"] else "")
+              if i == "pretrained" else "random weights" for i in meta["inits"]]
     st.caption(f"Task: {LABELLED_TASKS[meta['task']].title} · λ = {meta['lam']:g} · "
-               f"{meta['steps']} steps · starting points: {pre}, and random weights.")
+               f"{meta['steps']} steps · starting from {' and '.join(starts)}.")
     # rebuild the figure only when a new evaluation came in: building it holds the GIL that the
     # training thread needs, and the fragment reruns every second
     signature = (meta["id"], meta["n"], tuple((r.init, r.n_labelled, len(r.steps), r.finished)
                                             for r in runs))
-    cached = st.session_state.get(f"{P}_fig")
-    if cached is None or cached[0] != signature:
-        cached = (signature, comparison_figure(
-            runs, meta["n"], title="Validation accuracy: pre-trained vs from scratch"))
-        st.session_state[f"{P}_fig"] = cached
-    st.plotly_chart(cached[1], key=f"{P}_compare")
+    st.plotly_chart(memo(f"{P}_fig", signature, lambda: comparison_figure(
+        runs, meta["n"], title="Validation accuracy: pre-trained vs from scratch")),
+        key=f"{P}_compare")
     for line in verdict(runs):
         st.markdown(line)
     if runs:
-        st.dataframe([{
-            "start from": r.init, "labelled examples": r.n_labelled,
-            "validation accuracy": f"{r.val_accuracy[-1]:.1%}" if r.val_accuracy else "",
-            "training accuracy": f"{r.train_accuracy[-1]:.1%}" if r.train_accuracy else "",
-            "steps": r.steps[-1] if r.steps else 0, "seconds": round(r.seconds, 1),
-            "finished": r.finished,
-        } for r in runs], hide_index=True)
+        st.dataframe(run_rows(runs), hide_index=True)
 
 
 was_running = job.running
@@ -346,10 +292,11 @@ models = dict(job.models)
 default_a, default_b = OWN_EXAMPLES[task_name]
 c1, c2 = st.columns(2)
 own_a = c1.text_input("Text" if not task.two_inputs else "Text A", value=default_a,
-                      key=f"{P}_own_a_{task_name}")
+                      key=f"{P}_own_a_{task_name}", persist_state="session")
 own_b = None
 if task.two_inputs:
-    own_b = c2.text_input("Text B", value=default_b, key=f"{P}_own_b_{task_name}")
+    own_b = c2.text_input("Text B", value=default_b, key=f"{P}_own_b_{task_name}",
+                          persist_state="session")
 try:
     if not own_a or (task.two_inputs and not own_b):
         raise ConfigError("Type some text to see it as tokens.")
@@ -363,7 +310,7 @@ else:
     st.plotly_chart(token_sequence_figure([tok.token_str(i) for i in own_ids], own_ids),
                     key=f"{P}_own_tokens")
     meta = st.session_state.get(f"{P}_ft_meta") or {}
-    usable = {k: m for k, m in models.items() if meta.get("task") == task_name}
+    usable = models if meta.get("task") == task_name else {}
     if not usable:
         st.caption(f"Fine-tune on this task to see what the models say about it (they read the "
                    f"state at {EXTRACT}).")

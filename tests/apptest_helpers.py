@@ -76,7 +76,7 @@ def page_session(name: str, *, timeout: float = 60, stop: tuple[str, ...] = (),
     """open_page(name, ...), then afterwards stop_runs(at, *stop) and clear st.cache_resource.
 
     Session-scoped resources are not released at the end of an AppTest, so without the clear a
-    later test would find this one's (see /work/shared/STREAMLIT.md). Use it in a fixture:
+    later test would find this one's. Use it in a fixture:
 
         @pytest.fixture
         def at() -> Iterator[AppTest]:

@@ -5,8 +5,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -14,8 +16,11 @@ from gptviz.config import GPTConfig, TrainConfig
 from gptviz.live import LiveRun
 from gptviz.text_model import build_text_run
 from gptviz.viz.sampling import DRAWN_COLOUR
+from pages._live import GUARD_KEY, _Holder, _on_session_released
 from tests.apptest_helpers import button, page_session, plotly_specs
 
+ROOT = Path(__file__).resolve().parents[1]
+PAGE = str(ROOT / "pages" / "generate.py")
 PERIODIC = "the cat sat. "  # fully predictable: a trained model must continue it exactly
 
 
@@ -51,6 +56,32 @@ def test_without_a_model_it_says_so_and_offers_a_quick_model():
         assert at.text_area(key="gen_prompt").value == "The "
         button(at, "Next token").click().run()
         assert not at.exception and len(at.session_state["gen_ids"]) == 5
+
+
+def test_quick_train_is_session_guarded_and_a_second_click_starts_nothing():
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    at.button(key="gen_quick").click()
+    click = at._tree.get_widget_states()  # the click as the browser sends it
+    at.run()
+    run = at.session_state["gen_quick_run"]
+    record = at.session_state[GUARD_KEY]
+    try:
+        assert run.running and list(record.runs) == [run]
+        # fast clicks: the same click reaches the server again while the first run trains
+        at._run(click)
+        at._run(click)
+        assert not at.exception
+        assert at.session_state["gen_quick_run"] is run and list(record.runs) == [run]
+        # the tab closes: Streamlit releases the session's holder, which stops the run
+        holder = _Holder()
+        holder.record = record
+        _on_session_released(holder)
+        assert not run.running and run.snapshot().status == "paused"
+        at.run()
+        assert any("connection to this page dropped" in i.value for i in at.info)
+    finally:
+        run.pause()
+        st.cache_resource.clear()
 
 
 def test_greedy_next_token_is_the_models_argmax_and_is_highlighted(at, memorised):
@@ -104,6 +135,25 @@ def test_same_seed_same_text_and_top_k_1_is_greedy(at, memorised):
     at.number_input(key="gen_topk").set_value(1).run()
     button(at, "Generate").click().run()
     assert text_of(at, memorised) == "the " + (PERIODIC * 3)[4:19]
+
+
+def test_settings_survive_a_page_switch(memorised):
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["gptviz_models"] = {"cat model": memorised}
+    at.run().switch_page("pages/generate.py").run()
+    at.text_area(key="gen_prompt").set_value("the c").run()
+    at.slider(key="gen_temp").set_value(1.5).run()
+    at.number_input(key="gen_seed").set_value(7).run()
+    at.radio(key="gen_mode").set_value("Greedy: always the most likely token").run()
+    at.switch_page("pages/home.py").run()
+    assert "gen_temp" in at.session_state  # kept while the widget is not drawn
+    at.switch_page("pages/generate.py").run()
+    assert not at.exception
+    assert at.text_area(key="gen_prompt").value == "the c"
+    assert at.slider(key="gen_temp").value == 1.5
+    assert at.number_input(key="gen_seed").value == 7
+    assert at.radio(key="gen_mode").value.startswith("Greedy")
+    st.cache_resource.clear()
 
 
 @pytest.mark.parametrize("prompt, words", [("", "Type a prompt"), ("the DOG", "'D'")])

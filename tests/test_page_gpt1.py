@@ -9,12 +9,13 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from pages._live import GUARD_KEY, MODELS_KEY, _Holder, _on_session_released
 from tests.apptest_helpers import button, page_session, plotly_specs, wait_done, wait_for
 
 
 @pytest.fixture
 def at() -> Iterator[AppTest]:
-    with page_session("gpt1", timeout=90, stop=("gpt1_run", "gpt1_job")) as at:
+    with page_session("gpt1", timeout=90, stop=("gpt1_pre_run", "gpt1_job")) as at:
         at.selectbox(key="gpt1_preset").set_value("tiny").run()
         yield at
 
@@ -65,7 +66,7 @@ def test_scratch_only_works_without_pretraining_and_sweeps_the_examples(at):
 
 
 def test_both_stages_and_the_comparison_chart(at):
-    run = at.session_state["gpt1_run"]
+    run = at.session_state["gpt1_pre_run"]
     button(at, "One step").click().run()
     button(at, "One step").click().run()
     assert run.trainer.step_count == 2
@@ -85,8 +86,11 @@ def test_both_stages_and_the_comparison_chart(at):
     assert all(t["x"] == [0, 1, 2, 3, 4] for t in left)  # evaluated every step of 4
     assert any("With 16 labelled examples" in m.value for m in at.markdown)
     assert any("λ = 0 " in c.value for c in at.caption)
+    # started from the weights of step 2, and says so
+    assert at.session_state["gpt1_ft_meta"]["pre_step"] == 2
+    assert any("pre-trained for 2 steps" in c.value for c in at.caption)
     # the pre-trained model is unchanged and still the session's model
-    assert at.session_state["gpt1_run"] is run and run.trainer.step_count == 2
+    assert at.session_state["gpt1_pre_run"] is run and run.trainer.step_count == 2
     for k, v in run.trainer.model.state_dict().items():
         torch.testing.assert_close(v, before[k])
     # the fine-tuned models classify a typed example
@@ -107,6 +111,37 @@ def test_stop_ends_a_long_finetuning(at):
     assert runs and not runs[0].finished and runs[0].steps[-1] < 5000
     assert not at.exception
     assert any("Stopped after 0 finished runs" in p.proto.text for p in at.get("progress"))
+
+
+def test_closing_the_tab_stops_pretraining_and_finetuning(at):
+    run, job = at.session_state["gpt1_pre_run"], at.session_state["gpt1_job"]
+    record = at.session_state[GUARD_KEY]
+    assert set(record.runs) == {run, job}  # both jobs of the page, guarded from the start
+    small_finetune(at, init="scratch", steps=5000)
+    button(at, "Fine-tune (1 run").click().run()
+    at.number_input(key="gpt1_pre_steps").set_value(20_000).run()
+    button(at, "Train 20,000 steps").click().run()
+    assert run.running and job.running
+    assert set(record.runs) == {run, job}  # reruns added nothing
+    holder = _Holder()  # what Streamlit releases when the tab closes
+    holder.record = record
+    _on_session_released(holder)
+    assert not run.running and not job.running
+    assert job.status == "stopped" and run.snapshot().status == "paused"
+    at.run()
+    assert not at.exception
+    assert any("connection to this page dropped" in i.value for i in at.info)
+
+
+def test_reset_throws_the_pretrained_weights_away(at):
+    old = at.session_state["gpt1_pre_run"]
+    button(at, "One step").click().run()
+    assert old.trainer.step_count == 1
+    button(at, "Reset").click().run()
+    new = at.session_state["gpt1_pre_run"]
+    assert new is not old and new.trainer.step_count == 0
+    assert at.session_state[MODELS_KEY]["GPT-1 (pre-trained on the Python docs)"] is new
+    assert new in at.session_state[GUARD_KEY].runs
 
 
 @pytest.mark.parametrize("text, words", [
