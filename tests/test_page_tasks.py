@@ -20,8 +20,9 @@ def at():
     at = AppTest.from_file(PAGE, default_timeout=60)
     at.run()
     yield at
-    for run in at.session_state["tasks_runs"].values():
-        run.pause()
+    for task in ("addition", "sorting"):
+        if f"tasks_{task}_run" in at.session_state:
+            at.session_state[f"tasks_{task}_run"].pause()
     st.cache_resource.clear()
 
 
@@ -30,17 +31,22 @@ def button(at, label):
 
 
 def run_of(at, task="addition"):
-    return at.session_state["tasks_runs"][task]
+    return at.session_state[f"tasks_{task}_run"]
+
+
+def wait_for(condition, timeout):
+    end = time.monotonic() + timeout
+    while not condition() and time.monotonic() < end:
+        time.sleep(0.05)
 
 
 def train(at, steps, task="addition", timeout=120, until=lambda: False):
     at.number_input(key="tasks_steps").set_value(steps).run()
     button(at, "Train").click().run()
     run = run_of(at, task)
-    end = time.monotonic() + timeout
-    while run.running and time.monotonic() < end and not until():
-        time.sleep(0.05)
+    wait_for(lambda: not run.running or until(), timeout)
     run.pause()
+    wait_for(lambda: not run.running, 30)
     at.run()
     return run
 
@@ -128,6 +134,37 @@ def test_switching_tasks_keeps_each_model_and_presets_fill_the_sidebar(at):
     assert "100 possible problems" in at.caption[0].value
 
 
+def test_hyperparameters_reach_the_optimizer_also_while_training(at):
+    at.number_input(key="tasks_eval").set_value(10_000).run()  # steps only: quicker
+    run = train(at, 20)
+    model = run.trainer.model
+    # idle: a new weight decay and learning rate go into AdamW's parameter groups
+    at.number_input(key="tasks_wd").set_value(0.5).run()
+    at.number_input(key="tasks_lr").set_value(1e-3).run()
+    group = run.trainer.optimizer.param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (pytest.approx(1e-3), pytest.approx(0.5))
+    assert run_of(at) is run and run.trainer.model is model and run.trainer.step_count == 20
+    # while training: the thread takes them before its next step
+    at.number_input(key="tasks_steps").set_value(100_000).run()
+    button(at, "Train").click().run()
+    wait_for(lambda: run.trainer.step_count > 22, 30)
+    assert run.running
+    at.number_input(key="tasks_lr").set_value(2e-4).run()
+    at.number_input(key="tasks_batch").set_value(16).run()
+    wait_for(lambda: run.trainer.optimizer.param_groups[0]["lr"] == pytest.approx(2e-4), 30)
+    assert run.running, run.snapshot().message
+    assert run.trainer.optimizer.param_groups[0]["lr"] == pytest.approx(2e-4)  # not after a pause
+    assert run.trainer.config.batch_size == 16
+    run.pause()
+    wait_for(lambda: not run.running, 30)
+    at.run()
+    assert not at.exception
+    group = run.trainer.optimizer.param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (pytest.approx(2e-4), pytest.approx(0.5))
+    assert run.trainer.config.batch_size == 16
+    assert run_of(at) is run and run.trainer.model is model and run.trainer.step_count > 22
+
+
 def test_bad_settings_show_a_message_and_keep_the_model(at):
     button(at, "One step").click().run()
     model = run_of(at).trainer.model
@@ -145,7 +182,7 @@ def test_presets_reach_99_percent_held_out_in_the_app(at, task):
     if task == "sorting":
         at.radio(key="tasks_task").set_value("sorting").run()
     steps = at.number_input(key="tasks_steps").value
-    watch = at.session_state["tasks_watch"][task]
+    watch = at.session_state[f"tasks_{task}_run_watch"]
     t0 = time.monotonic()
     run = train(at, steps, task, timeout=240, until=lambda: watch.reached_step is not None)
     assert not at.exception
