@@ -69,10 +69,12 @@ def preset_widgets(preset: Preset) -> dict[str, Any]:
     return values
 
 
+def preset_values(task: str) -> dict[str, Any]:
+    return preset_widgets(PRESETS[task][st.session_state[f"{P}_preset_{task}"]])
+
+
 def load_preset() -> None:
-    task = st.session_state[f"{P}_task"]
-    preset = PRESETS[task][st.session_state[f"{P}_preset_{task}"]]
-    st.session_state.update(preset_widgets(preset))
+    st.session_state.update(preset_values(st.session_state[f"{P}_task"]))
 
 
 def switch_task() -> None:
@@ -81,11 +83,7 @@ def switch_task() -> None:
         if (other := st.session_state.get(f"{P}_{name}_run")) is not None:
             other.pause()
     task = st.session_state[f"{P}_task"]
-    saved = st.session_state[f"{P}_saved"].get(task)
-    if saved:
-        st.session_state.update(saved)
-    else:
-        load_preset()
+    st.session_state.update(st.session_state[f"{P}_saved"].get(task) or preset_values(task))
 
 
 # a shared link may ask for sorting: start from its preset, then take the link's values
@@ -140,19 +138,6 @@ st.session_state[f"{P}_saved"][task_name] = {
 
 # --- build or keep the model (one per task), and give it the sidebar's hyperparameters ----------
 RUN = f"{P}_{task_name}_run"  # also the prefix of its buttons: Reset drops this key
-try:
-    task: ProblemTask = TASKS[task_name](**task_opts)
-    mcfg = model_config(task, dict(n_layer=int(n_layer), n_head=int(n_head),
-                                   n_embd=int(n_embd))).validate()
-    tcfg = TrainConfig(learning_rate=float(lr), weight_decay=float(wd), batch_size=int(batch),
-                       max_steps=int(steps), seed=int(seed), device=device,
-                       eval_interval=int(eval_every), eval_batches=1).validate()
-    resolve_device(device)
-except ConfigError as e:
-    st.error(f"**Cannot use these settings:** {e}")
-    if RUN in st.session_state:
-        st.info("Your trained model is kept; fix the setting to continue.")
-    st.stop()
 
 
 def build() -> LiveRun:
@@ -163,9 +148,22 @@ def build() -> LiveRun:
     return LiveRun(trainer)
 
 
-run = keep_run(RUN, (tuple(sorted(task_opts.items())), mcfg, tcfg.seed, device), build,
-               TASK_LABELS[task_name])
-run.update(config=tcfg)  # learning rate, weight decay, batch, ...: also while it trains
+try:
+    task: ProblemTask = TASKS[task_name](**task_opts)
+    mcfg = model_config(task, dict(n_layer=int(n_layer), n_head=int(n_head),
+                                   n_embd=int(n_embd))).validate()
+    tcfg = TrainConfig(learning_rate=float(lr), weight_decay=float(wd), batch_size=int(batch),
+                       max_steps=int(steps), seed=int(seed), device=device,
+                       eval_interval=int(eval_every), eval_batches=1).validate()
+    resolve_device(device)
+    run = keep_run(RUN, (tuple(sorted(task_opts.items())), mcfg, tcfg.seed, device), build,
+                   TASK_LABELS[task_name])
+    run.update(config=tcfg)  # learning rate, weight decay, batch, ...: also while it trains
+except ConfigError as e:
+    st.error(f"**Cannot use these settings:** {e}")
+    if RUN in st.session_state:
+        st.info("Your trained model is kept; fix the setting to continue.")
+    st.stop()
 task = run.trainer.task  # the one the model trains on (its held-out set)
 watch: TargetWatch = st.session_state[f"{RUN}_watch"]
 
