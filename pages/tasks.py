@@ -8,7 +8,7 @@ from typing import Any
 import streamlit as st
 import torch
 
-from gptviz.config import ConfigError, GPTConfig, TrainConfig
+from gptviz.config import ConfigError, TrainConfig
 from gptviz.live import LiveRun, Snapshot
 from gptviz.milestone import TargetWatch
 from gptviz.tasks import TASKS, ProblemError, ProblemTask, Solution
@@ -20,9 +20,10 @@ from gptviz.viz.tasks import accuracy_figure, answer_attention_figure
 from pages._entry import enter_through_app  # noqa: E402
 from pages._live import (
     apply_url_settings,
+    keep_run,
     live_view,
-    register_model,
-    session_guard,
+    memo,
+    page_defaults,
     share_box,
     training_buttons,
 )
@@ -40,19 +41,27 @@ SPECS = {
     f"{P}_task": ChoiceParam(tuple(TASK_LABELS)), f"{P}_ndigit": IntParam(1, 4),
     f"{P}_length": IntParam(2, 12), f"{P}_values": IntParam(2, 10),
     f"{P}_layers": IntParam(1, 8), f"{P}_heads": IntParam(1, 16), f"{P}_embd": IntParam(1, 512),
-    f"{P}_lr": FloatParam(1e-5, 1.0), f"{P}_batch": IntParam(1, 512),
-    f"{P}_steps": IntParam(1, 100_000), f"{P}_eval": IntParam(1, 10_000),
+    f"{P}_lr": FloatParam(1e-5, 1.0), f"{P}_wd": FloatParam(0.0, 10.0),
+    f"{P}_batch": IntParam(1, 512), f"{P}_steps": IntParam(1, 100_000),
+    f"{P}_eval": IntParam(1, 10_000),
     f"{P}_seed": IntParam(0, 2**31 - 1), f"{P}_device": ChoiceParam(("cpu", "cuda")),
     f"{P}_own": TextParam(60, "0-9+=,", "digits, spaces, commas and + or ="),
 }
+KEEP = {"persist_state": "session"}  # a widget's value survives a visit to another page
+
+
+def number(label: str, name: str, **kw: Any) -> Any:
+    """A number input bounded as a shared link is (SPECS); its value survives a page switch."""
+    spec = SPECS[f"{P}_{name}"]
+    return st.number_input(label, spec.lo, spec.hi, key=f"{P}_{name}", **KEEP, **kw)
 
 
 def preset_widgets(preset: Preset) -> dict[str, Any]:
     """The sidebar's values for a preset."""
     m, t, o = preset.model, preset.train, preset.task_options
     values = {f"{P}_layers": m["n_layer"], f"{P}_heads": m["n_head"], f"{P}_embd": m["n_embd"],
-              f"{P}_lr": t.learning_rate, f"{P}_batch": t.batch_size, f"{P}_steps": t.max_steps,
-              f"{P}_eval": t.eval_interval, f"{P}_seed": t.seed}
+              f"{P}_lr": t.learning_rate, f"{P}_wd": t.weight_decay, f"{P}_batch": t.batch_size,
+              f"{P}_steps": t.max_steps, f"{P}_eval": t.eval_interval, f"{P}_seed": t.seed}
     if preset.task == "addition":
         values[f"{P}_ndigit"] = o["ndigit"]
     else:
@@ -60,38 +69,29 @@ def preset_widgets(preset: Preset) -> dict[str, Any]:
     return values
 
 
+def preset_values(task: str) -> dict[str, Any]:
+    return preset_widgets(PRESETS[task][st.session_state[f"{P}_preset_{task}"]])
+
+
 def load_preset() -> None:
-    task = st.session_state[f"{P}_task"]
-    preset = PRESETS[task][st.session_state[f"{P}_preset_{task}"]]
-    st.session_state.update(preset_widgets(preset))
+    st.session_state.update(preset_values(st.session_state[f"{P}_task"]))
 
 
 def switch_task() -> None:
     """Pause the task left behind; bring back the other task's settings, or its preset."""
-    for run in st.session_state[f"{P}_runs"].values():
-        run.pause()
-    task = st.session_state[f"{P}_task"]
-    saved = st.session_state[f"{P}_saved"].get(task)
-    if saved:
-        st.session_state.update(saved)
-    else:
-        load_preset()
-
-
-# --- session state, behind guards ---------------------------------------------------------------
-if f"{P}_task" not in st.session_state:
-    # a shared link may ask for sorting: start from its preset, then take the link's values
-    first = st.query_params.get(f"{P}_task")
-    first = first if first in TASK_LABELS else "addition"
-    st.session_state[f"{P}_task"] = first
     for name in TASK_LABELS:
-        st.session_state[f"{P}_preset_{name}"] = default_preset(name).name
-    st.session_state.update(preset_widgets(default_preset(first)))
-for key, default in ((f"{P}_runs", {}), (f"{P}_arch", {}), (f"{P}_watch", {}),
-                     (f"{P}_saved", {}), (f"{P}_ex_seed", 0), (f"{P}_device", "cpu"),
-                     (f"{P}_own", "")):
-    if key not in st.session_state:
-        st.session_state[key] = default
+        if (other := st.session_state.get(f"{P}_{name}_run")) is not None:
+            other.pause()
+    task = st.session_state[f"{P}_task"]
+    st.session_state.update(st.session_state[f"{P}_saved"].get(task) or preset_values(task))
+
+
+# a shared link may ask for sorting: start from its preset, then take the link's values
+first = st.query_params.get(f"{P}_task")
+first = first if first in TASK_LABELS else "addition"
+page_defaults({f"{P}_task": first, **preset_widgets(default_preset(first)),
+               **{f"{P}_preset_{t}": default_preset(t).name for t in TASK_LABELS},
+               f"{P}_saved": {}, f"{P}_ex_seed": 0, f"{P}_device": "cpu", f"{P}_own": ""})
 
 st.title("Sorting & addition: does the model learn the rule?")
 apply_url_settings(SPECS, P)  # a shared link's settings, checked and clamped
@@ -108,80 +108,64 @@ st.markdown(
 # --- controls -----------------------------------------------------------------------------------
 with st.sidebar:
     task_name = st.radio("Task", list(TASK_LABELS), format_func=TASK_LABELS.get,
-                         key=f"{P}_task", horizontal=True, on_change=switch_task)
+                         key=f"{P}_task", horizontal=True, on_change=switch_task, **KEEP)
     presets = PRESETS[task_name]
     st.selectbox("Preset", list(presets), key=f"{P}_preset_{task_name}", on_change=load_preset,
-                 help="Settings that reach 99% on the held-out problems on a laptop CPU.")
+                 help="Settings that reach 99% on the held-out problems on a laptop CPU.", **KEEP)
     st.caption(presets[st.session_state[f"{P}_preset_{task_name}"]].description)
     st.header("Problems")
     if task_name == "addition":
-        task_opts = {"ndigit": int(st.number_input("Digits per number", 1, 4, key=f"{P}_ndigit"))}
+        task_opts = {"ndigit": int(number("Digits per number", "ndigit"))}
     else:
-        task_opts = {
-            "length": int(st.number_input("Numbers per sequence", 2, 12, key=f"{P}_length")),
-            "num_digits": int(st.number_input("Different values (0 to k-1): k", 2, 10,
-                                              key=f"{P}_values")),
-        }
+        task_opts = {"length": int(number("Numbers per sequence", "length")),
+                     "num_digits": int(number("Different values (0 to k-1): k", "values"))}
     st.header("Model")
-    n_layer = st.number_input("Layers", 1, 8, key=f"{P}_layers")
-    n_head = st.number_input("Heads per layer", 1, 16, key=f"{P}_heads")
-    n_embd = st.number_input("Embedding size", 1, 512, key=f"{P}_embd",
-                             help="Must be divisible by the number of heads.")
+    n_layer = number("Layers", "layers")
+    n_head = number("Heads per layer", "heads")
+    n_embd = number("Embedding size", "embd", help="Must be divisible by the number of heads.")
     st.header("Training")
-    lr = st.number_input("Learning rate", 1e-5, 1.0, key=f"{P}_lr", format="%.0e", step=1e-4)
-    batch = st.number_input("Batch size (problems per step)", 1, 512, key=f"{P}_batch")
-    steps = st.number_input("Steps per click of Train", 1, 100_000, key=f"{P}_steps")
-    eval_every = st.number_input("Score the held-out problems every N steps", 1, 10_000,
-                                 key=f"{P}_eval")
-    seed = st.number_input("Seed", 0, 2**31 - 1, key=f"{P}_seed")
-    device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device",
+    lr = number("Learning rate", "lr", format="%.0e", step=1e-4)
+    wd = number("Weight decay", "wd", step=0.01, help="AdamW's pull of the weights towards 0.")
+    batch = number("Batch size (problems per step)", "batch")
+    steps = number("Steps per click of Train", "steps")
+    eval_every = number("Score the held-out problems every N steps", "eval")
+    seed = number("Seed", "seed")
+    device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device", **KEEP,
                           help="CUDA needs an NVIDIA GPU; the app says so if there is none.")
 
 st.session_state[f"{P}_saved"][task_name] = {
-    k: st.session_state[k] for k in preset_widgets(presets[next(iter(presets))])}
+    k: st.session_state[k] for k in preset_widgets(default_preset(task_name))}
 
-# --- build or keep the model ------------------------------------------------------------------
-runs: dict[str, LiveRun] = st.session_state[f"{P}_runs"]
-try:
-    task: ProblemTask = TASKS[task_name](**task_opts)
-    mcfg: GPTConfig = model_config(task, dict(n_layer=int(n_layer), n_head=int(n_head),
-                                              n_embd=int(n_embd))).validate()
-    tcfg = TrainConfig(learning_rate=float(lr), batch_size=int(batch), max_steps=int(steps),
-                       seed=int(seed), device=device, eval_interval=int(eval_every),
-                       eval_batches=1).validate()
-    resolve_device(device)
-except ConfigError as e:
-    st.error(f"**Cannot use these settings:** {e}")
-    if task_name in runs:
-        st.info("Your trained model is kept; fix the setting to continue.")
-    st.stop()
+# --- build or keep the model (one per task), and give it the sidebar's hyperparameters ----------
+RUN = f"{P}_{task_name}_run"  # also the prefix of its buttons: Reset drops this key
 
-arch = (task_name, tuple(sorted(task_opts.items())), mcfg, int(seed), device)
-run = runs.get(task_name)
-if run is None or st.session_state[f"{P}_arch"].get(task_name) != arch:
-    if run is not None:
-        run.pause()
-    trainer = Trainer(build_model(mcfg, int(seed)), task, tcfg)
+
+def build() -> LiveRun:
+    trainer = Trainer(build_model(mcfg, tcfg.seed), task, tcfg)
     watch = TargetWatch(TARGET)
     trainer.add_callback(watch)  # runs in the training thread; only records numbers
-    run = LiveRun(trainer)
-    runs[task_name] = run
-    st.session_state[f"{P}_arch"][task_name] = arch
-    st.session_state[f"{P}_watch"][task_name] = watch
-elif not run.running and run.trainer.config != tcfg:
-    run.trainer.config = tcfg  # same model: keep the weights, take the new hyperparameters
-    run.trainer.set_learning_rate(tcfg.learning_rate)
+    st.session_state[f"{RUN}_watch"] = watch
+    return LiveRun(trainer)
+
+
+try:
+    task: ProblemTask = TASKS[task_name](**task_opts)
+    mcfg = model_config(task, dict(n_layer=int(n_layer), n_head=int(n_head),
+                                   n_embd=int(n_embd))).validate()
+    tcfg = TrainConfig(learning_rate=float(lr), weight_decay=float(wd), batch_size=int(batch),
+                       max_steps=int(steps), seed=int(seed), device=device,
+                       eval_interval=int(eval_every), eval_batches=1).validate()
+    resolve_device(device)
+    run = keep_run(RUN, (tuple(sorted(task_opts.items())), mcfg, tcfg.seed, device), build,
+                   TASK_LABELS[task_name])
+    run.update(config=tcfg)  # learning rate, weight decay, batch, ...: also while it trains
+except ConfigError as e:
+    st.error(f"**Cannot use these settings:** {e}")
+    if RUN in st.session_state:
+        st.info("Your trained model is kept; fix the setting to continue.")
+    st.stop()
 task = run.trainer.task  # the one the model trains on (its held-out set)
-watch: TargetWatch = st.session_state[f"{P}_watch"][task_name]
-register_model(TASK_LABELS[task_name], run)
-session_guard(run)  # closing the tab stops this session's training
-
-
-def reset() -> None:
-    r = st.session_state[f"{P}_runs"].pop(st.session_state[f"{P}_task"], None)
-    if r is not None:
-        r.pause()
-
+watch: TargetWatch = st.session_state[f"{RUN}_watch"]
 
 middle = len(task.val_ids) // 2  # the first held-out problems are all small: 00 + 02, ...
 sample_prompt, sample_answer = task.problems(task.val_ids[middle: middle + 1])
@@ -192,7 +176,7 @@ st.caption(
     f"`{' '.join(map(str, seq[:task.prompt_len]))} | {' '.join(map(str, seq[task.prompt_len:]))}`"
     f" ({task.format_problem(seq[:task.prompt_len])}; the loss counts only the "
     f"{task.answer_len} answer digits after the bar)")
-training_buttons(run, int(steps), P, reset)
+training_buttons(run, int(steps), f"{P}_{task_name}")
 
 # --- the user's own problem -------------------------------------------------------------------
 c1, c2, c3 = st.columns([2, 1, 1])
@@ -200,7 +184,7 @@ example_hint = "37 + 85" if task_name == "addition" and task.ndigit == 2 else \
     task.format_problem(sample_prompt[0].tolist())
 own_text = c1.text_input("Try your own problem", key=f"{P}_own", placeholder=example_hint,
                          help=f"For example {example_hint}. It is also the example the attention "
-                              f"heatmap shows.")
+                              f"heatmap shows.", **KEEP)
 own_prompt = None
 if own_text.strip():
     try:
@@ -211,7 +195,7 @@ c2.button("Other examples", icon=":material/shuffle:", key=f"{P}_shuffle", width
           on_click=lambda: st.session_state.update({f"{P}_ex_seed":
                                                     st.session_state[f"{P}_ex_seed"] + 1}))
 n_head_now = run.trainer.model.config.n_head
-head_choice = c3.selectbox("Attention shown", [-1, *range(n_head_now)], key=f"{P}_head",
+head_choice = c3.selectbox("Attention shown", [-1, *range(n_head_now)], key=f"{P}_head", **KEEP,
                            format_func=lambda h: "mean of the heads" if h < 0 else f"head {h + 1}")
 head = None if head_choice is None or not 0 <= head_choice < n_head_now else int(head_choice)
 
@@ -241,18 +225,14 @@ def look(model) -> tuple[list[Solution], Solution | None, Any]:
     return sols, own, task.attention(model, shown)
 
 
-def look_throttled(snap: Snapshot) -> tuple[list[Solution], Solution | None, Any]:
-    """look(), at most every SLOW_REFRESH seconds while training: the loss and accuracy curves
-    redraw twice a second, and every redraw holds the Python interpreter the trainer needs."""
-    key = (task_name, id(run), own_text, st.session_state[f"{P}_ex_seed"])
-    cached = st.session_state.get(f"{P}_looked")
-    now = time.monotonic()
-    if cached and cached[0] == key and (cached[1] == snap.step or (
-            snap.status == "training" and now - cached[2] < SLOW_REFRESH)):
-        return cached[3]
-    value = run.read_model(look)
-    st.session_state[f"{P}_looked"] = (key, snap.step, now, value)
-    return value
+def looked(snap: Snapshot) -> tuple[int, tuple[list[Solution], Solution | None, Any]]:
+    """(step, look()) of the published weights; while training at most every SLOW_REFRESH
+    seconds: the curves redraw twice a second, and every redraw holds the Python interpreter
+    the trainer needs."""
+    when = (("time", int(time.monotonic() / SLOW_REFRESH)) if snap.status == "training"
+            else ("step", snap.view_step))
+    return memo(f"{P}_look", (id(run), own_text, st.session_state[f"{P}_ex_seed"], when),
+                lambda: run.read_view(look))
 
 
 def draw(snap: Snapshot) -> None:
@@ -268,20 +248,16 @@ def draw(snap: Snapshot) -> None:
         st.success(f"Reached {100 * TARGET:g}% of the held-out problems at step "
                    f"{watch.reached_step:,}, after {watch.reached_seconds:.1f} s of training.",
                    icon=":material/flag:")
-    sols, own, example = look_throttled(snap)
+    step, (sols, own, example) = looked(snap)
     if own is not None:
         verdict = "right" if own.correct else f"wrong ({task.describe_errors(own)})"
         st.markdown(f"**Your problem:** {own.problem} → the model answers {marked_answer(own)}"
                     f", which is {verdict}; the right answer is {own.expected}.")
-    st.markdown(f"**Held-out problems** (step {snap.step:,}):\n\n" + solutions_table(sols))
+    st.markdown(f"**Held-out problems** (step {step:,}):\n\n" + solutions_table(sols))
+    shown = task.format_problem([int(t) for t in example.tokens[: task.prompt_len]])
     st.plotly_chart(answer_attention_figure(example, head=head,
-                                            title=f"Where each answer digit looks: "
-                                                  f"{task.format_problem(example_prompt(example))}"),
+                                            title=f"Where each answer digit looks: {shown}"),
                     key=f"{P}_attn")
-
-
-def example_prompt(example) -> list[int]:
-    return [int(t) for t in example.tokens[: task.prompt_len]]
 
 
 live_view(run, draw)

@@ -240,8 +240,8 @@ class PageProbe:
 
 def _the_run(at: AppTest, key: str):
     """The page's LiveRun: session_state[key], or for the tasks page the current task's."""
-    if key == "tasks_runs":
-        return at.session_state[key][at.session_state["tasks_task"]]
+    if key == "tasks_runs":  # one run per task
+        return at.session_state[f"tasks_{at.session_state['tasks_task']}_run"]
     return at.session_state[key]
 
 
@@ -384,6 +384,6 @@ def test_bad_input_gets_a_message_and_the_page_stays_usable(row: Bad):
     for key in ("baby_run", "text_run"):
         if key in at.session_state:
             at.session_state[key].pause()
-    if "tasks_runs" in at.session_state:
-        for run in at.session_state["tasks_runs"].values():
-            run.pause()
+    for key in ("tasks_addition_run", "tasks_sorting_run"):
+        if key in at.session_state:
+            at.session_state[key].pause()

@@ -11,17 +11,17 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from gptviz.live import LiveRun
-from tests.apptest_helpers import button, figures_by_title, page_session, wait_done
+from tests.apptest_helpers import button, figures_by_title, page_session, wait_done, wait_for
 
 
 @pytest.fixture
 def at() -> Iterator[AppTest]:
-    with page_session("tasks", stop=("tasks_runs",)) as at:
+    with page_session("tasks", stop=("tasks_addition_run", "tasks_sorting_run")) as at:
         yield at
 
 
 def run_of(at: AppTest, task: str = "addition") -> LiveRun:
-    return at.session_state["tasks_runs"][task]
+    return at.session_state[f"tasks_{task}_run"]
 
 
 def train(at: AppTest, steps: int, task: str = "addition", timeout: float = 120,
@@ -110,6 +110,38 @@ def test_switching_tasks_keeps_each_model_and_presets_fill_the_sidebar(at):
     assert "100 possible problems" in at.caption[0].value
 
 
+def test_hyperparameters_reach_the_optimizer_also_while_training(at):
+    at.number_input(key="tasks_eval").set_value(10_000).run()  # steps only: quicker
+    run = train(at, 20)
+    model = run.trainer.model
+    # idle: a new weight decay and learning rate go into AdamW's parameter groups
+    at.number_input(key="tasks_wd").set_value(0.5).run()
+    at.number_input(key="tasks_lr").set_value(1e-3).run()
+    group = run.trainer.optimizer.param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (pytest.approx(1e-3), pytest.approx(0.5))
+    assert run_of(at) is run and run.trainer.model is model and run.trainer.step_count == 20
+    # while training: the thread takes them before its next step
+    at.number_input(key="tasks_steps").set_value(100_000).run()
+    button(at, "Train").click().run()
+    wait_for(lambda: run.trainer.step_count > 22, timeout=30, what="training to pass step 22")
+    assert run.running
+    at.number_input(key="tasks_lr").set_value(2e-4).run()
+    at.number_input(key="tasks_batch").set_value(16).run()
+    wait_for(lambda: run.trainer.optimizer.param_groups[0]["lr"] == pytest.approx(2e-4),
+             timeout=30, what="the new learning rate to reach AdamW")
+    assert run.running, run.snapshot().message
+    assert run.trainer.optimizer.param_groups[0]["lr"] == pytest.approx(2e-4)  # not after a pause
+    assert run.trainer.config.batch_size == 16
+    run.pause()
+    wait_for(lambda: not run.running, timeout=30, what="the run to pause")
+    at.run()
+    assert not at.exception
+    group = run.trainer.optimizer.param_groups[0]
+    assert (group["lr"], group["weight_decay"]) == (pytest.approx(2e-4), pytest.approx(0.5))
+    assert run.trainer.config.batch_size == 16
+    assert run_of(at) is run and run.trainer.model is model and run.trainer.step_count > 22
+
+
 def test_bad_settings_show_a_message_and_keep_the_model(at):
     button(at, "One step").click().run()
     model = run_of(at).trainer.model
@@ -127,7 +159,7 @@ def test_presets_reach_99_percent_held_out_in_the_app(at, task):
     if task == "sorting":
         at.radio(key="tasks_task").set_value("sorting").run()
     steps = at.number_input(key="tasks_steps").value
-    watch = at.session_state["tasks_watch"][task]
+    watch = at.session_state[f"tasks_{task}_run_watch"]
     t0 = time.monotonic()
     run = train(at, steps, task, timeout=240, until=lambda: watch.reached_step is not None)
     assert not at.exception
