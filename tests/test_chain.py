@@ -319,3 +319,14 @@ def test_data_frequencies_of_document_000(doc000_chain):
         data_frequencies(x[0], states)
     with pytest.raises(ValueError, match="not in the list of states"):
         data_frequencies(x, states[:-1])
+
+
+def test_stationary_figure_draws_both_shares_per_state():
+    from gptviz.viz.chain import stationary_figure
+
+    fig = stationary_figure(["a", "b"], np.array([5 / 6, 1 / 6]), np.array([0.5, 0.5]))
+    chain, data = fig.data
+    assert list(chain.x) == ["a", "b"] and list(chain.y) == pytest.approx([5 / 6, 1 / 6])
+    assert list(data.y) == [0.5, 0.5] and fig.layout.font.size >= 14
+    with pytest.raises(ValueError):
+        stationary_figure(["a"], np.array([1.0, 0.0]), np.array([1.0]))

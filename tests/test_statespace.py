@@ -1,0 +1,47 @@
+"""StateSpace: which states Baby GPT draws, and frames that redraw a step exactly."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from gptviz.analysis import all_states, model_transition_probs
+from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE, GPTConfig
+from gptviz.statespace import MAX_HEATMAP_STATES, StateSpace
+from gptviz.tasks import SequenceTask
+from gptviz.train import build_model
+from gptviz.viz.attention import format_attention
+
+
+def test_document_000_frames_hold_every_state_and_the_windows_attention():
+    task = SequenceTask(DOC000_SEQUENCE, 2, 3)
+    model = build_model(DOC000_MODEL, 1337)
+    space = StateSpace(task, show_prefixes=False)
+    assert space.as_graph and space.states == all_states(2, 3)
+    assert len(space.recorded) == 14  # 8 states and the 6 shorter prefixes
+    frame = space.recorder()(model)
+    np.testing.assert_allclose(space.probs_of(frame),
+                               model_transition_probs(model, space.states).numpy(), atol=1e-6)
+    with_prefixes = StateSpace(task, show_prefixes=True)
+    np.testing.assert_allclose(with_prefixes.probs_of(frame),
+                               model_transition_probs(model, with_prefixes.states).numpy(),
+                               atol=1e-6)  # the same frame serves both toggles
+    w = space.windows[0]
+    with torch.no_grad():
+        expected = format_attention(model(torch.tensor([w]), return_attention=True).attention)
+    np.testing.assert_allclose(space.attention_of(frame, w), expected, atol=1e-3)  # float16
+    assert space.attention_of(frame, (0, 0, 0)) is None  # 000 is never a training window
+    assert np.allclose(space.attention_of(frame, w).sum(-1), 1.0, atol=2e-3)  # rows sum to 1
+
+
+def test_a_large_state_space_becomes_the_most_frequent_states():
+    task = SequenceTask("0123456789" * 20, 10, 4)  # 10^4 states
+    space = StateSpace(task, show_prefixes=False)
+    assert not space.as_graph and len(space.states) <= MAX_HEATMAP_STATES
+    assert all(len(s) == 4 for s in space.states)
+    model = build_model(GPTConfig(vocab_size=10, block_size=4, n_layer=1, n_head=1, n_embd=8), 0)
+    frame = space.recorder()(model)
+    np.testing.assert_allclose(space.probs_of(frame),
+                               model_transition_probs(model, space.states).numpy(), atol=1e-6)
+    other = StateSpace(SequenceTask("9876543210" * 20, 10, 4), show_prefixes=False)
+    assert other.probs_of(frame) is None  # another sequence, other states: not this frame's
