@@ -60,6 +60,8 @@ class StateSpace:
         counts = Counter(tuple(r) for r in x.tolist())
         self.windows = [w for w, _ in counts.most_common(MAX_RECORDED_WINDOWS)]
         self._row = {s: i for i, s in enumerate(self.recorded)}
+        self._recorded_ids = _padded(self.recorded, T)
+        self._window_ids = _padded(self.windows, T)
 
     def total_states(self) -> int:
         return state_space_size(self.task.vocab_size, self.task.block_size, self.show_prefixes)
@@ -76,7 +78,8 @@ class StateSpace:
             x = torch.tensor(windows, dtype=torch.long, device=model.lm_head.weight.device)
             att = model(x, return_attention=True).attention  # per layer (N, nh, T, T)
             att = torch.stack([a.float().cpu() for a in att], dim=1)  # (N, layer, nh, T, T)
-            return {"probs": probs, "att": att.numpy().astype(np.float16)}
+            return {"probs": probs, "att": att.numpy().astype(np.float16),
+                    "states": self._recorded_ids, "windows": self._window_ids}
 
         return record
 
@@ -84,12 +87,21 @@ class StateSpace:
         """The drawn states' rows of a frame, (len(states), V); None if the frame was
         recorded for other states (the sequence changed since)."""
         rows = [self._row.get(s) for s in self.states]
-        if any(r is None for r in rows) or frame["probs"].shape[0] != len(self.recorded):
+        if any(r is None for r in rows) or not np.array_equal(frame["states"],
+                                                               self._recorded_ids):
             return None
         return frame["probs"][rows].astype(np.float64)
 
     def attention_of(self, frame: Frame, window: State) -> np.ndarray | None:
         """[layer, head, T, T] of `window` in the frame, or None if it was not recorded."""
-        if window not in self.windows or frame["att"].shape[0] != len(self.windows):
+        if window not in self.windows or not np.array_equal(frame["windows"], self._window_ids):
             return None
         return frame["att"][self.windows.index(window)].astype(np.float32)
+
+
+def _padded(states: list[State], T: int) -> np.ndarray:
+    """States as one (len, T) int16 array, -1 after a shorter state's end: a frame's label."""
+    out = np.full((len(states), T), -1, dtype=np.int16)
+    for i, st in enumerate(states):
+        out[i, :len(st)] = st
+    return out
