@@ -22,6 +22,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
+from urllib.parse import urlencode
 
 import streamlit as st
 import torch
@@ -124,8 +125,9 @@ def reset_run(key: str) -> None:
 
 
 def training_buttons(run: LiveRun, steps: int, key: str,
-                     on_reset: Callable[[], None] | None = None) -> None:
-    """Train/Pause, Step and Reset, side by side. Reset defaults to reset_run(f"{key}_run")."""
+                     on_reset: Callable[[], None] | None = None, reset: bool = True) -> None:
+    """Train/Pause, Step and Reset, side by side. Reset defaults to reset_run(f"{key}_run");
+    reset=False leaves it out (a locked demo)."""
     c1, c2, c3 = st.columns(3)
     if run.running:
         c1.button("Pause", icon=":material/pause:", key=f"{key}_pause", on_click=run.pause,
@@ -135,9 +137,10 @@ def training_buttons(run: LiveRun, steps: int, key: str,
                   on_click=run.start, args=(steps,), width="stretch", type="primary")
     c2.button("One step", icon=":material/skip_next:", key=f"{key}_step", on_click=run.step_once,
               width="stretch", help="Train exactly one step, then stop.")
-    c3.button("Reset", icon=":material/restart_alt:", key=f"{key}_reset",
-              on_click=on_reset or (lambda: reset_run(f"{key}_run")), width="stretch",
-              help="Throw the trained weights away and start from a fresh model.")
+    if reset:
+        c3.button("Reset", icon=":material/restart_alt:", key=f"{key}_reset",
+                  on_click=on_reset or (lambda: reset_run(f"{key}_run")), width="stretch",
+                  help="Throw the trained weights away and start from a fresh model.")
 
 
 def _ordinal(n: int) -> str:
@@ -282,13 +285,16 @@ def apply_url_settings(specs: Mapping[str, Param], key: str) -> None:
         st.warning(m, icon=":material/link_off:")
 
 
-def share_box(specs: Mapping[str, Param]) -> str:
-    """Keep the URL in step with the settings, and show it as a link to share."""
+def share_box(specs: Mapping[str, Param], extra: Mapping[str, str] | None = None) -> str:
+    """Keep the URL in step with the settings, and show it as a link to share; `extra`
+    parameters (a locked demo's hide list, presenter mode) go into the link only."""
     values = {k: st.session_state[k] for k in specs if k in st.session_state}
     params = encode_params(values, specs)
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
     url = share_url(st.context.url or "", values, specs)
+    if extra:
+        url += ("&" if "?" in url else "?") + urlencode(dict(extra))
     st.markdown("**Share this experiment.** The address bar holds every setting of this page; "
                 "copy it (or the link below) and send it to your class: the link opens this "
                 "page set up the same way, and with the same seed, training gives the same "

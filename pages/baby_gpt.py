@@ -1,4 +1,9 @@
-"""Baby GPT: document 000 made interactive. A tiny GPT is a finite-state Markov chain."""
+"""Baby GPT: document 000 as a live instrument. A tiny GPT is a finite-state Markov chain.
+
+One screen (1280x720, sidebar open): the controls, the loss curve and the chain's graph; the
+attention below; the rest in tabs. While training, a timeline replays any recorded step;
+clicking a state selects it; a walk samples the chain at a temperature and traces it.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,15 @@ import numpy as np
 import streamlit as st
 import torch
 
-from gptviz.analysis import (
-    all_states,
-    empirical_transitions,
-    model_transition_probs,
-    state_kind,
-    state_space_size,
-    window_transitions,
+from gptviz.analysis import model_transition_probs, state_kind, state_space_size
+from gptviz.chain import (
+    MAX_WALK,
+    at_temperature,
+    clamp_tau,
+    data_frequencies,
+    sample_walk,
+    stationary,
+    transition_matrix,
 )
 from gptviz.checkpoint import Bundle, CheckpointError, bundle_trainer, check_fits
 from gptviz.config import (
@@ -26,25 +33,27 @@ from gptviz.config import (
     TrainConfig,
 )
 from gptviz.live import LiveRun, Snapshot
+from gptviz.statespace import MAX_GRAPH_STATES, StateSpace
 from gptviz.tasks import SequenceTask
 from gptviz.train import Trainer, auto_device, build_model, resolve_device
 from gptviz.urlparams import BoolParam, ChoiceParam, FloatParam, IntParam, TextParam
 from gptviz.viz.attention import attention_figure, format_attention
-from gptviz.viz.graph import (
-    MAX_GRAPH_STATES,
-    MAX_LABELLED_STATES,
-    TRAINED_ON,
-    state_graph,
-    transition_heatmap,
-)
+from gptviz.viz.chain import stationary_figure
+from gptviz.viz.graph import TRAINED_ON, transition_heatmap
 from gptviz.viz.loss import loss_figure
-from gptviz.viz.network import state_network_figure
+from gptviz.viz.network import chain_figure, clicked_state
 from pages._entry import enter_through_app  # noqa: E402
+from pages._instrument import (
+    advance_play,
+    compact_page,
+    presenter_toggle,
+    timeline_slider,
+    view_mode,
+)
 from pages._live import (
     apply_url_settings,
     install_run,
     keep_run,
-    live_view,
     memo,
     model_download,
     model_upload,
@@ -52,14 +61,16 @@ from pages._live import (
     reset_run,
     settings_error,
     share_box,
+    status_line,
     training_buttons,
 )
 
 enter_through_app()
 
 P = "baby"  # widget-key prefix
-MAX_HEATMAP_STATES = 32
 MAX_SHARED_SEQUENCE = 2_000  # symbols of the sequence that a link may carry
+LIVE_SECONDS = 0.2  # redraws a second while training or replaying: five
+FIG_HEIGHT = 360  # px: the loss and the graph side by side fit a 1280x720 screen
 
 # Every setting of the page, with its allowed range: the widgets use these bounds, and the same
 # specs check the values that arrive in a shared link (gptviz/urlparams.py).
@@ -73,6 +84,10 @@ SPECS = {
     f"{P}_seq": TextParam(MAX_SHARED_SEQUENCE, "0-9a-z", "the symbols 0-9 and a-z"),
     f"{P}_last_only": BoolParam(), f"{P}_prefixes": BoolParam(),
 }
+# what a locked-demo link (?hide=a,b) can hide, documented in the README
+HIDEABLE = {"settings": "the sidebar's settings", "preset": "the document 000 button",
+            "reset": "the Reset button", "timeline": "the replay", "attention": "the heatmaps",
+            "tabs": "the tabs under the figures", "share": "save, load and share"}
 # the largest model this page builds, in MB of float32 weights: the cap for uploads
 MAX_MODEL_MB = math.ceil(GPTConfig(vocab_size=36, block_size=16, n_layer=8, n_head=16,
                                    n_embd=256).num_params() * 4 / 1e6) + 1
@@ -105,22 +120,12 @@ def load_doc000() -> None:
     reset_run(f"{P}_run")  # a fresh model, seeded as in the document
 
 
-page_defaults(DOC000_WIDGETS)
+page_defaults({**DOC000_WIDGETS, f"{P}_prefixes": False, f"{P}_tau": 1.0, f"{P}_walk_steps": 12})
 KEEP = {"persist_state": "session"}  # every setting survives a switch to another page and back
-
-st.title("Baby GPT: a GPT is a Markov chain")
+mode = view_mode(P, HIDEABLE)
+compact_page(mode)
 apply_url_settings(SPECS, P)  # a shared link's settings, checked and clamped
-st.markdown(
-    "A GPT with a vocabulary of **V** tokens and a context of **T** tokens only ever sees the "
-    "last T tokens, so it is a finite-state machine with V^T states: for each state it gives a "
-    "probability for every next token. Type a sequence, train the model on it, and watch the "
-    "arrows between states change until they match what the data says. "
-    "(Andrej Karpathy's *GPT as a finite-state Markov chain*, document 000.)"
-)
-st.button("Load document 000's experiment", icon=":material/science:", on_click=load_doc000,
-          key=f"{P}_preset",
-          help="Vocab 2, context 3, 4 layers, 4 heads, 16 dims, no bias, seed 1337, "
-               "AdamW lr 1e-3, 50 steps on '111101111011110'.")
+
 
 # --- controls ---------------------------------------------------------------------------------
 def number(label: str, name: str, **kwargs) -> float:
@@ -129,88 +134,272 @@ def number(label: str, name: str, **kwargs) -> float:
     return st.number_input(label, *bounds(key), key=key, **KEEP, **kwargs)
 
 
-with st.sidebar:
-    st.header("Model")
-    vocab = number("Vocabulary size V (symbols 0-9, a-z)", "vocab")
-    context = number("Context length T", "context")
-    n_layer = number("Layers", "layers")
-    n_head = number("Heads per layer", "heads")
-    n_embd = number("Embedding size", "embd", help="Must be divisible by the number of heads.")
-    bias = st.checkbox("Biases in Linear layers", key=f"{P}_bias", **KEEP)
-    st.header("Training")
-    lr = number("Learning rate", "lr", format="%.0e", step=1e-4)
-    wd = number("Weight decay", "wd", step=0.01)
-    batch = number("Batch size", "batch",
-                   help="Examples per step; a sequence with fewer windows uses all.")
-    steps = number("Steps per click of Train", "steps")
-    seed = number("Seed", "seed")
-    device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device", **KEEP,
-                          help="CUDA needs an NVIDIA GPU; the app says so if there is none.")
-    last_only = st.checkbox("Score only the last position (as document 000)",
-                            key=f"{P}_last_only", **KEEP,
-                            help="Off: every position of each window is scored, so the model "
+if mode.shows("settings"):
+    with st.sidebar:
+        st.header("Data")
+        st.text_area("Training sequence", key=f"{P}_seq", **KEEP, height=90,
+                     help="Symbols of the vocabulary; spaces and new lines are ignored.")
+        st.checkbox("Score only the last position (as document 000)", key=f"{P}_last_only",
+                    **KEEP, help="Off: every position of each window is scored, so the model "
                                  "also learns the shorter prefixes.")
-
-sequence = st.text_area("Training sequence", key=f"{P}_seq", **KEEP, height=80,
-                        help="Symbols of the vocabulary; spaces and new lines are ignored.")
+        st.header("Model")
+        number("Vocabulary size V (symbols 0-9, a-z)", "vocab")
+        number("Context length T", "context")
+        number("Layers", "layers")
+        number("Heads per layer", "heads")
+        number("Embedding size", "embd", help="Must be divisible by the number of heads.")
+        st.checkbox("Biases in Linear layers", key=f"{P}_bias", **KEEP)
+        st.header("Training")
+        number("Learning rate", "lr", format="%.0e", step=1e-4)
+        number("Weight decay", "wd", step=0.01)
+        number("Batch size", "batch",
+               help="Windows per step; a sequence with fewer windows uses all.")
+        number("Steps per click of Train", "steps")
+        number("Seed", "seed")
+        st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device", **KEEP,
+                     help="CUDA needs an NVIDIA GPU; the app says so if there is none.")
+S = {k: st.session_state[k] for k in SPECS if k in st.session_state}  # the settings, read once
 
 # --- build or keep the model ------------------------------------------------------------------
 try:
-    mcfg = GPTConfig(vocab_size=int(vocab), block_size=int(context), n_layer=int(n_layer),
-                     n_head=int(n_head), n_embd=int(n_embd), bias=bool(bias)).validate()
-    task = SequenceTask(sequence, int(vocab), int(context), last_only=bool(last_only))
+    mcfg = GPTConfig(vocab_size=int(S[f"{P}_vocab"]), block_size=int(S[f"{P}_context"]),
+                     n_layer=int(S[f"{P}_layers"]), n_head=int(S[f"{P}_heads"]),
+                     n_embd=int(S[f"{P}_embd"]), bias=bool(S[f"{P}_bias"])).validate()
+    task = SequenceTask(S[f"{P}_seq"], mcfg.vocab_size, mcfg.block_size,
+                        last_only=bool(S[f"{P}_last_only"]))
+    batch, seed, device = int(S[f"{P}_batch"]), int(S[f"{P}_seed"]), S[f"{P}_device"]
     # the loss on all windows is measured after every step when each step trains on all of
     # them (then it costs nothing, see Trainer); else about as often as it costs one step
-    n_windows = len(task.examples["train"][0])
-    every = 1 if task.full_batch(int(batch)) else math.ceil(n_windows / int(batch))
-    tcfg = TrainConfig(learning_rate=float(lr), weight_decay=float(wd), batch_size=int(batch),
-                       max_steps=int(steps), seed=int(seed), device=device,
-                       eval_interval=every, eval_batches=1).validate()
+    every = 1 if task.full_batch(batch) else math.ceil(len(task.examples["train"][0]) / batch)
+    tcfg = TrainConfig(learning_rate=float(S[f"{P}_lr"]), weight_decay=float(S[f"{P}_wd"]),
+                       batch_size=batch, max_steps=int(S[f"{P}_steps"]), seed=seed,
+                       device=device, eval_interval=every, eval_batches=1).validate()
     resolve_device(device)
-    run = keep_run(f"{P}_run", (mcfg, int(seed), device),
-                   lambda: LiveRun(Trainer(build_model(mcfg, int(seed)), task, tcfg)),
-                   label="Baby GPT")
+    space = StateSpace(task, show_prefixes=bool(st.session_state[f"{P}_prefixes"]))
+    run = keep_run(f"{P}_run", (mcfg, seed, device), lambda: LiveRun(
+        Trainer(build_model(mcfg, seed), task, tcfg), recorder=space.recorder()),
+        label="Baby GPT")
 except ConfigError as e:
     settings_error(e, f"{P}_run")
 run.update(config=tcfg, task=task)  # same model: new data and hyperparameters, between steps
-
-n_states = state_space_size(mcfg.vocab_size, mcfg.block_size)
-show_prefixes = st.toggle(
-    f"Include the shorter prefixes ({state_space_size(mcfg.vocab_size, mcfg.block_size, True)} "
-    f"states instead of {n_states})", key=f"{P}_prefixes", **KEEP,
-    help="A sequence starts with fewer than T tokens: these are the chain's other states.")
-x_train, y_train = task.examples["train"]
-transitions = empirical_transitions(x_train, y_train)
-# what follows each state at every position of the windows, scored or not (prefixes included)
-in_windows = window_transitions(x_train, y_train)
+tok = task.tokenizer.token_str
+names = ["".join(tok(t) for t in s) or "(start)" for s in space.states]
 floor = task.entropy_floor()
 
-if state_space_size(mcfg.vocab_size, mcfg.block_size, show_prefixes) <= MAX_GRAPH_STATES:
-    states = all_states(mcfg.vocab_size, mcfg.block_size, show_prefixes)
-    as_graph = True
-else:
-    # too many states to draw: the most frequent contexts in the data, as a heatmap
-    seen = sorted(transitions.counts, key=lambda s: -transitions.total(s))
-    states = [s for s in seen if show_prefixes or len(s) == mcfg.block_size]
-    states = states[:MAX_HEATMAP_STATES]
-    as_graph = False
-    st.info(f"{state_space_size(mcfg.vocab_size, mcfg.block_size, show_prefixes):,} states are "
-            f"too many to draw as a readable graph (the limit is {MAX_GRAPH_STATES}). Shown "
-            f"instead: the {len(states)} states that occur most often in the data, as a table of "
-            f"colours (rows: state, columns: next token).")
+# --- the top of the screen: title, the facts, the controls ------------------------------------
+head, right = st.columns([5, 1], vertical_alignment="bottom")
+head.title("Baby GPT: a GPT is a Markov chain")
+with right:
+    presenter_toggle(P)
+st.caption(f"{len(task.examples['train'][0])} training windows · {space.total_states():,} "
+           f"states · {run.trainer.model.num_params():,} parameters · lowest possible loss on "
+           f"this data {floor:.3f} nats")
+c_train, c_doc = st.columns([3, 1], vertical_alignment="bottom")
+with c_train:
+    training_buttons(run, tcfg.max_steps, P, reset=mode.shows("reset"))
+if mode.shows("preset"):
+    c_doc.button("Load document 000", icon=":material/science:", on_click=load_doc000,
+                 key=f"{P}_preset", width="stretch",
+                 help="Load document 000's experiment: vocab 2, context 3, 4 layers, 4 heads, "
+                      "16 dims, no bias, seed 1337, AdamW lr 1e-3, 50 steps on "
+                      "'111101111011110'.")
 
-if st.session_state.get(f"{P}_before", (None,))[0] is not run:
-    # the untrained model's probabilities for every state it has, kept for "before vs now"
-    every = all_states(mcfg.vocab_size, mcfg.block_size, include_prefixes=True)
-    step0, probs0 = run.read_view(lambda m: model_transition_probs(m, every).numpy())
-    fresh = step0 == 0 and len(every) <= MAX_GRAPH_STATES
-    st.session_state[f"{P}_before"] = (run, dict(zip(every, probs0, strict=True))
-                                       if fresh else None)
 
-st.caption(f"{len(task.examples['train'][0])} training windows · {n_states:,} states · "
-           f"{run.trainer.model.num_params():,} parameters · lowest possible loss on this data "
-           f"{floor:.3f} nats")
-training_buttons(run, int(steps), P)
+# --- what the figures show: the live model, or a recorded step --------------------------------
+def live_probs(snap: Snapshot) -> tuple[int, np.ndarray]:
+    key = (run, snap.view_step, tuple(space.states))
+    return memo(f"{P}_probs", key, lambda: run.read_view(
+        lambda m: model_transition_probs(m, space.states).numpy()))
+
+
+def shown(snap: Snapshot, replay: int | None) -> tuple[int, np.ndarray, str]:
+    """(step, probabilities of the drawn states, a note) for the live model or a replay."""
+    if replay is not None:
+        hit = run.timeline.at(replay)
+        probs = space.probs_of(hit[1]) if hit else None
+        if probs is not None:
+            note = "" if hit[0] == replay else (
+                f" (the nearest recorded step to {replay:,}"
+                + ("; training has not got there yet)" if replay > snap.step else ")"))
+            return hit[0], probs, note
+        st.info("This step was recorded for other settings (the sequence changed since); "
+                "showing the model as it is now.")
+    step, probs = live_probs(snap)
+    return step, probs, ""
+
+
+def selected_state() -> int | None:
+    i = st.session_state.get(f"{P}_selected")
+    return i if isinstance(i, int) and 0 <= i < len(space.states) else None
+
+
+def graph(step: int, probs: np.ndarray, note: str) -> None:
+    tau = clamp_tau(float(st.session_state[f"{P}_tau"]))
+    event = st.session_state.get(f"{P}_network")  # a click on a state reruns with it here
+    picked = clicked_state(event.selection.points) if event and event.get("selection") else None
+    if picked is not None:
+        st.session_state[f"{P}_selected"] = picked
+    shown_probs = at_temperature(probs, tau).probs if tau != 1.0 else probs
+    path = st.session_state.get(f"{P}_walk_path")
+    if path and st.session_state.get(f"{P}_walk_for") == (run, tuple(space.states)):
+        path = path[: st.session_state.get(f"{P}_walk_shown", len(path))]
+    else:
+        path = None
+    if not space.as_graph:
+        st.plotly_chart(transition_heatmap(space.states, probs, space.transitions, tok,
+                                           title=f"P(next | state), step {step:,}{note}"),
+                        key=f"{P}_heat")
+        return
+    fig = chain_figure(space.states, shown_probs, mcfg.block_size, space.in_windows, tok,
+                       title=f"Step {step:,}{note}", font_scale=mode.font_scale,
+                       subtitle=f"the chain at temperature {tau:g}" if tau != 1.0 else "",
+                       selected=selected_state(), path=path, height=FIG_HEIGHT,
+                       last_only=task.last_only)
+    st.plotly_chart(fig, key=f"{P}_network", on_select="rerun", selection_mode="points")
+
+
+def attention(step: int, replay: int | None) -> None:
+    sel = selected_state()
+    window = space.states[sel] if sel is not None else space.windows[0]
+    if len(window) != mcfg.block_size:
+        st.caption(f"Attention: {names[sel]} is a prefix; click a full state to see its "
+                   "attention.")
+        return
+    att = None
+    if replay is not None:
+        hit = run.timeline.at(replay)
+        att = space.attention_of(hit[1], window) if hit else None
+        if att is None:
+            st.caption("The attention of this input was not recorded; it is drawn for the model "
+                       "as it is now.")
+    if att is None:
+        x = torch.tensor([window], dtype=torch.long)
+        att = run.read_model(lambda m: format_attention(
+            m(x.to(m.device), return_attention=True).attention))
+    label = "".join(tok(t) for t in window)
+    st.plotly_chart(attention_figure(att, [tok(t) for t in window],
+                                     title=f"Attention for input {label} at step {step:,}: "
+                                           "where each position looks (click a state to "
+                                           "change it)"), key=f"{P}_attn")
+
+
+def walking() -> bool:
+    """A sampled walk is still being traced on the graph, one state per redraw."""
+    path = st.session_state.get(f"{P}_walk_path") or []
+    return st.session_state.get(f"{P}_walk_shown", 0) < len(path)
+
+
+def animating() -> bool:
+    return run.running or bool(st.session_state.get(f"{P}_playing")) or walking()
+
+
+was_live = animating()
+
+
+@st.fragment(run_every=LIVE_SECONDS if was_live else None)
+def live() -> None:
+    advance_play(run, P)
+    if walking():
+        st.session_state[f"{P}_walk_shown"] += 1
+    snap = run.snapshot()
+    status_line(snap)
+    replay = timeline_slider(run, P, snap.target) if mode.shows("timeline") else None
+    step, probs, note = shown(snap, replay)
+    st.session_state[f"{P}_shown"] = (step, probs)
+    left, right_col = st.columns([2, 3])
+    with left:
+        st.plotly_chart(memo(f"{P}_loss_fig", (run, snap.step, replay), lambda: loss_figure(
+            snap.steps, snap.losses, snap.evals, floor, title="Training loss",
+            train_name="loss on all windows", marker_step=replay, height=FIG_HEIGHT)),
+            key=f"{P}_loss")
+    with right_col:
+        graph(step, probs, note)
+    if mode.shows("attention"):
+        attention(step, replay)
+    if animating() != was_live:
+        st.rerun()  # started or finished: redraw the whole page once (buttons, ticking)
+
+
+live()
+
+
+# --- below the figures: tabs ------------------------------------------------------------------
+def table() -> None:
+    step, probs = st.session_state[f"{P}_shown"]
+    sel = selected_state()
+    rows = []
+    for i, (s, p) in enumerate(zip(space.states, probs, strict=True)):
+        data = space.in_windows.probs(s, mcfg.vocab_size)
+        rows.append({
+            "": "▶" if i == sel else "", "state": names[i],
+            "seen in data": space.in_windows.total(s),
+            "trained on": TRAINED_ON[state_kind(s, mcfg.block_size, space.in_windows,
+                                                task.last_only)],
+            **{f"model P({tok(t)})": round(float(p[t]), 3) for t in range(mcfg.vocab_size)},
+            **{f"data P({tok(t)})": (round(data[t], 3) if data else None)
+               for t in range(mcfg.vocab_size)},
+        })
+    st.caption(f"The model at step {step:,}" + (f"; the selected state, {names[sel]}, is "
+                                                 "marked ▶." if sel is not None else "."))
+    st.dataframe(rows, hide_index=True)
+
+
+def walk_tab() -> None:
+    full = [i for i, s in enumerate(space.states) if len(s) == mcfg.block_size]
+    if not space.as_graph:
+        st.info(f"{space.total_states():,} states are too many to draw as a graph (the limit is "
+                f"{MAX_GRAPH_STATES}), so a walk cannot be traced here. Make V or T smaller.")
+        return
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
+    start = c1.selectbox("Start state", range(len(space.states)), format_func=names.__getitem__,
+                         index=selected_state() or 0, key=f"{P}_walk_start")
+    tau = c2.number_input("Temperature τ", 0.0, 1e9, key=f"{P}_tau", format="%g",
+                          help="p^(1/τ), renormalised: below 1 the likeliest arrow wins more "
+                               "often (0: always); above 1 the arrows even out.")
+    steps = c3.number_input("Steps", 0, 10**9, key=f"{P}_walk_steps")
+    c4.button("Sample a walk", icon=":material/directions_walk:", key=f"{P}_walk",
+              on_click=take_walk, args=(start, float(tau), int(steps)), width="stretch")
+    tempered = at_temperature(st.session_state[f"{P}_shown"][1], float(tau))
+    if tempered.clamped:
+        st.warning(f"A temperature of {float(tau):g} is outside 0.001 to 1,000: the chain is "
+                   f"drawn at {tempered.tau:g}.")
+    if msg := st.session_state.get(f"{P}_walk_msg"):
+        st.warning(msg)
+    path = st.session_state.get(f"{P}_walk_path")
+    if path and st.session_state.get(f"{P}_walk_for") == (run, tuple(space.states)):
+        tokens = st.session_state[f"{P}_walk_tokens"]
+        st.markdown(f"**The walk** (traced on the graph above): `{names[path[0]]}` → "
+                    f"`{''.join(tok(t) for t in tokens)}`")
+    states = [space.states[i] for i in full]
+    matrix = transition_matrix(states, tempered.probs[full], mcfg.block_size)
+    longrun = stationary(matrix)
+    pi = longrun.distribution if longrun.distribution is not None else longrun.long_run(0)
+    if longrun.depends_on_start:
+        st.info(f"This chain has {len(longrun.classes)} closed classes: once in one it never "
+                "leaves, so the long run depends on where it starts. Shown: starting from "
+                f"{names[full[0]]}.")
+    freq = data_frequencies(task.examples["train"][0], states)
+    st.plotly_chart(stationary_figure([names[i] for i in full], pi, freq,
+                                      title="In the long run: the chain (computed exactly) "
+                                            "against the data", font_scale=mode.font_scale),
+                    key=f"{P}_stationary")
+
+
+def take_walk(start: int, tau: float, steps: int) -> None:
+    st.session_state[f"{P}_walk_msg"] = None
+    try:
+        probs = st.session_state[f"{P}_shown"][1]
+        walk = sample_walk(space.states, probs, mcfg.block_size, space.states[start], steps,
+                           tau=tau, seed=int(st.session_state.get(f"{P}_walk_n", 0)))
+    except ValueError as e:
+        st.session_state[f"{P}_walk_msg"] = f"{e} (at most {MAX_WALK:,} steps)."
+        return
+    index = {s: i for i, s in enumerate(space.states)}
+    st.session_state.update({
+        f"{P}_walk_path": [index[s] for s in walk.states], f"{P}_walk_tokens": walk.tokens,
+        f"{P}_walk_for": (run, tuple(space.states)), f"{P}_walk_shown": 1,
+        f"{P}_walk_n": int(st.session_state.get(f"{P}_walk_n", 0)) + 1,
+        f"{P}_playing": False})
 
 
 def task_spec() -> dict:
@@ -228,112 +417,78 @@ def apply_bundle(b: Bundle) -> str:
         seq_value, _ = SPECS[f"{P}_seq"].parse(seq)
     except ValueError as e:
         raise CheckpointError(f"The model file's training sequence {e}.") from None
-    trainer = bundle_trainer(b, SequenceTask(seq_value, c.vocab_size, c.block_size, last), tcfg,
-                             eval_interval=1, eval_batches=1,
+    new_task = SequenceTask(seq_value, c.vocab_size, c.block_size, last)
+    trainer = bundle_trainer(b, new_task, tcfg, eval_interval=1, eval_batches=1,
                              max_steps=min((b.train or tcfg).max_steps, bounds(f"{P}_steps")[1]))
     st.session_state.update({**settings_of(c, trainer.config), f"{P}_seq": seq_value,
                              f"{P}_last_only": last})
-    install_run(f"{P}_run", LiveRun(trainer), (c, trainer.config.seed, trainer.config.device))
+    recorder = StateSpace(new_task, bool(st.session_state[f"{P}_prefixes"])).recorder()
+    install_run(f"{P}_run", LiveRun(trainer, recorder=recorder),
+                (c, trainer.config.seed, trainer.config.device))
     return (f"Loaded a model trained for {b.step:,} steps: {c.n_layer} layers, {c.n_head} heads, "
             f"{c.n_embd} dimensions, vocabulary {c.vocab_size}, context {c.block_size}. The "
-            "settings above now match it; Train continues from its weights (with a fresh "
-            "optimizer).")
+            "settings now match it; Train continues from its weights (with a fresh optimizer).")
 
 
-with st.expander("Save, load and share", icon=":material/share:"):
-    left, right = st.columns(2)
+def share_tab() -> None:
+    left, right_col = st.columns(2)
     with left:
         model_download(run, task_spec(), file_name=f"baby_gpt_step{run.trainer.step_count}.zip",
                        key=f"{P}_download")
-    with right:
+    with right_col:
         model_upload(f"{P}_upload", apply_bundle, max_mb=MAX_MODEL_MB)
-    share_box(SPECS)
+    hide = st.multiselect("A locked demo: hide in the link", list(HIDEABLE),
+                          format_func=lambda n: f"{n} ({HIDEABLE[n]})", key=f"{P}_hide_pick",
+                          help="Whoever opens the link sees the page without these controls.")
+    present = st.checkbox("Open the link in presenter mode", key=f"{P}_present_pick")
+    share_box(SPECS, extra={**({"hide": ",".join(hide)} if hide else {}),
+                            **({"present": "1"} if present else {})})
 
-tok = task.tokenizer.token_str
-attn_state = st.selectbox(
-    "Input for the attention heatmaps", [tuple(r) for r in x_train.tolist()][:200],
-    format_func=lambda s: "".join(tok(t) for t in s), key=f"{P}_attn_input", **KEEP)
 
+HOW_TO_READ = (
+    "A GPT with a vocabulary of **V** tokens and a context of **T** tokens only ever sees the "
+    "last T tokens, so it is a finite-state machine with V^T states: for each state it gives a "
+    "probability for every next token (Karpathy's *GPT as a finite-state Markov chain*, "
+    "document 000). Each circle is a state; from it one arrow leaves per next token, labelled "
+    "`token(probability)`; following it appends the token and drops the oldest one. Blue states "
+    "occur in the training sequence (`data q%`: how often each token followed them there); grey "
+    "dashed states never occur, so the model's arrows from them are pure guesswork. The thick "
+    "line, the loss on all training windows, cannot go below the dashed green line: where the "
+    "data itself is uncertain (the same state followed by different tokens), no model can do "
+    "better than the data's own frequencies. The thin line is each step's batch loss: with a "
+    "batch smaller than the number of windows it is measured on a random handful of them, which "
+    "can dip below the floor. **Click** a state to follow its arrows, its attention and its row "
+    "in the table; **Replay** goes back to any recorded step.")
 
-def draw(snap: Snapshot) -> None:
-    # everything drawn depends only on the model (its step) and the settings: memoised, so a
-    # queued or paused model redraws without recomputing (see memo in pages/_live.py)
-    key = (run, snap.view_step, len(snap.evals), states, as_graph, attn_state)
-    step, probs = memo(f"{P}_probs", key, lambda: run.read_view(
-        lambda m: model_transition_probs(m, states).numpy()))
-    # the labelled graph gets the wider column (its edge labels must read from the back row);
-    # a big circle gets the whole width
-    wide_graph = as_graph and len(states) > MAX_LABELLED_STATES
-    left, right = st.columns([2, 3]) if not wide_graph else (st.container(), st.container())
-    with left:
-        st.plotly_chart(memo(f"{P}_loss_fig", (key, snap.step), lambda: loss_figure(
-            snap.steps, snap.losses, snap.evals, floor, title="Training loss",
-            train_name="loss on all windows")), key=f"{P}_loss")
-    with right:
-        if as_graph:
-            st.subheader(f"Now (step {step})")
-            with st.container(key=f"{P}_graph"):
-                draw_graph(probs, key=f"{P}_network")
+if mode.shows("tabs"):
+    labels = ["Walk the chain", "Model vs data", "Before training", "How to read this"]
+    if mode.shows("share"):
+        labels.append("Save, load and share")
+    tabs = dict(zip(labels, st.tabs(labels), strict=True))
+    with tabs["Walk the chain"]:
+        walk_tab()
+    with tabs["Model vs data"]:
+        table()
+    with tabs["Before training"]:
+        first = run.timeline.at(0)
+        probs0 = space.probs_of(first[1]) if first and first[0] == 0 else None
+        if probs0 is None or not space.as_graph:
+            st.caption("The untrained model's graph is kept for a model built on this page, "
+                       "from step 0, with at most 64 states.")
         else:
-            st.plotly_chart(memo(f"{P}_heat_fig", key, lambda: transition_heatmap(
-                states, probs, transitions, tok, title=f"P(next | state), step {step}")),
-                key=f"{P}_heat")
-    compare_table(probs)
-    st.plotly_chart(memo(f"{P}_attn_fig", key, attention_now), key=f"{P}_attn")
-
-
-def attention_now():
-    x = np.asarray(attn_state, dtype=np.int64)[None, :]
-    att = run.read_model(lambda m: format_attention(
-        m(torch.from_numpy(x).to(m.device), return_attention=True).attention))
-    return attention_figure(att, [tok(t) for t in attn_state],
-                            title="Attention weights: where each position looks")
-
-
-def draw_graph(probs: np.ndarray, key: str) -> None:
-    """Up to 16 states: graphviz with every edge labelled, as in document 000. More: the same
-    arrows on a fixed circle in plotly, which redraws live in milliseconds where graphviz took
-    about a second in the browser for 64 states (bench/browser.py); hover gives the numbers."""
-    if len(states) <= MAX_LABELLED_STATES:
-        st.graphviz_chart(state_graph(states, probs, mcfg.block_size, in_windows, tok,
-                                      last_only=task.last_only), width="stretch")
-    else:
-        st.plotly_chart(state_network_figure(states, probs, mcfg.block_size, in_windows, tok,
-                                             last_only=task.last_only), key=key)
-        st.caption(f"{len(states)} states: too many to label every arrow. Thicker, darker arrows "
-                   "are likelier; hover over an arrowhead for the token and both probabilities.")
-
-
-def compare_table(probs: np.ndarray) -> None:
-    with st.expander("Model vs data, state by state"):
-        rows = []
-        for s, p in zip(states, probs, strict=True):
-            data = in_windows.probs(s, mcfg.vocab_size)
-            rows.append({
-                "state": "".join(tok(t) for t in s),
-                "seen in data": in_windows.total(s),
-                "trained on": TRAINED_ON[state_kind(s, mcfg.block_size, in_windows,
-                                                    task.last_only)],
-                **{f"model P({tok(t)})": round(float(p[t]), 3) for t in range(mcfg.vocab_size)},
-                **{f"data P({tok(t)})": (round(data[t], 3) if data else None)
-                   for t in range(mcfg.vocab_size)},
-            })
-        st.dataframe(rows, hide_index=True)
-
-
-before = st.session_state[f"{P}_before"][1]
-if as_graph and before is not None:
-    with st.expander("Before training (step 0): the untrained model's graph", expanded=False):
-        draw_graph(np.stack([before[s] for s in states]), key=f"{P}_network_before")
-live_view(run, draw)
-st.markdown(
-    "**How to read this.** Each circle is a state: the last T tokens. From each state one arrow "
-    "leaves per possible next token, labelled `token(probability)`; following it appends the "
-    "token and drops the oldest one. Blue states occur in the training sequence (with `data q%` "
-    "saying how often each token followed them there); grey dashed states never occur, so the "
-    "model's arrows from them are pure guesswork. The thick line, the loss on all training "
-    "windows, cannot go below the dashed green line: where the data itself is uncertain (the "
-    "same state followed by different tokens), no model can do better than the data's own "
-    "frequencies. The thin line is each step's batch loss: with a batch smaller than the number "
-    "of windows it is measured on a random handful of them, which can dip below the floor."
-)
+            st.plotly_chart(chain_figure(space.states, probs0, mcfg.block_size,
+                                         space.in_windows, tok, title="Step 0: untrained",
+                                         height=FIG_HEIGHT, last_only=task.last_only),
+                            key=f"{P}_network_before")
+    with tabs["How to read this"]:
+        if not mode.present:
+            st.markdown(HOW_TO_READ)
+        V, T = mcfg.vocab_size, mcfg.block_size
+        st.toggle(f"Include the shorter prefixes ({state_space_size(V, T, True):,} states "
+                  f"instead of {state_space_size(V, T):,})",
+                  key=f"{P}_prefixes", **KEEP,
+                  help="A sequence starts with fewer than T tokens: these are the chain's other "
+                       "states.")
+    if "Save, load and share" in tabs:
+        with tabs["Save, load and share"]:
+            share_tab()
