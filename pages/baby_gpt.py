@@ -71,6 +71,7 @@ P = "baby"  # widget-key prefix
 MAX_SHARED_SEQUENCE = 2_000  # symbols of the sequence that a link may carry
 LIVE_SECONDS = 0.2  # redraws a second while training or replaying: five
 FIG_HEIGHT = 360  # px: the loss and the graph side by side fit a 1280x720 screen
+ATT_HEIGHT = 400  # px: below them, the attention still fits a 1920x1080 screen
 
 # Every setting of the page, with its allowed range: the widgets use these bounds, and the same
 # specs check the values that arrive in a shared link (gptviz/urlparams.py).
@@ -281,7 +282,8 @@ def attention(step: int, replay: int | None) -> None:
     st.plotly_chart(attention_figure(att, [tok(t) for t in window],
                                      title=f"Attention for input {label} at step {step:,}: "
                                            "where each position looks (click a state to "
-                                           "change it)"), key=f"{P}_attn", theme=None)
+                                           "change it)", height=ATT_HEIGHT),
+                    key=f"{P}_attn", theme=None)
 
 
 def walking() -> bool:
