@@ -124,3 +124,16 @@ def advance_play(run: LiveRun, key: str) -> None:
         st.session_state[f"{key}_tstep"] = later[0]
     else:
         st.session_state[f"{key}_playing"] = False
+
+
+LIVE_PAGES = "Baby GPT, Train on text, Sorting & addition and GPT-1"
+
+
+def no_live_view_here() -> None:
+    """On a page that trains nothing live: say what a presenter-mode or locked-demo link does
+    (nothing here), instead of ignoring it silently."""
+    asked = [k for k in ("present", "hide") if k in st.query_params]
+    if asked and not st.session_state.get("gptviz_view_note_shown"):
+        st.session_state["gptviz_view_note_shown"] = True
+        st.info(f"Presenter mode and locked demos are for the pages that train live "
+                f"({LIVE_PAGES}); this page shows as usual.", icon=":material/info:")
