@@ -77,6 +77,12 @@ def compact_page(mode: ViewMode) -> None:
       [data-testid="stMainBlockContainer"] p, [data-testid="stMainBlockContainer"] button
         {{ font-size: {size}; }}
       [data-testid="stHeader"] {{ height: 2.5rem; }}
+      /* the sidebar folded away (presenter mode): the header's white band would hide the title;
+         clear it, let clicks through it, and move the title right of the unfold button */
+      [data-testid="stHeader"] {{ background: transparent; pointer-events: none; }}
+      [data-testid="stHeader"] button, [data-testid="stHeader"] a {{ pointer-events: auto; }}
+      .stApp:has([data-testid="stExpandSidebarButton"]) [data-testid="stMainBlockContainer"] h1
+        {{ padding-left: 2.2rem; }}
     </style>""")
 
 
@@ -90,7 +96,7 @@ def timeline_slider(run: LiveRun, key: str, target: int) -> int | None:
     if len(recorded) < 2:
         return None
     end = max(target, recorded[-1])
-    c1, c2, c3 = st.columns([1, 1, 6], vertical_alignment="bottom")
+    c1, c2, c3 = st.columns([3, 2, 12], vertical_alignment="bottom")  # "Replay" fits at 1280
     replay = c1.toggle("Replay", key=f"{key}_replay",
                        help="Go back to any step of this run: the graph, the attention and the "
                             "table as they were then. Training goes on meanwhile.")
