@@ -36,8 +36,8 @@ INIT_CHOICES = {
     "pretrained": "The pre-trained GPT only",
     "scratch": "Random weights only (from scratch)",
 }
-LOSS_HEIGHT = 360  # px: stage 1's Train and its loss curve share one 1280x720 screen
-COMPARE_HEIGHT = 380  # ... and stage 2's Fine-tune and its comparison chart
+LOSS_HEIGHT = 350  # px: stage 1's Train and its loss curve share one 1280x720 screen
+COMPARE_HEIGHT = 350  # ... and stage 2's Fine-tune and its comparison chart
 STAGES = ["Stage 1 · Pre-train on text", "Stage 2 · Fine-tune on a labelled task"]
 FT_REFRESH_SECONDS = 1.0  # accuracy changes only at evaluations: one redraw a second is plenty
 OWN_EXAMPLES = {  # a starting point for "Try your own", per task: (A, B)

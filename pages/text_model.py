@@ -55,6 +55,7 @@ MAX_SAMPLES_KEPT = 30
 MAX_MODEL_MB = 60  # model files this page loads: the presets' models are well under 5 MB
 FIG_HEIGHT = 350  # px: the loss curve and the sample share one 1280x720 screen with the controls
 PRESENT_FIG_HEIGHT = 330  # ... in presenter mode's larger type
+SAMPLE_HEIGHT = 250  # px: the newest sample beside it (a longer one scrolls inside its box)
 HIDEABLE = {"timeline": "the Replay timeline", "share": "save, load and share"}  # ?hide=...
 
 # The settings a shared link carries, with the bounds of the widgets below (which read them
@@ -300,14 +301,14 @@ def draw(snap: Snapshot, replay: int | None) -> None:
     shown = replayed_sample(snap, replay) if replay is not None else None
     left, right = st.columns([1, 1])
     with left:
-        # rebuilt only when the model moved: a queued or paused view redraws for almost nothing
-        st.plotly_chart(memo(f"{P}_loss", (id(run), snap.step, replay, mode.font_scale),
-                             lambda: fit(text_loss_figure(snap.steps, snap.losses, snap.evals,
-                                                          refs),
-                                         height=PRESENT_FIG_HEIGHT if mode.present else FIG_HEIGHT,
-                                         font_scale=mode.font_scale,
-                                         marker_step=replay, legend_under=True)),
-                        key=f"{P}_loss")
+        # rebuilt only when the model moved (or an evaluation came in): a queued or paused view
+        # redraws for almost nothing
+        key = (id(run), snap.step, len(snap.evals), replay, mode.font_scale)
+        st.plotly_chart(memo(f"{P}_loss", key, lambda: fit(
+            text_loss_figure(snap.steps, snap.losses, snap.evals, refs),
+            height=PRESENT_FIG_HEIGHT if mode.present else FIG_HEIGHT,
+            font_scale=mode.font_scale, marker_step=replay, legend_under=True)),
+            key=f"{P}_loss")
         if snap.evals:
             e = snap.evals[-1]
             val = f", validation {e.val_loss:.3f}" if e.val_loss is not None else ""
@@ -315,7 +316,7 @@ def draw(snap: Snapshot, replay: int | None) -> None:
     with right:
         step, text = samples[-1] if shown is None else shown[:2]
         st.subheader(f"The model writes (step {step:,})")
-        st.code(text, language=None, wrap_lines=True)
+        st.code(text, language=None, wrap_lines=True, height=SAMPLE_HEIGHT)
         if shown is not None:
             st.caption(shown[2])
             return

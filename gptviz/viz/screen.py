@@ -48,13 +48,15 @@ def mark_step(fig: go.Figure, step: int | None, label: str | None = None) -> go.
     return fig
 
 
-def legend_below(fig: go.Figure) -> go.Figure:
+def legend_below(fig: go.Figure, font_scale: float = 1.0) -> go.Figure:
     """The legend in one row under the x axis, so that in a half-width figure it does not run
-    into the title. Changes fig."""
+    into the title; shown even for one curve, so that figures side by side keep their axes
+    level. Changes fig."""
     margin = fig.layout.margin.b if fig.layout.margin.b is not None else 50
     fig.update_layout(legend=dict(orientation="h", yref="container", y=0, yanchor="bottom",
-                                  xref="container", xanchor="left", x=0),
-                      margin_b=margin + LEGEND_ROW)
+                                  xref="container", xanchor="left", x=0,
+                                  font_size=_scaled(MIN_SIZE, font_scale)),
+                      showlegend=True, margin_b=margin + LEGEND_ROW)
     return fig
 
 
@@ -66,5 +68,5 @@ def fit(fig: go.Figure, height: int | None = None, font_scale: float = 1.0,
         fig.update_layout(height=height)
     scale_fonts(mark_step(fig, marker_step), font_scale)
     if legend_under:  # at the smallest size, so that it takes one row in a half-width figure
-        legend_below(fig).update_layout(legend_font_size=_scaled(MIN_SIZE, font_scale))
+        legend_below(fig, font_scale)
     return fig

@@ -161,6 +161,7 @@ def open_text(page, base_url: str, steps: int, every: int) -> None:
     choose(page, "Preset", "Tiny")
     set_number(page, "Steps per click of Train", steps)
     set_number(page, "Evaluate every N steps", every)
+    set_number(page, "Characters per sample", 600)  # the longest: it still fits
 
 
 def test_text_trains_on_one_screen_and_replays_its_samples(app_server, page):
