@@ -8,6 +8,10 @@ median of repeated runs with its quartiles, beside the machine, the load and the
           without CUDA; --gpu-dry-run runs its code on the CPU with a tiny model)
   app     the real app in Chromium: startup, page switch, redraw latency, cost of watching,
           server memory (needs playwright and /usr/bin/chromium)
+
+  quality (alone: `python -m bench quality [--quick] ...`, see `python -m bench quality -h`)
+          time to nanoGPT's final validation loss on the built-in corpus, nanoGPT's CPU recipe
+          against ours, interleaved in one process; bench/results/quality/
 """
 
 from __future__ import annotations
@@ -89,6 +93,11 @@ def _app(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["quality"]:  # minutes long and with its own options: not among "all"
+        from bench import quality
+
+        return quality.main(argv[1:])
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("parts", nargs="*", metavar="part",

@@ -59,7 +59,7 @@ def view_mode(key: str, controls: Mapping[str, str]) -> ViewMode:
 
 
 def presenter_toggle(key: str) -> None:
-    st.toggle("Presenter mode", key=f"{key}_present",
+    st.toggle("Presenter", key=f"{key}_present",
               help="Larger type for a projector; the sidebar folds away and the explanations "
                    "hide. Or open the page with ?present=1.")
 
@@ -96,7 +96,7 @@ def timeline_slider(run: LiveRun, key: str, target: int) -> int | None:
     if len(recorded) < 2:
         return None
     end = max(target, recorded[-1])
-    c1, c2, c3 = st.columns([3, 2, 12], vertical_alignment="bottom")  # "Replay" fits at 1280
+    c1, c2, c3 = st.columns([1.3, 1, 6], vertical_alignment="bottom")
     replay = c1.toggle("Replay", key=f"{key}_replay",
                        help="Go back to any step of this run: the graph, the attention and the "
                             "table as they were then. Training goes on meanwhile.")
@@ -130,3 +130,16 @@ def advance_play(run: LiveRun, key: str) -> None:
         st.session_state[f"{key}_tstep"] = later[0]
     else:
         st.session_state[f"{key}_playing"] = False
+
+
+LIVE_PAGES = "Baby GPT, Train on text, Sorting & addition and GPT-1"
+
+
+def no_live_view_here() -> None:
+    """On a page that trains nothing live: say what a presenter-mode or locked-demo link does
+    (nothing here), instead of ignoring it silently."""
+    asked = [k for k in ("present", "hide") if k in st.query_params]
+    if asked and not st.session_state.get("gptviz_view_note_shown"):
+        st.session_state["gptviz_view_note_shown"] = True
+        st.info(f"Presenter mode and locked demos are for the pages that train live "
+                f"({LIVE_PAGES}); this page shows as usual.", icon=":material/info:")

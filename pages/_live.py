@@ -33,6 +33,7 @@ from gptviz.config import ConfigError
 from gptviz.live import TRAINING_SLOTS, BackgroundJob, LiveRun, Snapshot
 from gptviz.urlparams import Param, encode_params, parse_params, share_url
 
+VIEW_PARAMS = ("hide", "present")  # URL parameters of pages/_instrument.py's view_mode
 REFRESH_SECONDS = 0.5  # two redraws a second: smooth to watch, cheap for the trainer
 MODELS_KEY = "gptviz_models"
 GUARD_KEY = "gptviz_session_guard"
@@ -290,6 +291,9 @@ def share_box(specs: Mapping[str, Param], extra: Mapping[str, str] | None = None
     parameters (a locked demo's hide list, presenter mode) go into the link only."""
     values = {k: st.session_state[k] for k in specs if k in st.session_state}
     params = encode_params(values, specs)
+    for k in VIEW_PARAMS:  # how the page is shown (a locked demo, presenter mode) stays too
+        if k in st.query_params:
+            params[k] = st.query_params[k]
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
     url = share_url(st.context.url or "", values, specs)

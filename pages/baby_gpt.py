@@ -71,6 +71,7 @@ P = "baby"  # widget-key prefix
 MAX_SHARED_SEQUENCE = 2_000  # symbols of the sequence that a link may carry
 LIVE_SECONDS = 0.2  # redraws a second while training or replaying: five
 FIG_HEIGHT = 360  # px: the loss and the graph side by side fit a 1280x720 screen
+ATT_HEIGHT = 400  # px: below them, the attention still fits a 1920x1080 screen
 
 # Every setting of the page, with its allowed range: the widgets use these bounds, and the same
 # specs check the values that arrive in a shared link (gptviz/urlparams.py).
@@ -187,7 +188,7 @@ names = ["".join(tok(t) for t in s) or "(start)" for s in space.states]
 floor = task.entropy_floor()
 
 # --- the top of the screen: title, the facts, the controls ------------------------------------
-head, right = st.columns([5, 1], vertical_alignment="bottom")
+head, right = st.columns([4, 1], vertical_alignment="bottom")
 head.title("Baby GPT: a GPT is a Markov chain")
 with right:
     presenter_toggle(P)
@@ -248,14 +249,15 @@ def graph(step: int, probs: np.ndarray, note: str) -> None:
     if not space.as_graph:
         st.plotly_chart(transition_heatmap(space.states, probs, space.transitions, tok,
                                            title=f"P(next | state), step {step:,}{note}"),
-                        key=f"{P}_heat")
+                        key=f"{P}_heat", theme=None)
         return
     fig = chain_figure(space.states, shown_probs, mcfg.block_size, space.in_windows, tok,
                        title=f"Step {step:,}{note}", font_scale=mode.font_scale,
                        subtitle=f"the chain at temperature {tau:g}" if tau != 1.0 else "",
                        selected=selected_state(), path=path, height=FIG_HEIGHT,
                        last_only=task.last_only)
-    st.plotly_chart(fig, key=f"{P}_network", on_select="rerun", selection_mode="points")
+    st.plotly_chart(fig, key=f"{P}_network", theme=None, on_select="rerun",
+                    selection_mode="points")
 
 
 def attention(step: int, replay: int | None) -> None:
@@ -280,7 +282,8 @@ def attention(step: int, replay: int | None) -> None:
     st.plotly_chart(attention_figure(att, [tok(t) for t in window],
                                      title=f"Attention for input {label} at step {step:,}: "
                                            "where each position looks (click a state to "
-                                           "change it)"), key=f"{P}_attn")
+                                           "change it)", height=ATT_HEIGHT),
+                    key=f"{P}_attn", theme=None)
 
 
 def walking() -> bool:
@@ -303,15 +306,16 @@ def live() -> None:
         st.session_state[f"{P}_walk_shown"] += 1
     snap = run.snapshot()
     status_line(snap)
+    figures = st.container()  # above the timeline's slider, drawn once the slider is read
     replay = timeline_slider(run, P, snap.target) if mode.shows("timeline") else None
     step, probs, note = shown(snap, replay)
     st.session_state[f"{P}_shown"] = (step, probs)
-    left, right_col = st.columns([2, 3])
+    left, right_col = figures.columns([2, 3])
     with left:
         st.plotly_chart(memo(f"{P}_loss_fig", (run, snap.step, replay), lambda: loss_figure(
             snap.steps, snap.losses, snap.evals, floor, title="Training loss",
             train_name="loss on all windows", marker_step=replay, height=FIG_HEIGHT)),
-            key=f"{P}_loss")
+            key=f"{P}_loss", theme=None)
     with right_col:
         graph(step, probs, note)
     if mode.shows("attention"):
@@ -382,7 +386,7 @@ def walk_tab() -> None:
     st.plotly_chart(stationary_figure([names[i] for i in full], pi, freq,
                                       title="In the long run: the chain (computed exactly) "
                                             "against the data", font_scale=mode.font_scale),
-                    key=f"{P}_stationary")
+                    key=f"{P}_stationary", theme=None)
 
 
 def take_walk(start: int, tau: float, steps: int) -> None:
@@ -479,7 +483,7 @@ if mode.shows("tabs"):
             st.plotly_chart(chain_figure(space.states, probs0, mcfg.block_size,
                                          space.in_windows, tok, title="Step 0: untrained",
                                          height=FIG_HEIGHT, last_only=task.last_only),
-                            key=f"{P}_network_before")
+                            key=f"{P}_network_before", theme=None)
     with tabs["How to read this"]:
         if not mode.present:
             st.markdown(HOW_TO_READ)

@@ -14,6 +14,7 @@ from gptviz.train import build_model
 from gptviz.viz.forward import logit_lens_figure, stage_figure, top_k_bar
 from gptviz.viz.tokens import spans_html, token_spans, visible
 from pages._entry import enter_through_app  # noqa: E402
+from pages._instrument import no_live_view_here
 from pages._live import available_models
 from pages._tokenizer_ui import (
     builtin_char_tokenizer,
@@ -22,6 +23,7 @@ from pages._tokenizer_ui import (
 )
 
 enter_through_app()
+no_live_view_here()  # ?present=1 or ?hide=... links are for the live pages
 
 P = "fp"  # widget-key prefix
 FRESH = {

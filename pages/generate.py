@@ -12,9 +12,11 @@ from gptviz.text_model import TEXT_PRESETS, build_text_run
 from gptviz.viz.sampling import candidates_figure, context_html
 from gptviz.viz.windows import visible_token
 from pages._entry import enter_through_app  # noqa: E402
+from pages._instrument import no_live_view_here
 from pages._live import available_models, keep_run, live_view, page_defaults
 
 enter_through_app()
+no_live_view_here()  # ?present=1 or ?hide=... links are for the live pages
 
 P = "gen"  # widget-key prefix
 QUICK_KEY, QUICK_ID = f"{P}_quick_run", "Tiny"  # the quick model: its session_state key, identity

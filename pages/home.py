@@ -4,8 +4,10 @@ import streamlit as st
 
 from pages._catalog import CATALOG
 from pages._entry import enter_through_app  # noqa: E402
+from pages._instrument import no_live_view_here
 
 enter_through_app()
+no_live_view_here()  # ?present=1 or ?hide=... links are for the live pages
 
 st.title("gptviz: build a small GPT and watch it learn")
 st.markdown(

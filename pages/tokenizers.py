@@ -7,6 +7,7 @@ import streamlit as st
 from gptviz.tokenizers import ByteTokenizer, Tokenizer, TokenizerError, tiktoken_encoding_names
 from gptviz.viz.tokens import merges_table, spans_html, token_spans
 from pages._entry import enter_through_app  # noqa: E402
+from pages._instrument import no_live_view_here
 from pages._tokenizer_ui import (
     builtin_bpe_corpus,
     builtin_char_tokenizer,
@@ -16,6 +17,7 @@ from pages._tokenizer_ui import (
 )
 
 enter_through_app()
+no_live_view_here()  # ?present=1 or ?hide=... links are for the live pages
 
 P = "tok"  # widget-key prefix
 DEFAULT_TEXT = "Hello, I am a student. Tokenization isn't magic: it's counting!"

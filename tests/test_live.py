@@ -192,3 +192,18 @@ def test_slow_rates_read_as_seconds_per_step_never_zero():
     assert rate_text(2.5) == "2.5 steps/s"
     assert rate_text(36.4) == "36 steps/s"
     assert rate_text(0.0) == "measuring speed"
+
+
+def test_the_history_keeps_each_steps_learning_rate_for_the_curve_under_the_loss():
+    from dataclasses import replace
+
+    cfg = replace(DOC000_TRAIN, schedule="cosine", warmup_steps=5, max_steps=30, min_lr=1e-5)
+    run = LiveRun(Trainer(build_model(DOC000_MODEL, 1337), SequenceTask(DOC000_SEQUENCE, 2, 3),
+                          cfg), FairSlots(1))
+    run.start(30)
+    assert wait_until(lambda: run.snapshot().status == "done")
+    snap = run.snapshot()
+    from gptviz.train import lr_at
+
+    assert snap.lrs == [lr_at(cfg, s - 1) for s in snap.steps]  # step s used lr_at(s - 1)
+    assert snap.lrs[0] < snap.lrs[5] and snap.lrs[-1] < snap.lrs[10]  # warm-up, then decay

@@ -9,7 +9,33 @@ from collections.abc import Iterator
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.apptest_helpers import button, graph_source, page_session, plotly_specs, wait_done
+from tests.apptest_helpers import button, page_session, plotly_specs, wait_done
+from tests.test_viz_network_click import plain
+
+
+def chain(at: AppTest, title: str = "Step") -> dict:
+    """The live chain figure (its JSON, numpy arrays as lists): the one titled 'Step N...'."""
+    for spec in plotly_specs(at):
+        fig = plain(json.loads(spec))
+        names = [t.get("name") for t in fig["data"]]
+        text = (fig["layout"].get("title") or {}).get("text") or ""
+        if "states" in names and text.startswith(title):
+            return fig
+    raise AssertionError(f"no chain figure titled {title!r}")
+
+
+def trace(fig: dict, name: str) -> dict:
+    return next(t for t in fig["data"] if t.get("name") == name)
+
+
+def arrow_labels(fig: dict) -> dict[tuple[str, str, str], str]:
+    """(from, to, token) -> the arrow's label."""
+    out = {}
+    heads = trace(fig, "arrowheads")["hovertext"]
+    for h, label in zip(heads, trace(fig, "labels")["text"], strict=True):
+        m = re.match(r"(\w+) → (\w+): token (\w+)", h)
+        out[(m[1], m[2], m[3])] = label
+    return out
 
 
 @pytest.fixture
@@ -25,10 +51,10 @@ def step_of(at: AppTest) -> int:
 def test_loads_with_document_000_defaults(at):
     assert not at.exception
     assert not at.error
-    src = graph_source(at)
-    assert len(re.findall(r"^\s*\d{3} \[", src, flags=re.M)) == 8
+    fig = chain(at)
+    assert sorted(trace(fig, "states")["text"]) == [f"{i:03b}" for i in range(8)]
     # the untrained model of document 000: 000 -> 001 with P(1) = 50%
-    assert '000 -> 001 [label="1(50%)' in src
+    assert arrow_labels(fig)[("000", "001", "1")].startswith("1(50%)")
     assert any("lowest possible loss on this data 0.347" in c.value for c in at.caption)
 
 
@@ -38,10 +64,9 @@ def test_one_step_then_train_changes_the_model_and_the_figures(at):
     button(at, "Train").click().run()
     wait_done(at, at.session_state["baby_run"])
     assert step_of(at) == 51
-    src = graph_source(at)
-    assert "Now (step 51)" in [s.value for s in at.subheader]
+    fig = chain(at, "Step 51")
     # the model moved toward the data: 110 -> 101 is certain in the data, above 50% now
-    p = int(re.search(r'110 -> 101 \[label="1\((\d+)%\)', src).group(1))
+    p = int(re.match(r"1\((\d+)%\)", arrow_labels(fig)[("110", "101", "1")]).group(1))
     assert p > 60
     loss_spec = plotly_specs(at)[0]
     assert '"batch loss"' in loss_spec
@@ -97,7 +122,7 @@ def test_document_000_preset_restores_the_experiment(at):
     button(at, "Load document 000").click().run()
     assert at.text_area(key="baby_seq").value == "111101111011110"
     assert at.session_state["baby_run"].trainer.model.config.n_layer == 4
-    assert '000 -> 001 [label="1(50%)' in graph_source(at)
+    assert arrow_labels(chain(at))[("000", "001", "1")].startswith("1(50%)")
 
 
 def test_large_state_spaces_become_a_heatmap_with_an_explanation(at):
@@ -111,51 +136,48 @@ def test_large_state_spaces_become_a_heatmap_with_an_explanation(at):
     assert any("too many" in i.value for i in at.info)
 
 
-def test_middle_state_spaces_are_drawn_as_a_fixed_circle_of_arrows(at):
+def test_middle_state_spaces_are_drawn_as_a_circle_of_arrows_without_labels(at):
     at.number_input(key="baby_context").set_value(5).run()  # 2^5 = 32 states
     assert not at.exception and not at.error
     assert not at.get("graphviz_chart")  # no graphviz drawing to lay out in the browser
-
-    def strings(trace: dict, field: str) -> list[str]:
-        value = trace.get(field)
-        return [value] if isinstance(value, str) else list(value or [])
-
-    def arrows(trace: dict) -> bool:  # the arrowheads: triangle markers, one per transition
-        return (trace.get("marker") or {}).get("symbol") == "triangle-up"
-
-    figures = [json.loads(p.proto.spec) for p in at.get("plotly_chart")]
-    network = [f for f in figures if any(arrows(t) for t in f["data"])]
-    assert len(network) == 2  # the live graph, and the untrained one in its expander
+    fig = chain(at)
     states = [f"{i:05b}" for i in range(32)]
-    for fig in network:
-        labels = [s for t in fig["data"] if not arrows(t) for s in strings(t, "text")]
-        hovers = [s for t in fig["data"] if arrows(t)
-                  for s in strings(t, "text") + strings(t, "hovertext")]
-        assert sorted(labels) == states  # every state named once
-        assert len(hovers) == 64  # two ways out of each state
-        for state in states:  # the next state drops the oldest bit and appends the token
-            for token in "01":
-                arrow = f"{state} → {state[1:]}{token}: token {token}"
-                assert sum(h.startswith(arrow) for h in hovers) == 1, arrow
-    assert any("too many to label every arrow" in c.value for c in at.caption)
+    names = [a["text"] for a in fig["layout"]["annotations"] if a["text"] in states]
+    assert sorted(names) == states  # every state named once, beside its node
+    assert "labels" not in [t.get("name") for t in fig["data"]]  # too many to label
+    hovers = trace(fig, "arrowheads")["hovertext"]
+    assert len(hovers) == 64  # two ways out of each state
+    for state in states:  # the next state drops the oldest bit and appends the token
+        for token in "01":
+            arrow = f"{state} → {state[1:]}{token}: token {token}"
+            assert sum(h.startswith(arrow) for h in hovers) == 1, arrow
+
+
+def node_tip(fig: dict, name: str) -> str:
+    nodes = trace(fig, "states")
+    tips = nodes.get("hovertext") or nodes.get("customdata")
+    return tips[nodes["text"].index(name)]
+
+
+def notes(fig: dict) -> str:
+    return " ".join(a.get("text", "") for a in fig["layout"].get("annotations", []))
 
 
 def test_prefix_states_say_not_scored_in_last_position_mode_and_trained_otherwise(at):
     at.toggle(key="baby_prefixes").set_value(True).run()  # document 000: last position only
     assert not at.exception and not at.error
-    src = graph_source(at)
-    assert re.search(r'^\t11 \[[^\]]*style="filled,dotted"[^\]]*seen 8 times in the data '
-                     r'\(at the start of a window\); not scored', src, flags=re.M)
-    assert "shorter prefixes" in src  # the legend under the graph says why
+    fig = chain(at)
+    assert ("seen 8 times in the data (at the start of a window); not scored"
+            in node_tip(fig, "11"))
+    assert "shorter prefixes" in notes(fig) + json.dumps(fig)  # the legend says why
     table = at.dataframe[0].value.set_index("state")
     assert table.loc["11", "seen in data"] == 8  # 11 starts 8 of the 12 windows
     assert table.loc["11", "trained on"] == "no: prefix, not scored"
     assert table.loc["11", "data P(1)"] == pytest.approx(0.75)
     assert table.loc["111", "trained on"] == "yes" and table.loc["000", "trained on"] != "yes"
     at.checkbox(key="baby_last_only").uncheck().run()  # every position scored: prefixes trained
-    src = graph_source(at)
-    assert "not scored" not in src and "shorter prefixes" not in src
-    assert re.search(r'^\t11 \[[^\]]*style=filled tooltip="prefix 11: seen 8 times', src,
-                     flags=re.M)
+    fig = chain(at)
+    assert "not scored" not in json.dumps(fig)
+    assert node_tip(fig, "11").startswith("prefix 11: seen 8 times")
     table = at.dataframe[0].value.set_index("state")
     assert table.loc["11", "trained on"] == "yes" and table.loc["11", "seen in data"] == 8

@@ -49,3 +49,14 @@ def test_the_app_runs_torch_on_one_thread_and_preloads_pandas_for_plotly():
 
     assert get_module("pandas") is sys.modules["pandas"]
     assert hasattr(sys.modules["pandas"], "Series")
+
+
+def test_a_presenter_link_to_a_page_without_a_live_view_says_so():
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file("../pages/tokenizers.py", default_timeout=30)
+    at.query_params["present"] = "1"
+    at.run()
+    assert not at.exception
+    assert any("Presenter mode and locked demos are for the pages that train live" in i.value
+               for i in at.info)

@@ -42,6 +42,7 @@ class History:
 
     steps: list[int] = field(default_factory=list)
     losses: list[float] = field(default_factory=list)
+    lrs: list[float] = field(default_factory=list)  # the learning rate of each kept step
     evals: list[EvalEvent] = field(default_factory=list)
     stride: int = 1  # keep one step loss in every `stride`
 
@@ -50,11 +51,13 @@ class History:
             if event.step % self.stride == 0:
                 self.steps.append(event.step)
                 self.losses.append(event.loss)
+                self.lrs.append(event.lr)
             if len(self.steps) > MAX_POINTS:
                 self.stride *= 2
                 keep = [i for i, s in enumerate(self.steps) if s % self.stride == 0]
                 self.steps = [self.steps[i] for i in keep]
                 self.losses = [self.losses[i] for i in keep]
+                self.lrs = [self.lrs[i] for i in keep]
         elif isinstance(event, EvalEvent):
             self.evals.append(event)
             if len(self.evals) > MAX_POINTS:
@@ -75,6 +78,7 @@ class Snapshot:
     tokens_per_second: float = 0.0  # training tokens (batch x context) per second
     device: str = "cpu"  # where the model trains: "cpu" or "cuda"
     view_step: int = 0  # the step of the weights that read_model() sees
+    lrs: list[float] = field(default_factory=list)  # the learning rate at each of `steps`
 
 
 def _explain(e: Exception) -> str:
@@ -197,7 +201,8 @@ class LiveRun(BackgroundJob):
             return Snapshot(self.trainer.step_count, self._target, self._status, list(h.steps),
                             list(h.losses), list(h.evals), self._message, self._rate,
                             self._turns.position() if self._turns is not None else 0,
-                            self._token_rate, self.trainer.device.type, self._view.step)
+                            self._token_rate, self.trainer.device.type, self._view.step,
+                            list(h.lrs))
 
     def read_model(self, fn: Callable[[GPT], T]) -> T:
         """fn(model) on the newest published weights; never waits for a training step."""

@@ -5,7 +5,8 @@ page gives a `recorder(model) -> frame` that computes just what it draws (the st
 probabilities, the attention for the chosen inputs), and the training thread calls it between
 steps. Memory stays bounded: at most `max_frames` frames and `max_bytes` in all; when full,
 every other frame is dropped and the spacing doubles (History's rule for loss points), so
-10,000 steps keep frames spread over the whole run, the most recent always among them.
+10,000 steps keep frames spread evenly over the whole run (the newest at most one spacing
+behind the model; the page draws the model itself for the present).
 """
 
 from __future__ import annotations

@@ -29,9 +29,10 @@ def format_attention(attention: Sequence[torch.Tensor], batch_index: int = 0) ->
 
 def attention_figure(
     att: np.ndarray, tokens: Sequence[str], title: str = "Attention weights",
-    max_layers: int | None = None,
+    max_layers: int | None = None, height: int | None = None,
 ) -> go.Figure:
-    """att: [layer, head, query_pos, key_pos] weights; tokens label both axes."""
+    """att: [layer, head, query_pos, key_pos] weights; tokens label both axes. height: px
+    (default: 160 a layer)."""
     if att.ndim != 4 or att.shape[2] != att.shape[3] or att.shape[2] != len(tokens):
         raise ValueError(f"expected [layer, head, T, T] with T={len(tokens)}, got {att.shape}")
     n_layer, n_head, T, _ = att.shape
@@ -53,7 +54,7 @@ def attention_figure(
                 showscale=(li == 0 and h == n_head - 1),
                 hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.2f}<extra></extra>",
                 xaxis="x" if k == 1 else f"x{k}", yaxis="y" if k == 1 else f"y{k}"))
-    return fast.figure(data, _attention_layout(n_layer, n_head, title))
+    return fast.figure(data, _attention_layout(n_layer, n_head, title, height))
 
 
 def panel_title(layer: int, head: int) -> str:
@@ -62,7 +63,7 @@ def panel_title(layer: int, head: int) -> str:
 
 
 @layout_cache
-def _attention_layout(n_layer: int, n_head: int, title: str) -> go.Figure:
+def _attention_layout(n_layer: int, n_head: int, title: str, height: int | None) -> go.Figure:
     """The grid of panels, one per layer and head (redrawn live: built once, see viz/fast.py)."""
     fig = make_subplots(rows=n_layer, cols=n_head, horizontal_spacing=0.03,
                         vertical_spacing=0.08 if n_layer > 1 else 0.0,
@@ -75,8 +76,8 @@ def _attention_layout(n_layer: int, n_head: int, title: str) -> go.Figure:
     fig.update_xaxes(tickangle=0, showticklabels=False)
     fig.update_xaxes(showticklabels=True, row=n_layer)
     for ann in fig.layout.annotations:
-        ann.font.size = 13
-    layout = base_layout(title, height=max(240, 160 * n_layer + 80))
-    layout["font"] = dict(size=13)
+        ann.font.size = 14  # the smallest text that reads on a projector
+    layout = base_layout(title, height=height or max(240, 160 * n_layer + 80))
+    layout["font"] = dict(size=14)
     fig.update_layout(**layout)
     return fig

@@ -25,3 +25,18 @@ def base_layout(title: str, height: int = 400) -> dict:
         template="plotly_white",
         legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right", x=1.0),
     )
+
+# Live figures on a classroom projector (1280x720): with the sidebar open the state graph gets
+# about GRAPH_WIDTH_PX of the screen, and no text in it may be smaller than MIN_TEXT_SIZE there
+# (plotly sizes text in px, whatever the figure's width). font_scale=PRESENTER_SCALE: larger type.
+GRAPH_WIDTH_PX = 560
+MIN_TEXT_SIZE = 14
+GRAPH_NAME_SIZE = 16  # state names
+GRAPH_LABEL_SIZE = 14  # arrow labels, step numbers, legend and hover text
+PRESENTER_SCALE = 1.5
+HIGHLIGHT_COLOR = "#dc2626"  # the selected state and its arrows
+PATH_COLOR = "#7c3aed"  # a walk through the chain, step by step
+DIM_TEXT_COLOR = "#94a3b8"  # labels of arrows not selected
+DIM_OPACITY = 0.3  # what is left of an arrow's opacity while another state is selected
+MARKER_COLOR = "#374151"  # the timeline's current step on the loss curve
+LR_COLOR = "#9467bd"
