@@ -79,6 +79,12 @@ def compact_page(mode: ViewMode) -> None:
       [data-testid="stMainBlockContainer"] p, [data-testid="stMainBlockContainer"] button
         {{ font-size: {size}; }}
       [data-testid="stHeader"] {{ height: 2.5rem; }}
+      /* the sidebar folded away (presenter mode): the header's white band would hide the title;
+         clear it, let clicks through it, and move the title right of the unfold button */
+      [data-testid="stHeader"] {{ background: transparent; pointer-events: none; }}
+      [data-testid="stHeader"] button, [data-testid="stHeader"] a {{ pointer-events: auto; }}
+      .stApp:has([data-testid="stExpandSidebarButton"]) [data-testid="stMainBlockContainer"] h1
+        {{ padding-left: 2.2rem; }}
     </style>""")
 
 

@@ -19,7 +19,9 @@ from gptviz.tokenizers import CharTokenizer
 from gptviz.train import Trainer, build_model
 from gptviz.viz.finetune import comparison_figure, token_sequence_figure
 from gptviz.viz.loss import loss_figure
+from gptviz.viz.screen import fit
 from pages._entry import enter_through_app  # noqa: E402
+from pages._instrument import compact_page, presenter_toggle, view_mode
 from pages._live import keep_run, live_view, memo, page_defaults, session_guard, training_buttons
 
 enter_through_app()
@@ -34,6 +36,9 @@ INIT_CHOICES = {
     "pretrained": "The pre-trained GPT only",
     "scratch": "Random weights only (from scratch)",
 }
+LOSS_HEIGHT = 350  # px: stage 1's Train and its loss curve share one 1280x720 screen
+COMPARE_HEIGHT = 350  # ... and stage 2's Fine-tune and its comparison chart
+STAGES = ["Stage 1 · Pre-train on text", "Stage 2 · Fine-tune on a labelled task"]
 FT_REFRESH_SECONDS = 1.0  # accuracy changes only at evaluations: one redraw a second is plenty
 OWN_EXAMPLES = {  # a starting point for "Try your own", per task: (A, B)
     "backwards": ("The return value is a new list of the items.", None),
@@ -65,46 +70,64 @@ page_defaults({f"{P}_preset": "tiny", f"{P}_pre_steps": PRETRAIN.max_steps,
                f"{P}_task": "backwards", f"{P}_lam": 0.5, f"{P}_n": 128, f"{P}_init": "both",
                f"{P}_ft_steps": 150, f"{P}_sweep": False, f"{P}_lr": 1e-3, f"{P}_seed": 0,
                f"{P}_example": 0})
+mode = view_mode(P, {})  # presenter mode: ?present=1 or the toggle
+compact_page(mode)
 st.title("GPT-1: pre-train, then fine-tune")
 if f"{P}_job" not in st.session_state:
     st.session_state[f"{P}_job"] = ComparisonJob()
 job: ComparisonJob = st.session_state[f"{P}_job"]
 session_guard(job)  # closing the tab stops the fine-tuning too
-st.markdown(
-    "GPT-1 (Radford et al., 2018, *Improving Language Understanding by Generative "
-    "Pre-Training*, document 004) trains in two stages. **Stage 1** trains a GPT to predict the "
-    "next token of a large amount of plain text: no labels needed. **Stage 2** adds one small "
-    "layer on top and trains the whole model on a *small labelled* task. The paper's claim: "
-    "starting stage 2 from the pre-trained GPT gives much better accuracy than training the same "
-    "model from random weights on the same few labelled examples. Here you run both stages on "
-    "this computer and check whether the claim holds at this small scale."
-)
-st.info("**Quick start:** press **Train 600 steps** in stage 1 (about a minute on a laptop), "
-        "then **Fine-tune** in stage 2 with the defaults (under a minute), and compare the blue "
-        "and orange curves.",
-        icon=":material/timer:")
+quick, right = st.columns([3, 1], vertical_alignment="center")
+with right:
+    presenter_toggle(P)
+if not mode.present:
+    quick.caption("**Quick start:** press **Train 600 steps** in stage 1 (about a minute on a "
+                  "laptop), then **Fine-tune** in stage 2 with the defaults (under a minute), "
+                  "and compare the blue and orange curves. The settings of both stages are in "
+                  "the sidebar.")
 
-# --- stage 1 ----------------------------------------------------------------------------------
-st.header("Stage 1 · Pre-train on text (no labels)")
-st.markdown(
-    "The text is Python's own documentation (about 465,000 characters, built into Python). The "
-    "model reads 64 characters at a time and learns to predict each next character, exactly as "
-    "on the *text* pages. Its vocabulary already holds the three special tokens `<start>`, "
-    "`<delim>` and `<extract>` that stage 2 needs; they never occur in the text, so pre-training "
-    "leaves them untrained and fine-tuning learns them. The last tenth of the text is held out: "
-    "pre-training never trains on it, and stage 2 measures accuracy only on examples from it."
-)
-c1, c2 = st.columns(2)
-preset_key = c1.selectbox("Model size", list(PRESETS), key=f"{P}_preset",
-                          format_func=lambda k: PRESETS[k].label, persist_state="session")
-pre_steps = c2.number_input("Pre-training steps per click", 1, 20_000, key=f"{P}_pre_steps",
-                            persist_state="session",
-                            help="600 steps take about a minute on a laptop's CPU with the "
-                                 "tiny model, several minutes with the small one.")
+# --- the settings of both stages, in the sidebar ---------------------------------------------
+with st.sidebar:
+    st.header("Stage 1 · Pre-train")
+    preset_key = st.selectbox("Model size", list(PRESETS), key=f"{P}_preset",
+                              format_func=lambda k: PRESETS[k].label, persist_state="session")
+    pre_steps = st.number_input("Pre-training steps per click", 1, 20_000, key=f"{P}_pre_steps",
+                                persist_state="session",
+                                help="600 steps take about a minute on a laptop's CPU with the "
+                                     "tiny model, several minutes with the small one.")
+    st.header("Stage 2 · Fine-tune")
+    task_name = st.selectbox("Labelled task", list(LABELLED_TASKS), key=f"{P}_task",
+                             format_func=lambda k: LABELLED_TASKS[k].title,
+                             persist_state="session")
+    lam = st.number_input("λ (weight of the language-model loss L1)", 0.0, 10.0, key=f"{P}_lam",
+                          step=0.1, format="%.2f", persist_state="session")
+    n_labelled = st.select_slider("Labelled training examples", LABEL_COUNTS, key=f"{P}_n",
+                                  persist_state="session")
+    ft_steps = st.number_input("Fine-tuning steps", 1, 5_000, key=f"{P}_ft_steps",
+                               persist_state="session",
+                               help="Batches of 32 examples; 150 steps of the tiny model take "
+                                    "about 15 seconds per run.")
+    init_choice = st.radio("Start fine-tuning from", list(INIT_CHOICES), key=f"{P}_init",
+                           format_func=INIT_CHOICES.get, persist_state="session")
+    sweep = st.checkbox(f"Also at {', '.join(map(str, SWEEP_COUNTS))} examples",
+                        key=f"{P}_sweep", persist_state="session",
+                        help="Fills the right-hand chart: accuracy over the number of labelled "
+                             "examples. Takes a few times longer.")
+    with st.expander("More settings"):
+        lr = st.number_input("Learning rate (fine-tuning)", 1e-5, 1.0, key=f"{P}_lr",
+                             format="%.0e", step=1e-4, persist_state="session")
+        seed = st.number_input("Seed (new head, random weights, which examples, batches)", 0,
+                               2**31 - 1, key=f"{P}_seed", persist_state="session")
 preset = PRESETS[preset_key]
 model_config = preset.model_config(tok.vocab_size)
+task = labelled_task(task_name)
+inits = ("pretrained", "scratch") if init_choice == "both" else (init_choice,)
+counts = sorted(set(SWEEP_COUNTS + [int(n_labelled)])) if sweep else [int(n_labelled)]
+
+stage1, stage2 = st.tabs(STAGES, key=f"{P}_stage")
 
 
+# --- stage 1 ----------------------------------------------------------------------------------
 def build_pretraining() -> LiveRun:
     return LiveRun(Trainer(build_model(model_config, PRETRAIN.seed), text_task(preset.block_size),
                            replace(PRETRAIN, max_steps=int(pre_steps))))
@@ -112,14 +135,15 @@ def build_pretraining() -> LiveRun:
 
 # kept while the model size stays; a new size (or Reset) is a fresh model
 run = keep_run(PRE_KEY, preset_key, build_pretraining, PRE_LABEL)
-training_buttons(run, int(pre_steps), f"{P}_pre")
 uniform = math.log(tok.vocab_size)
 
 
 def draw_pretraining(snap: Snapshot) -> None:
-    st.plotly_chart(memo(f"{P}_loss", (id(run), snap.step, len(snap.evals)), lambda: loss_figure(
-        snap.steps, snap.losses, snap.evals, title="Stage 1: next-character loss", height=340)),
-        key=f"{P}_loss")
+    st.plotly_chart(memo(f"{P}_loss", (id(run), snap.step, len(snap.evals), mode.font_scale),
+                         lambda: fit(loss_figure(snap.steps, snap.losses, snap.evals,
+                                                 title="Stage 1: next-character loss",
+                                                 height=LOSS_HEIGHT),
+                                     font_scale=mode.font_scale)), key=f"{P}_loss")
     last = snap.evals[-1] if snap.evals else None
     if last is not None and last.val_loss is not None:
         st.caption(f"Held-out loss {last.val_loss:.2f} nats per character at step {last.step} "
@@ -127,72 +151,31 @@ def draw_pretraining(snap: Snapshot) -> None:
                    f"lower means it has learned more about how the text goes on).")
 
 
-live_view(run, draw_pretraining)
-
-# --- stage 2: the task and its input transformation --------------------------------------------
-st.header("Stage 2 · Fine-tune on a labelled task")
-task_name = st.selectbox("Labelled task", list(LABELLED_TASKS), key=f"{P}_task",
-                         format_func=lambda k: LABELLED_TASKS[k].title, persist_state="session")
-task = labelled_task(task_name)
-st.markdown(task.description + " The labels are made by this program from the text itself, so "
-            "they are always right, and the classes are balanced: guessing scores 50%.")
-
-st.subheader("How an example becomes one token sequence")
-st.markdown(
-    "GPT-1 does not change the model for each task; it changes the *input*. Every example is "
-    "written as one sequence: `<start>`, the text, and `<extract>` at the end; a task with two "
-    "texts puts `<delim>` between them. The model reads the sequence left to right, and the new "
-    "layer W_y reads only the model's final state at `<extract>`, which has seen everything "
-    "before it, and turns it into one score per class."
-)
-examples = task.examples("train", 8, seed=int(st.session_state[f"{P}_seed"]))
-pick = st.selectbox(
-    "Example (from the labelled training set)", range(len(examples)), key=f"{P}_example",
-    persist_state="session",
-    format_func=lambda i: f"{i + 1}. [{task.class_names[examples[i].label]}] {examples[i].a}"
-                          + (f" | {examples[i].b}" if examples[i].b is not None else ""))
-ex = examples[int(pick)]
-ids = transform(tok, ex.a, ex.b)
-st.plotly_chart(token_sequence_figure(
-    [tok.token_str(i) for i in ids], ids,
-    title=f"label: {task.class_names[ex.label]} · {len(ids)} tokens"), key=f"{P}_tokens")
-
-# --- stage 2: controls --------------------------------------------------------------------------
-st.subheader("Fine-tune")
-st.markdown(
-    "Fine-tuning minimises **L3 = L2 + λ·L1**: L2 is the classification loss (is the predicted "
-    "class right?), L1 the same next-character loss as in stage 1, on the labelled sequences. "
-    "GPT-1 keeps L1 as a helper with λ = 0.5; λ = 0 trains on the labels alone. Both starting "
-    "points get exactly the same examples, batches, new layer and settings: only the starting "
-    "weights differ. Fine-tuning works on copies, so the pre-trained model stays as it is (its "
-    "training pauses while fine-tuning runs)."
-)
-c1, c2, c3 = st.columns(3)
-lam = c1.number_input("λ (weight of the language-model loss L1)", 0.0, 10.0, key=f"{P}_lam",
-                      step=0.1, format="%.2f", persist_state="session")
-n_labelled = c2.select_slider("Labelled training examples", LABEL_COUNTS, key=f"{P}_n",
-                              persist_state="session")
-ft_steps = c3.number_input("Fine-tuning steps", 1, 5_000, key=f"{P}_ft_steps",
-                           persist_state="session",
-                           help="Batches of 32 examples; 150 steps of the tiny model take "
-                                "about 15 seconds per run.")
-c1, c2 = st.columns([2, 1])
-init_choice = c1.radio("Start fine-tuning from", list(INIT_CHOICES), key=f"{P}_init",
-                       format_func=INIT_CHOICES.get, horizontal=True, persist_state="session")
-sweep = c2.checkbox(f"Also at {', '.join(map(str, SWEEP_COUNTS))} examples", key=f"{P}_sweep",
-                    persist_state="session",
-                    help="Fills the right-hand chart: accuracy over the number of labelled "
-                         "examples. Takes a few times longer.")
-with st.expander("More settings"):
-    lr = st.number_input("Learning rate (fine-tuning)", 1e-5, 1.0, key=f"{P}_lr", format="%.0e",
-                         step=1e-4, persist_state="session")
-    seed = st.number_input("Seed (new head, random weights, which examples, batches)", 0,
-                           2**31 - 1, key=f"{P}_seed", persist_state="session")
-
-inits = ("pretrained", "scratch") if init_choice == "both" else (init_choice,)
-counts = sorted(set(SWEEP_COUNTS + [int(n_labelled)])) if sweep else [int(n_labelled)]
+with stage1:
+    training_buttons(run, int(pre_steps), f"{P}_pre")
+    live_view(run, draw_pretraining)
+    if not mode.present:
+        with st.expander("What stage 1 does", icon=":material/info:"):
+            st.markdown(
+                "GPT-1 (Radford et al., 2018, *Improving Language Understanding by Generative "
+                "Pre-Training*, document 004) trains in two stages. **Stage 1** trains a GPT to "
+                "predict the next token of a large amount of plain text: no labels needed. "
+                "**Stage 2** adds one small layer on top and trains the whole model on a "
+                "*small labelled* task. The paper's claim: starting stage 2 from the "
+                "pre-trained GPT gives much better accuracy than training the same model from "
+                "random weights on the same few labelled examples. Here you run both stages on "
+                "this computer and check whether the claim holds at this small scale.")
+            st.markdown(
+                "The text is Python's own documentation (about 465,000 characters, built into "
+                "Python). The model reads 64 characters at a time and learns to predict each "
+                "next character, exactly as on the *text* pages. Its vocabulary already holds "
+                "the three special tokens `<start>`, `<delim>` and `<extract>` that stage 2 "
+                "needs; they never occur in the text, so pre-training leaves them untrained and "
+                "fine-tuning learns them. The last tenth of the text is held out: pre-training "
+                "never trains on it, and stage 2 measures accuracy only on examples from it.")
 
 
+# --- stage 2: fine-tuning and the comparison ---------------------------------------------------
 def start_finetuning() -> None:
     """Button callback: checks, then a background comparison on a copy of the pre-trained GPT."""
     st.session_state.pop(f"{P}_ft_error", None)
@@ -222,19 +205,6 @@ def start_finetuning() -> None:
               pretrained=pretrained, label_counts=counts, inits=inits)
 
 
-c1, c2 = st.columns(2)
-if job.running:
-    c1.button("Stop fine-tuning", icon=":material/stop:", key=f"{P}_stop", on_click=job.stop,
-              width="stretch", type="primary")
-else:
-    n_runs = len(inits) * len(counts)
-    c1.button(f"Fine-tune ({n_runs} run{'s' if n_runs > 1 else ''} of {int(ft_steps)} steps)",
-              icon=":material/play_arrow:", key=f"{P}_go", on_click=start_finetuning,
-              width="stretch", type="primary")
-if f"{P}_ft_error" in st.session_state:
-    st.error(st.session_state[f"{P}_ft_error"])
-
-
 def draw_comparison() -> None:
     status, runs, total, message = job.snapshot()
     meta = st.session_state.get(f"{P}_ft_meta")
@@ -246,18 +216,19 @@ def draw_comparison() -> None:
     st.progress(*progress(status, runs, total, meta["steps"]))
     if message:
         st.error(message)
+    # rebuild the figure only when a new evaluation came in: building it holds the GIL that the
+    # training thread needs, and the fragment reruns every second
+    signature = (meta["id"], meta["n"], mode.font_scale,
+                 tuple((r.init, r.n_labelled, len(r.steps), r.finished) for r in runs))
+    st.plotly_chart(memo(f"{P}_fig", signature, lambda: fit(comparison_figure(
+        runs, meta["n"], title="Validation accuracy: pre-trained vs from scratch"),
+        height=COMPARE_HEIGHT, font_scale=mode.font_scale, legend_under=True)),
+        key=f"{P}_compare")
     starts = [f"the GPT pre-trained for {meta['pre_step']:,} steps"
               + (f" (held-out loss {meta['pre_loss']:.2f})" if meta["pre_loss"] else "")
               if i == "pretrained" else "random weights" for i in meta["inits"]]
     st.caption(f"Task: {LABELLED_TASKS[meta['task']].title} · λ = {meta['lam']:g} · "
                f"{meta['steps']} steps · starting from {' and '.join(starts)}.")
-    # rebuild the figure only when a new evaluation came in: building it holds the GIL that the
-    # training thread needs, and the fragment reruns every second
-    signature = (meta["id"], meta["n"], tuple((r.init, r.n_labelled, len(r.steps), r.finished)
-                                            for r in runs))
-    st.plotly_chart(memo(f"{P}_fig", signature, lambda: comparison_figure(
-        runs, meta["n"], title="Validation accuracy: pre-trained vs from scratch")),
-        key=f"{P}_compare")
     for line in verdict(runs):
         st.markdown(line)
     if runs:
@@ -274,41 +245,56 @@ def comparison_view() -> None:
         st.rerun()  # finished: redraw the whole page once (buttons) and stop ticking
 
 
-comparison_view()
+def example_section() -> None:
+    """The task, and how one of its examples becomes one token sequence."""
+    st.markdown(task.description + " The labels are made by this program from the text itself, "
+                "so they are always right, and the classes are balanced: guessing scores 50%.")
+    if not mode.present:
+        st.markdown(
+            "GPT-1 does not change the model for each task; it changes the *input*. Every "
+            "example is written as one sequence: `<start>`, the text, and `<extract>` at the "
+            "end; a task with two texts puts `<delim>` between them. The model reads the "
+            "sequence left to right, and the new layer W_y reads only the model's final state "
+            "at `<extract>`, which has seen everything before it, and turns it into one score "
+            "per class.")
+    examples = task.examples("train", 8, seed=int(st.session_state[f"{P}_seed"]))
+    pick = st.selectbox(
+        "Example (from the labelled training set)", range(len(examples)), key=f"{P}_example",
+        persist_state="session",
+        format_func=lambda i: f"{i + 1}. [{task.class_names[examples[i].label]}] "
+                              f"{examples[i].a}"
+                              + (f" | {examples[i].b}" if examples[i].b is not None else ""))
+    ex = examples[int(pick)]
+    ids = transform(tok, ex.a, ex.b)
+    st.plotly_chart(fit(token_sequence_figure(
+        [tok.token_str(i) for i in ids], ids,
+        title=f"label: {task.class_names[ex.label]} · {len(ids)} tokens"),
+        font_scale=mode.font_scale), key=f"{P}_tokens")
 
-st.markdown(
-    "**How to read the chart.** Left: validation accuracy while fine-tuning, measured on "
-    "held-out examples that no model has trained on; blue starts from the pre-trained GPT, "
-    "orange from random weights. Right: the accuracy each reached at the end, for each number "
-    "of labelled examples (tick *Also at …* to fill it). The dashed line is guessing. If blue "
-    "stays above orange, the knowledge of text from stage 1 is doing the work the labels cannot "
-    "do alone; the gap usually shrinks as labelled examples grow. Training accuracy far above "
-    "validation accuracy in the table means the model memorised its few examples."
-)
 
-# --- try your own --------------------------------------------------------------------------------
-st.subheader("Try your own example")
-models = dict(job.models)
-default_a, default_b = OWN_EXAMPLES[task_name]
-c1, c2 = st.columns(2)
-own_a = c1.text_input("Text" if not task.two_inputs else "Text A", value=default_a,
-                      key=f"{P}_own_a_{task_name}", persist_state="session")
-own_b = None
-if task.two_inputs:
-    own_b = c2.text_input("Text B", value=default_b, key=f"{P}_own_b_{task_name}",
-                          persist_state="session")
-try:
-    if not own_a or (task.two_inputs and not own_b):
-        raise ConfigError("Type some text to see it as tokens.")
-    own_ids = transform(tok, own_a, own_b)
-    if len(own_ids) > model_config.block_size:
-        raise ConfigError(f"This is {len(own_ids)} tokens with its special tokens; the model "
-                          f"reads at most {model_config.block_size}. Shorten it.")
-except (ConfigError, ValueError) as e:
-    st.warning(str(e))
-else:
-    st.plotly_chart(token_sequence_figure([tok.token_str(i) for i in own_ids], own_ids),
-                    key=f"{P}_own_tokens")
+def own_example() -> None:
+    st.subheader("Try your own example")
+    models = dict(job.models)
+    default_a, default_b = OWN_EXAMPLES[task_name]
+    c1, c2 = st.columns(2)
+    own_a = c1.text_input("Text" if not task.two_inputs else "Text A", value=default_a,
+                          key=f"{P}_own_a_{task_name}", persist_state="session")
+    own_b = None
+    if task.two_inputs:
+        own_b = c2.text_input("Text B", value=default_b, key=f"{P}_own_b_{task_name}",
+                              persist_state="session")
+    try:
+        if not own_a or (task.two_inputs and not own_b):
+            raise ConfigError("Type some text to see it as tokens.")
+        own_ids = transform(tok, own_a, own_b)
+        if len(own_ids) > model_config.block_size:
+            raise ConfigError(f"This is {len(own_ids)} tokens with its special tokens; the "
+                              f"model reads at most {model_config.block_size}. Shorten it.")
+    except (ConfigError, ValueError) as e:
+        st.warning(str(e))
+        return
+    st.plotly_chart(fit(token_sequence_figure([tok.token_str(i) for i in own_ids], own_ids),
+                        font_scale=mode.font_scale), key=f"{P}_own_tokens")
     meta = st.session_state.get(f"{P}_ft_meta") or {}
     usable = models if meta.get("task") == task_name else {}
     if not usable:
@@ -319,3 +305,46 @@ else:
         best = int(probs.argmax())
         st.markdown(f"Fine-tuned from **{init}** on {n} examples: "
                     f"**{task.class_names[best]}** ({float(probs[best]):.0%})")
+
+
+with stage2:
+    c1, c2 = st.columns([2, 3], vertical_alignment="center")
+    if job.running:
+        c1.button("Stop fine-tuning", icon=":material/stop:", key=f"{P}_stop",
+                  on_click=job.stop, width="stretch", type="primary")
+    else:
+        n_runs = len(inits) * len(counts)
+        c1.button(f"Fine-tune ({n_runs} run{'s' if n_runs > 1 else ''} of {int(ft_steps)} "
+                  "steps)", icon=":material/play_arrow:", key=f"{P}_go",
+                  on_click=start_finetuning, width="stretch", type="primary")
+    c2.caption(f"{LABELLED_TASKS[task_name].title} · λ = {float(lam):g} · "
+               f"{int(n_labelled)} labelled examples"
+               + (f" (and {', '.join(map(str, SWEEP_COUNTS))})" if sweep else "")
+               + f" · from {INIT_CHOICES[init_choice].lower()}: set in the sidebar")
+    if f"{P}_ft_error" in st.session_state:
+        st.error(st.session_state[f"{P}_ft_error"])
+    comparison_view()
+    with st.expander("The task: how an example becomes one token sequence",
+                     icon=":material/data_array:"):
+        example_section()
+    if not mode.present:
+        with st.expander("What fine-tuning minimises, and how to read the chart",
+                         icon=":material/info:"):
+            st.markdown(
+                "Fine-tuning minimises **L3 = L2 + λ·L1**: L2 is the classification loss (is "
+                "the predicted class right?), L1 the same next-character loss as in stage 1, on "
+                "the labelled sequences. GPT-1 keeps L1 as a helper with λ = 0.5; λ = 0 trains "
+                "on the labels alone. Both starting points get exactly the same examples, "
+                "batches, new layer and settings: only the starting weights differ. Fine-tuning "
+                "works on copies, so the pre-trained model stays as it is (its training pauses "
+                "while fine-tuning runs).")
+            st.markdown(
+                "**How to read the chart.** Left: validation accuracy while fine-tuning, "
+                "measured on held-out examples that no model has trained on; blue starts from "
+                "the pre-trained GPT, orange from random weights. Right: the accuracy each "
+                "reached at the end, for each number of labelled examples (tick *Also at …* to "
+                "fill it). The dashed line is guessing. If blue stays above orange, the "
+                "knowledge of text from stage 1 is doing the work the labels cannot do alone; "
+                "the gap usually shrinks as labelled examples grow. Training accuracy far above "
+                "validation accuracy in the table means the model memorised its few examples.")
+    own_example()

@@ -2,29 +2,42 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
+import numpy as np
 import streamlit as st
 import torch
 
 from gptviz.config import ConfigError, TrainConfig
 from gptviz.live import LiveRun, Snapshot
+from gptviz.live.evalframes import EvalFrames, frame_step
 from gptviz.milestone import TargetWatch
 from gptviz.tasks import TASKS, ProblemError, ProblemTask, Solution
 from gptviz.tasks.presets import PRESETS, Preset, default_preset, model_config
+from gptviz.tasks.problems import AttentionExample
 from gptviz.train import Trainer, build_model, resolve_device
 from gptviz.urlparams import ChoiceParam, FloatParam, IntParam, TextParam
 from gptviz.viz.loss import loss_figure
+from gptviz.viz.screen import fit
 from gptviz.viz.tasks import accuracy_figure, answer_attention_figure
 from pages._entry import enter_through_app  # noqa: E402
+from pages._instrument import (
+    advance_play,
+    compact_page,
+    presenter_toggle,
+    timeline_slider,
+    view_mode,
+)
 from pages._live import (
+    REFRESH_SECONDS,
     apply_url_settings,
     keep_run,
-    live_view,
     memo,
     page_defaults,
     share_box,
+    status_line,
     training_buttons,
 )
 
@@ -35,6 +48,9 @@ TARGET = 0.99
 N_EXAMPLES = 8
 SLOW_REFRESH = 1.5  # seconds between redraws of the table and the heatmap while training
 TASK_LABELS = {"addition": "Addition", "sorting": "Sorting"}
+FIG_HEIGHT = 350  # px: the loss and the accuracy share one 1280x720 screen with the controls
+PRESENT_FIG_HEIGHT = 330  # ... in presenter mode's larger type
+HIDEABLE = {"timeline": "the Replay timeline", "share": "share this experiment"}  # ?hide=...
 
 # The settings a shared link carries, with the widgets' bounds (gptviz/urlparams.py).
 SPECS = {
@@ -93,17 +109,11 @@ page_defaults({f"{P}_task": first, **preset_widgets(default_preset(first)),
                **{f"{P}_preset_{t}": default_preset(t).name for t in TASK_LABELS},
                f"{P}_saved": {}, f"{P}_ex_seed": 0, f"{P}_device": "cpu", f"{P}_own": ""})
 
+mode = view_mode(P, HIDEABLE)  # presenter mode (?present=1 or the toggle), a locked demo
+compact_page(mode)
+fig_height = PRESENT_FIG_HEIGHT if mode.present else FIG_HEIGHT
 st.title("Sorting & addition: does the model learn the rule?")
 apply_url_settings(SPECS, P)  # a shared link's settings, checked and clamped
-st.markdown(
-    "minGPT's two demos. The model reads a problem as a row of digits and writes the answer one "
-    "digit at a time, each one fed back in for the next. **Sorting**: `2 0 1 1 0 2` in, "
-    "`0 0 1 1 2 2` out. **Addition**: for 85 + 50 it reads `8 5 5 0` and writes `5 3 1`, the sum "
-    "**backwards**, ones digit first, the order in which you add columns by hand (each digit "
-    "then needs only the digits above it and the carry just written). Some problems are "
-    "**held out**: the model never trains on them, so getting them right means it learnt the "
-    "rule rather than memorised answers."
-)
 
 # --- controls -----------------------------------------------------------------------------------
 with st.sidebar:
@@ -136,8 +146,28 @@ with st.sidebar:
 st.session_state[f"{P}_saved"][task_name] = {
     k: st.session_state[k] for k in preset_widgets(default_preset(task_name))}
 
+
 # --- build or keep the model (one per task), and give it the sidebar's hyperparameters ----------
 RUN = f"{P}_{task_name}_run"  # also the prefix of its buttons: Reset drops this key
+
+
+def answers_writer(task: ProblemTask, ex_seed: int, example: torch.Tensor | None):
+    """frame(model, evaluation): the model's answers to the held-out problems the table shows
+    (and the attention of the heatmap's example), as the table and the heatmap draw them."""
+
+    def write(model, event) -> dict[str, np.ndarray]:
+        sols = task.solutions(model, N_EXAMPLES, seed=ex_seed)
+        shown = example if example is not None else torch.tensor(sols[0].prompt_ids)
+        ex = task.attention(model, shown)
+        answer = task.answer(model, shown.view(1, -1))[0].tolist()
+        accuracy = event.metrics.get("accuracy", math.nan) if event is not None else math.nan
+        return {"prompts": np.array([s.prompt_ids for s in sols], dtype=np.int64),
+                "answers": np.array([s.answer_ids for s in sols], dtype=np.int64),
+                "accuracy": np.array([accuracy]),
+                "example": np.array(shown.view(-1).tolist() + answer, dtype=np.int64),
+                "attention": ex.attention.numpy().astype(np.float32)}
+
+    return write
 
 
 def build() -> LiveRun:
@@ -145,7 +175,9 @@ def build() -> LiveRun:
     watch = TargetWatch(TARGET)
     trainer.add_callback(watch)  # runs in the training thread; only records numbers
     st.session_state[f"{RUN}_watch"] = watch
-    return LiveRun(trainer)
+    frames = EvalFrames(trainer, answers_writer(task, st.session_state[f"{P}_ex_seed"], None))
+    st.session_state[f"{RUN}_frames"] = frames  # the table at each evaluation, to replay it
+    return LiveRun(trainer, recorder=frames)
 
 
 try:
@@ -166,40 +198,29 @@ except ConfigError as e:
     st.stop()
 task = run.trainer.task  # the one the model trains on (its held-out set)
 watch: TargetWatch = st.session_state[f"{RUN}_watch"]
+frames: EvalFrames | None = st.session_state.get(f"{RUN}_frames")
+if frames is not None and frames.trainer is not run.trainer:
+    frames = None  # a run made elsewhere has no recorded tables
 
 middle = len(task.val_ids) // 2  # the first held-out problems are all small: 00 + 02, ...
 sample_prompt, sample_answer = task.problems(task.val_ids[middle: middle + 1])
 seq = sample_prompt[0].tolist() + sample_answer[0].tolist()
-st.caption(
-    f"{task.num_problems:,} possible problems · {len(task.val_ids):,} held out, never trained on "
-    f"· {run.trainer.model.num_params():,} parameters · one training sequence: "
-    f"`{' '.join(map(str, seq[:task.prompt_len]))} | {' '.join(map(str, seq[task.prompt_len:]))}`"
-    f" ({task.format_problem(seq[:task.prompt_len])}; the loss counts only the "
-    f"{task.answer_len} answer digits after the bar)")
-training_buttons(run, int(steps), f"{P}_{task_name}")
-
-# --- the user's own problem -------------------------------------------------------------------
-c1, c2, c3 = st.columns([2, 1, 1])
-example_hint = "37 + 85" if task_name == "addition" and task.ndigit == 2 else \
-    task.format_problem(sample_prompt[0].tolist())
-own_text = c1.text_input("Try your own problem", key=f"{P}_own", placeholder=example_hint,
-                         help=f"For example {example_hint}. It is also the example the attention "
-                              f"heatmap shows.", **KEEP)
-own_prompt = None
-if own_text.strip():
-    try:
-        own_prompt = task.parse(own_text)
-    except ProblemError as e:
-        c1.error(str(e))
-c2.button("Other examples", icon=":material/shuffle:", key=f"{P}_shuffle", width="stretch",
-          on_click=lambda: st.session_state.update({f"{P}_ex_seed":
-                                                    st.session_state[f"{P}_ex_seed"] + 1}))
-n_head_now = run.trainer.model.config.n_head
-head_choice = c3.selectbox("Attention shown", [-1, *range(n_head_now)], key=f"{P}_head", **KEEP,
-                           format_func=lambda h: "mean of the heads" if h < 0 else f"head {h + 1}")
-head = None if head_choice is None or not 0 <= head_choice < n_head_now else int(head_choice)
+facts = (f"{task.num_problems:,} possible problems · {len(task.val_ids):,} held out, never "
+         f"trained on · {run.trainer.model.num_params():,} parameters")
+st.caption(facts if mode.present else  # presenter mode: one line, so the figures fit below
+           f"{facts} · one training sequence: "
+           f"`{' '.join(map(str, seq[:task.prompt_len]))} | "
+           f"{' '.join(map(str, seq[task.prompt_len:]))}`"
+           f" ({task.format_problem(seq[:task.prompt_len])}; the loss counts only the "
+           f"{task.answer_len} answer digits after the bar)")
+c_train, c_present = st.columns([3, 1], vertical_alignment="center")
+with c_train:
+    training_buttons(run, int(steps), f"{P}_{task_name}")
+with c_present:
+    presenter_toggle(P)
 
 
+# --- the table and the heatmap: the model now, or as recorded at a replayed step --------------
 def marked_answer(sol: Solution) -> str:
     """The model's answer with its wrong digits in bold red (digits only: safe as markdown)."""
     digits = task.reading_order(list(sol.answer_ids))
@@ -218,54 +239,174 @@ def solutions_table(sols: list[Solution]) -> str:
     return "\n".join(rows)
 
 
-def look(model) -> tuple[list[Solution], Solution | None, Any]:
+def own_problem() -> tuple[str, torch.Tensor | None, int | None]:
+    """The row under the figures: your own problem, other examples, the head shown."""
+    c1, c2, c3 = st.columns([2, 1, 1])
+    example_hint = "37 + 85" if task_name == "addition" and task.ndigit == 2 else \
+        task.format_problem(sample_prompt[0].tolist())
+    own_text = c1.text_input("Try your own problem", key=f"{P}_own", placeholder=example_hint,
+                             help=f"For example {example_hint}. It is also the example the "
+                                  f"attention heatmap shows.", **KEEP)
+    own_prompt = None
+    if own_text.strip():
+        try:
+            own_prompt = task.parse(own_text)
+        except ProblemError as e:
+            c1.error(str(e))
+    c2.button("Other examples", icon=":material/shuffle:", key=f"{P}_shuffle", width="stretch",
+              on_click=lambda: st.session_state.update({f"{P}_ex_seed":
+                                                        st.session_state[f"{P}_ex_seed"] + 1}))
+    n_head_now = run.trainer.model.config.n_head
+    head_choice = c3.selectbox("Attention shown", [-1, *range(n_head_now)], key=f"{P}_head",
+                               format_func=lambda h: "mean of the heads" if h < 0
+                               else f"head {h + 1}", **KEEP)
+    head = None if head_choice is None or not 0 <= head_choice < n_head_now else int(head_choice)
+    return own_text, own_prompt, head
+
+
+def look(model, own_prompt) -> tuple[list[Solution], Solution | None, Any]:
     sols = task.solutions(model, N_EXAMPLES, seed=st.session_state[f"{P}_ex_seed"])
     own = task.solve(model, own_prompt) if own_prompt is not None else None
     shown = own_prompt if own_prompt is not None else torch.tensor(sols[0].prompt_ids)
     return sols, own, task.attention(model, shown)
 
 
-def looked(snap: Snapshot) -> tuple[int, tuple[list[Solution], Solution | None, Any]]:
+def looked(snap: Snapshot, own_text: str,
+           own_prompt) -> tuple[int, tuple[list[Solution], Solution | None, Any]]:
     """(step, look()) of the published weights; while training at most every SLOW_REFRESH
     seconds: the curves redraw twice a second, and every redraw holds the Python interpreter
     the trainer needs."""
     when = (("time", int(time.monotonic() / SLOW_REFRESH)) if snap.status == "training"
             else ("step", snap.view_step))
     return memo(f"{P}_look", (id(run), own_text, st.session_state[f"{P}_ex_seed"], when),
-                lambda: run.read_view(look))
+                lambda: run.read_view(lambda m: look(m, own_prompt)))
 
 
-def draw(snap: Snapshot) -> None:
+def recorded_solutions(prompts: np.ndarray, answers: np.ndarray) -> list[Solution]:
+    """The table's rows for recorded answers (as ProblemTask.solve_many makes them)."""
+    expected = task.expected_answers(torch.from_numpy(prompts)).tolist()
+    out = []
+    for p, e, g in zip(prompts.tolist(), expected, answers.tolist(), strict=True):
+        right = zip(task.reading_order(e), task.reading_order(g), strict=True)
+        out.append(Solution(problem=task.format_problem(p), expected=task.format_answer(e),
+                            answer=task.format_answer(g),
+                            digit_correct=tuple(a == b for a, b in right),
+                            prompt_ids=tuple(p), answer_ids=tuple(g)))
+    return out
+
+
+def recorded_example(frame: dict[str, np.ndarray]) -> AttentionExample:
+    """The heatmap's example as recorded (as ProblemTask.attention makes it)."""
+    ids = frame["example"].tolist()  # prompt and answer
+    n = task.prompt_len
+    tok = task.tokenizer.token_str
+    return AttentionExample(
+        tokens=[tok(i) for i in ids[:-1]], attention=torch.from_numpy(frame["attention"]),
+        answer_rows=list(range(n - 1, n - 1 + task.answer_len)),
+        answer_tokens=[tok(i) for i in ids[n:]], answer_names=task.writing_place_names(),
+        segments=task.segments())
+
+
+def replayed(snap: Snapshot, replay: int, own_prompt) -> tuple[
+        int, list[Solution], Solution | None, AttentionExample, str] | None:
+    """(step, rows, your problem, the heatmap's example, a note) as recorded at the replayed
+    step; None when nothing was recorded (then the page shows the model now)."""
+    hit = run.timeline.at(replay)
+    if hit is None or "answers" not in hit[1]:
+        return None
+    frame = hit[1]
+    step = frame_step(frame)
+    sols = recorded_solutions(frame["prompts"], frame["answers"])
+    example = recorded_example(frame)
+    prompt_len = task.prompt_len
+    own = None
+    if own_prompt is not None and frame["example"][:prompt_len].tolist() == own_prompt.tolist():
+        own = recorded_solutions(frame["example"][None, :prompt_len],
+                                 frame["example"][None, prompt_len:])[0]
+    accuracy = float(frame["accuracy"][0])
+    scored = "" if math.isnan(accuracy) else \
+        f"; {100 * accuracy:.1f}% of all held-out problems right at that evaluation"
+    if replay > snap.step:
+        note = f"step {replay:,} is not trained yet: the newest recorded, step {step:,}{scored}"
+    else:
+        note = (f"replaying step {replay:,}: as the model answered at step {step:,}"
+                + ("" if step == replay else ", its last evaluation before") + scored)
+    return step, sols, own, example, note
+
+
+def draw(snap: Snapshot, replay: int | None) -> None:
     left, right = st.columns(2)
     with left:
-        st.plotly_chart(loss_figure(snap.steps, snap.losses, snap.evals, task.entropy_floor(),
-                                    title="Loss on the answer digits"), key=f"{P}_loss")
+        st.plotly_chart(fit(loss_figure(snap.steps, snap.losses, snap.evals, task.entropy_floor(),
+                                        title="Loss on the answer digits", height=fig_height),
+                            font_scale=mode.font_scale, marker_step=replay, legend_under=True),
+                        key=f"{P}_loss")
     with right:
-        st.plotly_chart(accuracy_figure(snap.evals, TARGET,
-                                        title="Held-out problems answered exactly right"),
+        st.plotly_chart(fit(accuracy_figure(snap.evals, TARGET, height=fig_height,
+                                            title="Held-out problems answered exactly right"),
+                            font_scale=mode.font_scale, marker_step=replay, legend_under=True),
                         key=f"{P}_acc")
     if watch.reached_step is not None:
         st.success(f"Reached {100 * TARGET:g}% of the held-out problems at step "
                    f"{watch.reached_step:,}, after {watch.reached_seconds:.1f} s of training.",
                    icon=":material/flag:")
-    step, (sols, own, example) = looked(snap)
+    own_text, own_prompt, head = own_problem()
+    if frames is not None:  # the next evaluations record the table as it is drawn now
+        frames.compute = answers_writer(task, st.session_state[f"{P}_ex_seed"], own_prompt)
+    shown = replayed(snap, replay, own_prompt) if replay is not None else None
+    if shown is None:
+        step, (sols, own, example) = looked(snap, own_text, own_prompt)
+        note = ""
+    else:
+        step, sols, own, example, note = shown
+        if own is None and own_prompt is not None:
+            own = run.read_model(lambda m: task.solve(m, own_prompt))
+            note += "; your problem was not recorded: answered by the model now"
     if own is not None:
         verdict = "right" if own.correct else f"wrong ({task.describe_errors(own)})"
         st.markdown(f"**Your problem:** {own.problem} → the model answers {marked_answer(own)}"
                     f", which is {verdict}; the right answer is {own.expected}.")
-    st.markdown(f"**Held-out problems** (step {step:,}):\n\n" + solutions_table(sols))
-    shown = task.format_problem([int(t) for t in example.tokens[: task.prompt_len]])
-    st.plotly_chart(answer_attention_figure(example, head=head,
-                                            title=f"Where each answer digit looks: {shown}"),
-                    key=f"{P}_attn")
+    st.markdown(f"**Held-out problems** (step {step:,}{', ' + note if note else ''}):\n\n"
+                + solutions_table(sols))
+    shown_problem = task.format_problem([int(t) for t in example.tokens[: task.prompt_len]])
+    st.plotly_chart(fit(answer_attention_figure(
+        example, head=head, title=f"Where each answer digit looks: {shown_problem}"
+                                  + (f" (step {step:,})" if shown is not None else "")),
+        font_scale=mode.font_scale),
+        key=f"{P}_attn")
 
 
-live_view(run, draw)
-with st.expander("Share this experiment", icon=":material/share:"):
-    share_box({k: v for k, v in SPECS.items()
-               if k not in ((f"{P}_length", f"{P}_values") if task_name == "addition"
-                            else (f"{P}_ndigit",))})
-st.markdown(
+def animating() -> bool:
+    return run.running or bool(st.session_state.get(f"{P}_playing"))
+
+
+was_live = animating()
+
+
+@st.fragment(run_every=REFRESH_SECONDS if was_live else None)
+def live() -> None:
+    advance_play(run, P)
+    snap = run.snapshot()
+    status_line(snap)
+    replay = timeline_slider(run, P, snap.target) if mode.shows("timeline") else None
+    draw(snap, replay)
+    if animating() != was_live:
+        st.rerun()  # started or finished: redraw the whole page once (buttons, ticking)
+
+
+live()
+
+# --- below the figures: the explanations, sharing ----------------------------------------------
+INTRO = (
+    "minGPT's two demos. The model reads a problem as a row of digits and writes the answer one "
+    "digit at a time, each one fed back in for the next. **Sorting**: `2 0 1 1 0 2` in, "
+    "`0 0 1 1 2 2` out. **Addition**: for 85 + 50 it reads `8 5 5 0` and writes `5 3 1`, the sum "
+    "**backwards**, ones digit first, the order in which you add columns by hand (each digit "
+    "then needs only the digits above it and the carry just written). Some problems are "
+    "**held out**: the model never trains on them, so getting them right means it learnt the "
+    "rule rather than memorised answers."
+)
+HOW_TO_READ = (
     "**How to read this.** *Left:* the loss, counted only on the answer digits; it can fall to "
     "0 because every answer follows from the problem. *Right:* the share of held-out problems "
     "whose whole answer is right (one wrong digit makes it wrong); the dashed line is 99%. "
@@ -273,5 +414,16 @@ st.markdown(
     "which place they are in. *Heatmap:* one row per answer digit, in the order the model "
     "writes them; a row shows how strongly that step looks at each token it can see (darker = "
     "more). For addition, a well-trained model's ones digit looks at the ones digits of a and "
-    "b; for sorting, each step looks for the next smallest number in the input."
+    "b; for sorting, each step looks for the next smallest number in the input. **Replay** "
+    "goes back to any step: the table and the heatmap as they were at that step's evaluation."
 )
+if not mode.present:
+    with st.expander("How to read this", icon=":material/info:"):
+        st.markdown(INTRO)
+        st.markdown(HOW_TO_READ)
+if mode.shows("share"):
+    with st.expander("Share this experiment", icon=":material/share:"):
+        share_box({k: v for k, v in SPECS.items()
+                   if k not in ((f"{P}_length", f"{P}_values") if task_name == "addition"
+                                else (f"{P}_ndigit",))},
+                  extra={"present": "1"} if mode.present else None)

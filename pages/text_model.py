@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import random
 
+import numpy as np
 import streamlit as st
 
 from gptviz.checkpoint import Bundle, CheckpointError, bundle_trainer, check_fits
@@ -12,23 +13,33 @@ from gptviz.config import ConfigError, GPTConfig, TrainConfig
 from gptviz.corpus import CorpusError, builtin_corpus, decode_upload
 from gptviz.generate import encode_prompt, generate_text
 from gptviz.live import LiveRun, Snapshot
+from gptviz.live.evalframes import EvalFrames, frame_step
 from gptviz.tasks import TextTask
 from gptviz.text_model import DEFAULT_PRESET, TEXT_PRESETS, build_text_run, loss_references
-from gptviz.train import auto_device, resolve_device
+from gptviz.train import Trainer, auto_device, resolve_device
 from gptviz.urlparams import ChoiceParam, FloatParam, IntParam, TextParam
+from gptviz.viz.screen import fit
 from gptviz.viz.text_loss import text_loss_figure
 from gptviz.viz.windows import training_windows, visible_token, window_pairs, windows_figure
 from pages._entry import enter_through_app  # noqa: E402
+from pages._instrument import (
+    advance_play,
+    compact_page,
+    presenter_toggle,
+    timeline_slider,
+    view_mode,
+)
 from pages._live import (
+    REFRESH_SECONDS,
     apply_url_settings,
     install_run,
     keep_run,
-    live_view,
     memo,
     model_download,
     model_upload,
     page_defaults,
     share_box,
+    status_line,
     training_buttons,
 )
 
@@ -42,6 +53,10 @@ UPLOAD = "Upload a .txt file"
 SAMPLE_CHARS_MAX = 600
 MAX_SAMPLES_KEPT = 30
 MAX_MODEL_MB = 60  # model files this page loads: the presets' models are well under 5 MB
+FIG_HEIGHT = 350  # px: the loss curve and the sample share one 1280x720 screen with the controls
+PRESENT_FIG_HEIGHT = 330  # ... in presenter mode's larger type
+SAMPLE_HEIGHT = 250  # px: the newest sample beside it (a longer one scrolls inside its box)
+HIDEABLE = {"timeline": "the Replay timeline", "share": "save, load and share"}  # ?hide=...
 
 # The settings a shared link carries, with the bounds of the widgets below (which read them
 # from here). The corpus is not among them: an uploaded file cannot travel in a link (the link
@@ -94,14 +109,12 @@ page_defaults({f"{P}_preset": DEFAULT_PRESET, f"{P}_source": BUILTIN, f"{P}_seed
                f"{P}_sample_temp": 0.8, f"{P}_offset": 0, f"{P}_nwin": 3, f"{P}_shown": 12,
                **preset_widgets(DEFAULT_PRESET)})
 
+mode = view_mode(P, HIDEABLE)  # presenter mode (?present=1 or the toggle), a locked demo
+compact_page(mode)
+if mode.present:  # the samples in larger type too
+    st.html("<style>[data-testid='stCode'] code { font-size: 1.1rem; }</style>")
 st.title("Train on text")
 apply_url_settings(SPECS, P)  # a shared link's settings, checked and clamped
-st.markdown(
-    "A GPT learns language by one exercise repeated millions of times: read some text, predict "
-    "the next token, measure the error, adjust the weights. Here every **character** is a token, "
-    "as in minGPT's and nanoGPT's character demos. Train a small GPT on a corpus and watch its "
-    "writing go from random characters to words and the corpus's style."
-)
 
 # --- controls ---------------------------------------------------------------------------------
 with st.sidebar:
@@ -155,11 +168,44 @@ elif source == UPLOAD and st.session_state[f"{P}_corpus"][0] == BUILTIN:
     st.info("Choose a .txt file in the sidebar. Until then the built-in corpus is used.")
 corpus_name, corpus, digest = st.session_state[f"{P}_corpus"]
 
+
+# --- samples: written in the training thread after each evaluation, kept in the timeline -------
+def usable_prompt(tok) -> str:
+    """The sample prompt, or the corpus's first character when the prompt cannot be encoded."""
+    try:
+        encode_prompt(tok, prompt)
+        return prompt
+    except ValueError:
+        return corpus[0]
+
+
+def sample_writer(tok):
+    """frame(model, evaluation): a sample with the sidebar's settings, as UTF-8 bytes."""
+    text_prompt, n, temperature, s = usable_prompt(tok), int(sample_len), float(sample_temp), \
+        int(seed)
+
+    def write(model, _event) -> dict[str, np.ndarray]:
+        text = generate_text(model, tok, text_prompt, n, temperature=temperature, seed=s)
+        return {"sample": np.frombuffer(text.encode("utf-8"), dtype=np.uint8).copy()}
+
+    return write
+
+
+def frame_sample(frame: dict[str, np.ndarray]) -> tuple[int, str]:
+    return frame_step(frame), bytes(frame["sample"]).decode("utf-8")
+
+
+def recorded_run(trainer: Trainer) -> LiveRun:
+    """A LiveRun whose timeline holds a sample after each evaluation (and one at its start)."""
+    frames = EvalFrames(trainer, sample_writer(trainer.task.tokenizer))
+    st.session_state[f"{P}_frames"] = frames
+    st.session_state[f"{P}_samples"] = []
+    return LiveRun(trainer, recorder=frames)
+
+
 # --- build or keep the model ------------------------------------------------------------------
 def fresh_run(mcfg: GPTConfig, tcfg: TrainConfig) -> LiveRun:
-    run = LiveRun(build_text_run(corpus, mcfg, tcfg).trainer)  # ConfigError: old model kept
-    st.session_state[f"{P}_samples"] = []
-    return run
+    return recorded_run(build_text_run(corpus, mcfg, tcfg).trainer)  # ConfigError: old kept
 
 
 try:
@@ -181,56 +227,130 @@ except ConfigError as e:
 task = run.trainer.task
 tok = task.tokenizer
 refs = loss_references(corpus, tok.vocab_size)
+frames: EvalFrames | None = st.session_state.get(f"{P}_frames")
+if frames is not None and frames.trainer is not run.trainer:
+    frames = None  # a run made elsewhere: its samples are written here, as they are read
+if frames is not None:
+    frames.compute = sample_writer(tok)  # the sidebar's sample settings, from the next one on
 
 st.caption(f"Corpus: **{corpus_name}**, {len(corpus):,} characters, {tok.vocab_size} distinct "
-           f"(the vocabulary) · {len(task.data['train']):,} for training, "
-           f"{len(task.data.get('val', [])):,} held out for validation · model: "
-           f"{run.trainer.model.num_params():,} parameters")
-with st.expander("The corpus and its vocabulary"):
-    st.code(corpus[:1500], language=None, wrap_lines=True)
-    st.markdown("**Vocabulary** (␣ is a space, ↵ a new line), in token-id order:")
-    st.code(" ".join(visible_token(tok.token_str(i)) for i in range(tok.vocab_size)),
-            language=None, wrap_lines=True)
+           + (f"· {run.trainer.model.num_params():,} parameters" if mode.present else
+              f"(the vocabulary) · {len(task.data['train']):,} for training, "
+              f"{len(task.data.get('val', [])):,} held out for validation · model: "
+              f"{run.trainer.model.num_params():,} parameters"))
 
-# --- document 003: a window sliding over the text makes the examples --------------------------
-st.header("1 · Where the training examples come from")
-st.markdown(
-    f"Take any **{mcfg.block_size} characters** of the text as the input; the same window "
-    "shifted one character to the right is the target. Position *t* of the input is trained to "
-    "predict target *t*, the character that follows it, so one window holds "
-    f"{mcfg.block_size} examples at once. Slide the window one character and you have the next "
-    "window. Each training step takes a batch of windows from random places."
-)
-train_ids = task.data["train"]
-n_windows = int(st.session_state[f"{P}_nwin"])
-max_offset = len(train_ids) - mcfg.block_size - n_windows - 1
+# --- the top of the screen: the controls, then the live figures -------------------------------
+def write_sample() -> None:
+    """A sample from the model as it is now, kept with the step of the weights it used."""
+    samples = st.session_state.setdefault(f"{P}_samples", [])
+    samples.append(run.read_view(lambda model: generate_text(
+        model, tok, usable_prompt(tok), int(sample_len), temperature=float(sample_temp),
+        seed=int(seed))))
+    del samples[:-MAX_SAMPLES_KEPT]
 
 
-def random_place() -> None:
-    st.session_state[f"{P}_offset"] = random.randint(0, max_offset)
+c_train, c_present = st.columns([3, 1], vertical_alignment="center")
+with c_train:
+    training_buttons(run, int(steps), P)
+with c_present:
+    presenter_toggle(P)
+if prompt != usable_prompt(tok):
+    st.warning(f"The sample prompt has characters outside this corpus's vocabulary (or is "
+               f"empty); samples start from {visible_token(corpus[0])!r} instead.")
 
 
-if st.session_state[f"{P}_offset"] > max_offset:
-    st.session_state[f"{P}_offset"] = 0
-if st.session_state[f"{P}_shown"] > mcfg.block_size:
-    st.session_state[f"{P}_shown"] = mcfg.block_size  # the context just got shorter
-c1, c2, c3, c4 = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
-offset = c1.number_input("Start at character", 0, max_offset, key=f"{P}_offset",
-                         persist_state=KEEP)
-c2.button("Random place", icon=":material/shuffle:", on_click=random_place, key=f"{P}_random")
-c3.slider("Windows", 1, 5, key=f"{P}_nwin", persist_state=KEEP)
-shown = c4.slider("Positions shown", 2, mcfg.block_size, key=f"{P}_shown", persist_state=KEEP,
-                  help="Long windows are cut so the picture fits the screen.")
-windows = training_windows(train_ids, int(offset), n_windows, mcfg.block_size)
-st.plotly_chart(windows_figure(windows, tok, max_positions=int(shown)), key=f"{P}_windows")
-with st.expander("Window 1, position by position: what the model has seen → what it should say"):
-    st.dataframe(window_pairs(windows[0], tok)[: int(shown)], hide_index=True)
+def take_new_samples(snap: Snapshot) -> list[tuple[int, str]]:
+    """The samples so far, with the newest one the training thread wrote."""
+    samples = st.session_state.setdefault(f"{P}_samples", [])
+    if frames is not None:
+        count, latest = frames.latest()
+        seen = (id(frames), count)
+        if latest is not None and st.session_state.get(f"{P}_frames_seen") != seen:
+            st.session_state[f"{P}_frames_seen"] = seen
+            new = frame_sample(latest)
+            if not samples or samples[-1][0] < new[0]:
+                samples.append(new)
+                del samples[:-MAX_SAMPLES_KEPT]
+    else:  # no recorder: one from the view once the weights of each evaluation can be read
+        last_eval = snap.evals[-1].step if snap.evals else 0
+        if not samples or samples[-1][0] < last_eval <= snap.view_step:
+            write_sample()
+    if not samples:
+        write_sample()
+    return samples
 
-# --- training ---------------------------------------------------------------------------------
-st.header("2 · Train, and read what the model writes")
-training_buttons(run, int(steps), P)
+
+def replayed_sample(snap: Snapshot, replay: int) -> tuple[int, str, str] | None:
+    """(step, sample, a note) recorded at the replayed step, or None if none was."""
+    hit = run.timeline.at(replay)
+    if hit is None or "sample" not in hit[1]:
+        return None
+    step, text = frame_sample(hit[1])
+    if replay > snap.step:
+        note = f"Step {replay:,} is not trained yet: the newest sample, from step {step:,}."
+    elif step != replay:
+        note = f"Replaying step {replay:,}: the sample written at step {step:,}, its last " \
+               "evaluation before."
+    else:
+        note = f"Replaying step {replay:,}: the sample written then."
+    return step, text, note
 
 
+def draw(snap: Snapshot, replay: int | None) -> None:
+    samples = take_new_samples(snap)
+    shown = replayed_sample(snap, replay) if replay is not None else None
+    left, right = st.columns([1, 1])
+    with left:
+        # rebuilt only when the model moved (or an evaluation came in): a queued or paused view
+        # redraws for almost nothing
+        key = (id(run), snap.step, len(snap.evals), replay, mode.font_scale)
+        st.plotly_chart(memo(f"{P}_loss", key, lambda: fit(
+            text_loss_figure(snap.steps, snap.losses, snap.evals, refs),
+            height=PRESENT_FIG_HEIGHT if mode.present else FIG_HEIGHT,
+            font_scale=mode.font_scale, marker_step=replay, legend_under=True)),
+            key=f"{P}_loss")
+        if snap.evals:
+            e = snap.evals[-1]
+            val = f", validation {e.val_loss:.3f}" if e.val_loss is not None else ""
+            st.caption(f"Last evaluation at step {e.step}: train {e.train_loss:.3f}{val}.")
+    with right:
+        step, text = samples[-1] if shown is None else shown[:2]
+        st.subheader(f"The model writes (step {step:,})")
+        st.code(text, language=None, wrap_lines=True, height=SAMPLE_HEIGHT)
+        if shown is not None:
+            st.caption(shown[2])
+            return
+        st.button("Write a sample now", icon=":material/edit_note:", key=f"{P}_sample_now",
+                  on_click=write_sample)
+        if len(samples) > 1:
+            with st.expander(f"Earlier samples ({len(samples) - 1})"):
+                for s, t in reversed(samples[:-1]):
+                    st.markdown(f"**Step {s}**")
+                    st.code(t, language=None, wrap_lines=True)
+
+
+def animating() -> bool:
+    return run.running or bool(st.session_state.get(f"{P}_playing"))
+
+
+was_live = animating()
+
+
+@st.fragment(run_every=REFRESH_SECONDS if was_live else None)
+def live() -> None:
+    advance_play(run, P)
+    snap = run.snapshot()
+    status_line(snap)
+    replay = timeline_slider(run, P, snap.target) if mode.shows("timeline") else None
+    draw(snap, replay)
+    if animating() != was_live:
+        st.rerun()  # started or finished: redraw the whole page once (buttons, ticking)
+
+
+live()
+
+
+# --- below the figures: tabs, then saving and sharing ---------------------------------------
 def task_spec() -> dict:
     return {"kind": "text", "corpus": corpus_name[:100], "sha1": digest,
             "vocab_size": tok.vocab_size}
@@ -248,24 +368,68 @@ def apply_bundle(b: Bundle) -> str:
         raise CheckpointError(f"This model has a vocabulary of {c.vocab_size}; this corpus has "
                               f"{tok.vocab_size} characters.")
     saved = b.train or tcfg  # its training settings, brought into the widgets' bounds
-    fit = {field: min(max(getattr(saved, field), SPECS[key].lo), SPECS[key].hi)
-           for field, key in TRAIN_KEYS.items()}
+    fit_values = {field: min(max(getattr(saved, field), SPECS[key].lo), SPECS[key].hi)
+                  for field, key in TRAIN_KEYS.items()}
     trainer = bundle_trainer(b, TextTask(corpus, tok, c.block_size, val_fraction=0.1), tcfg,
-                             **fit)
+                             **fit_values)
     t = trainer.config
     st.session_state.update({key: getattr(c, field) for field, key in ARCH_KEYS.items()})
     st.session_state.update({key: getattr(t, field) for field, key in TRAIN_KEYS.items()})
     st.session_state[f"{P}_device"] = t.device
     # under the identity the page computes from these widget values: kept, not rebuilt
-    install_run(f"{P}_run", LiveRun(trainer), (digest, model_config(
+    install_run(f"{P}_run", recorded_run(trainer), (digest, model_config(
         c.block_size, c.n_layer, c.n_head, c.n_embd), t.seed, t.device))
-    st.session_state[f"{P}_samples"] = []
     return (f"Loaded a model trained for {b.step:,} steps: {c.n_layer} layers, {c.n_head} heads, "
             f"{c.n_embd} dimensions, context {c.block_size}. The settings in the sidebar now "
             "match it; Train continues from its weights (with a fresh optimizer).")
 
 
-with st.expander("Save, load and share", icon=":material/share:"):
+def examples_tab() -> None:
+    """Document 003: a window sliding over the text makes the examples."""
+    if not mode.present:
+        st.markdown(
+            f"Take any **{mcfg.block_size} characters** of the text as the input; the same "
+            "window shifted one character to the right is the target. Position *t* of the "
+            "input is trained to predict target *t*, the character that follows it, so one "
+            f"window holds {mcfg.block_size} examples at once. Slide the window one character "
+            "and you have the next window. Each training step takes a batch of windows from "
+            "random places.")
+    train_ids = task.data["train"]
+    n_windows = int(st.session_state[f"{P}_nwin"])
+    max_offset = len(train_ids) - mcfg.block_size - n_windows - 1
+
+    def random_place() -> None:
+        st.session_state[f"{P}_offset"] = random.randint(0, max_offset)
+
+    if st.session_state[f"{P}_offset"] > max_offset:
+        st.session_state[f"{P}_offset"] = 0
+    if st.session_state[f"{P}_shown"] > mcfg.block_size:
+        st.session_state[f"{P}_shown"] = mcfg.block_size  # the context just got shorter
+    c1, c2, c3, c4 = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
+    offset = c1.number_input("Start at character", 0, max_offset, key=f"{P}_offset",
+                             persist_state=KEEP)
+    c2.button("Random place", icon=":material/shuffle:", on_click=random_place,
+              key=f"{P}_random")
+    c3.slider("Windows", 1, 5, key=f"{P}_nwin", persist_state=KEEP)
+    shown = c4.slider("Positions shown", 2, mcfg.block_size, key=f"{P}_shown",
+                      persist_state=KEEP,
+                      help="Long windows are cut so the picture fits the screen.")
+    windows = training_windows(train_ids, int(offset), n_windows, mcfg.block_size)
+    st.plotly_chart(fit(windows_figure(windows, tok, max_positions=int(shown)),
+                        font_scale=mode.font_scale), key=f"{P}_windows")
+    with st.expander("Window 1, position by position: what the model has seen → what it "
+                     "should say"):
+        st.dataframe(window_pairs(windows[0], tok)[: int(shown)], hide_index=True)
+
+
+def corpus_tab() -> None:
+    st.code(corpus[:1500], language=None, wrap_lines=True)
+    st.markdown("**Vocabulary** (␣ is a space, ↵ a new line), in token-id order:")
+    st.code(" ".join(visible_token(tok.token_str(i)) for i in range(tok.vocab_size)),
+            language=None, wrap_lines=True)
+
+
+def share_tab() -> None:
     left, right = st.columns(2)
     with left:
         model_download(run, task_spec(), file_name=f"text_model_step{run.trainer.step_count}.zip",
@@ -275,65 +439,36 @@ with st.expander("Save, load and share", icon=":material/share:"):
     if corpus_name != BUILTIN:
         st.caption("The link below sets up the model and training; your uploaded text cannot "
                    "travel in a link, so whoever opens it starts from the built-in corpus.")
-    share_box(SPECS)
+    share_box(SPECS, extra={"present": "1"} if mode.present else None)
 
 
-def sample_prompt() -> str:
-    try:
-        encode_prompt(tok, prompt)
-        return prompt
-    except ValueError:
-        return corpus[0]
-
-
-def write_sample() -> None:
-    """A sample from the model as it is now, kept with the step of the weights it used."""
-    samples = st.session_state.setdefault(f"{P}_samples", [])
-    samples.append(run.read_view(lambda model: generate_text(
-        model, tok, sample_prompt(), int(sample_len), temperature=float(sample_temp),
-        seed=int(seed))))
-    del samples[:-MAX_SAMPLES_KEPT]
-
-
-if prompt != sample_prompt():
-    st.warning(f"The sample prompt has characters outside this corpus's vocabulary (or is "
-               f"empty); samples start from {visible_token(corpus[0])!r} instead.")
-st.button("Write a sample now", icon=":material/edit_note:", key=f"{P}_sample_now",
-          on_click=write_sample)
-
-
-def draw(snap: Snapshot) -> None:
-    samples = st.session_state.setdefault(f"{P}_samples", [])
-    last_eval = snap.evals[-1].step if snap.evals else 0
-    if not samples or samples[-1][0] < last_eval <= snap.view_step:
-        write_sample()  # once the weights of each evaluation can be read (and before training)
-    left, right = st.columns([1, 1])
-    with left:
-        # rebuilt only when the model moved: a queued or paused view redraws for almost nothing
-        st.plotly_chart(memo(f"{P}_loss", (id(run), snap.step), lambda: text_loss_figure(
-            snap.steps, snap.losses, snap.evals, refs)), key=f"{P}_loss")
-        if snap.evals:
-            e = snap.evals[-1]
-            val = f", validation {e.val_loss:.3f}" if e.val_loss is not None else ""
-            st.caption(f"Last evaluation at step {e.step}: train {e.train_loss:.3f}{val}.")
-    with right:
-        step, text = samples[-1]
-        st.subheader(f"The model writes (step {step})")
-        st.code(text, language=None, wrap_lines=True)
-        if len(samples) > 1:
-            with st.expander(f"Earlier samples ({len(samples) - 1})"):
-                for s, t in reversed(samples[:-1]):
-                    st.markdown(f"**Step {s}**")
-                    st.code(t, language=None, wrap_lines=True)
-
-live_view(run, draw)
-st.markdown(
+HOW_TO_READ = (
+    "A GPT learns language by one exercise repeated millions of times: read some text, predict "
+    "the next token, measure the error, adjust the weights. Here every **character** is a token, "
+    "as in minGPT's and nanoGPT's character demos. Train a small GPT on a corpus and watch its "
+    "writing go from random characters to words and the corpus's style.\n\n"
     "**How to read this.** The thin blue line is the loss of each training batch; the thick "
     "lines are averages measured at every evaluation on training text and on held-out "
     "validation text the model never trains on (when validation rises while training falls, "
     "the model is memorising). The dotted lines are milestones: guessing every character "
     "equally likely scores log V; knowing only how often each letter occurs scores the "
     "'letter frequencies' line. Below that line the model is using the characters before. "
-    "Samples are drawn with the temperature set in the sidebar; open **Generate** to watch "
-    "generation one character at a time."
+    "Samples are drawn with the temperature set in the sidebar, after every evaluation; "
+    "**Replay** goes back to any step and shows the sample written then. Open **Generate** to "
+    "watch generation one character at a time."
 )
+
+labels = ["Where the training examples come from", "The corpus and its vocabulary"]
+if not mode.present:
+    labels.insert(0, "How to read this")
+tabs = dict(zip(labels, st.tabs(labels), strict=True))
+if "How to read this" in tabs:
+    with tabs["How to read this"]:
+        st.markdown(HOW_TO_READ)
+with tabs["Where the training examples come from"]:
+    examples_tab()
+with tabs["The corpus and its vocabulary"]:
+    corpus_tab()
+if mode.shows("share"):
+    with st.expander("Save, load and share", icon=":material/share:"):
+        share_tab()

@@ -45,13 +45,16 @@ def test_closing_the_tab_stops_gpt1_and_generate_training(chromium_browser):
         # stage 2 from scratch (needs no pre-training), long enough to outlast the test
         page.get_by_text("Random weights only (from scratch)").click()
         set_number(page, "Fine-tuning steps", 5000)
+        page.get_by_role("tab", name=re.compile("Stage 2")).click()  # each stage is a tab
         page.get_by_role("button", name=re.compile(r"Fine-tune \(1 run of 5000 steps")).click()
         expect(page.get_by_role("button", name=re.compile("Stop fine-tuning"))).to_be_visible()
         # stage 1 at the same time
         set_number(page, "Pre-training steps per click", 20_000)
+        page.get_by_role("tab", name=re.compile("Stage 1")).click()
         page.get_by_role("button", name=re.compile("Train 20,000 steps")).click()
         expect(page.locator("[data-testid='stProgress']").first).to_contain_text(
             re.compile(r"Step [1-9]"), timeout=30_000)
+        page.get_by_role("tab", name=re.compile("Stage 2")).click()
         expect(page.get_by_text(re.compile(r"Fine-tuning run 1 of 1 \(scratch"))).to_be_visible(
             timeout=30_000)
         assert_no_exception(page)

@@ -38,6 +38,12 @@ def comparison_spec(page) -> dict:
     return json.loads(plot.evaluate("e => JSON.stringify({data: e.data, layout: e.layout})"))
 
 
+def stage(page, n: int) -> None:
+    """Show stage n's tab (the two stages are tabs, each one screen)."""
+    page.get_by_role("tab", name=re.compile(f"Stage {n}")).click()
+    page.wait_for_timeout(200)
+
+
 def open_gpt1(page, base_url: str) -> None:
     # through the sidebar, as a student would (a direct link works too: test_app.py)
     open_via_nav(page, base_url, "GPT-1")
@@ -51,6 +57,8 @@ def test_pretrain_then_finetune_both_ways_and_compare(app_server, browser_page):
     expect(page.locator("h1").first).to_contain_text("GPT-1")
     assert_no_exception(page)
     # the transformed example: special tokens drawn as tokens
+    stage(page, 2)
+    page.get_by_text("The task: how an example becomes one token sequence").click()
     tokens = page.locator(".js-plotly-plot", has_text="tokens").first
     expect(tokens).to_contain_text("<start>")
     expect(tokens).to_contain_text("<extract>")
@@ -61,6 +69,7 @@ def test_pretrain_then_finetune_both_ways_and_compare(app_server, browser_page):
     assert_no_exception(page)
 
     # stage 1: the tiny model (the default), 50 steps (one evaluation interval), live
+    stage(page, 1)
     expect(page.get_by_role("combobox", name="Model size")).to_have_value(re.compile("^tiny"))
     set_number(page, "Pre-training steps per click", 50)
     page.get_by_role("button", name=re.compile(r"Train 50 steps")).click()
@@ -73,6 +82,7 @@ def test_pretrain_then_finetune_both_ways_and_compare(app_server, browser_page):
     set_number(page, "Fine-tuning steps", 20)
     page.get_by_text("Also at 32, 128, 512 examples").click()
     wait_ready(page)
+    stage(page, 2)
     page.get_by_role("button", name=re.compile(r"Fine-tune \(6 runs of 20 steps")).click()
     expect(page.get_by_text("Finished 6 runs.")).to_be_visible(timeout=240_000)
     wait_ready(page)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -24,12 +26,15 @@ def test_gpt1_settings_and_pretraining_survive_a_page_switch(app_server, browser
     step = shown_step(page)
     page.get_by_text(SCRATCH).click()
     page.get_by_text(SWEEP).click()
+    stage2 = page.get_by_role("tab", name=re.compile("Stage 2"))
+    stage2.click()
     expect(page.get_by_role("button", name="Fine-tune (3 runs of 40 steps)")).to_be_visible()
     nav(page, "Home")
     nav(page, "GPT-1")
     assert_no_exception(page)
     expect(page.get_by_role("radio", name=SCRATCH)).to_be_checked()
     expect(page.get_by_role("checkbox", name=SWEEP)).to_be_checked()
-    expect(page.get_by_role("button", name="Fine-tune (3 runs of 40 steps)")).to_be_visible()
     assert page.get_by_label("Pre-training steps per click", exact=True).input_value() == "10"
     assert shown_step(page) == step
+    stage2.click()
+    expect(page.get_by_role("button", name="Fine-tune (3 runs of 40 steps)")).to_be_visible()
