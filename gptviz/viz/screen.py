@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
-from gptviz.viz.style import FONT_SIZE
+from gptviz.viz.style import FONT_SIZE, MARKER_COLOR
 
-MARKER_COLOR = "#6b7280"
 MIN_SIZE = 14  # px: the smallest text a class reads from the back of a room
 LEGEND_ROW = 34  # px under the x axis for a one-row legend
 
@@ -39,10 +38,11 @@ def scale_fonts(fig: go.Figure, scale: float = 1.0) -> go.Figure:
 
 
 def mark_step(fig: go.Figure, step: int | None, label: str | None = None) -> go.Figure:
-    """A dashed vertical line at `step` (a replayed step), labelled at the top. Changes fig."""
+    """A vertical line at `step` (a replayed step, drawn as loss_figure's marker_step), labelled
+    at the bottom. Changes fig."""
     if step is None:
         return fig
-    fig.add_vline(x=step, line=dict(color=MARKER_COLOR, dash="dash", width=2),
+    fig.add_vline(x=step, line=dict(color=MARKER_COLOR, dash="dot", width=2),
                   annotation_text=label or f"step {step:,}", annotation_position="bottom right",
                   annotation_font=dict(color=MARKER_COLOR, size=15))
     return fig

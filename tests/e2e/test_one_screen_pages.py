@@ -221,6 +221,18 @@ def test_tasks_train_on_one_screen_and_replay_the_table(app_server, page):
     assert_no_exception(page)
     assert_on_one_screen(page, "tasks_replay", **tasks_parts(page))
 
+    # Play walks the recorded steps on its own; Pause stops it
+    page.get_by_role("button", name=re.compile("Play")).click()
+    step = page.get_by_role("slider", name=re.compile(r"^Step"))
+    page.wait_for_function(
+        """() => { const s = document.querySelector("input[type='range'][aria-label='Step']");
+                   return s && parseInt(s.value) > 27; }""",
+        timeout=30_000, polling=200)
+    page.get_by_role("button", name=re.compile("Pause")).first.click()
+    wait_ready(page)
+    assert int(step.input_value()) > 27
+    assert_no_exception(page)
+
 
 # --- GPT-1 ----------------------------------------------------------------------------------
 def test_gpt1_stages_each_fit_one_screen(app_server, page):
