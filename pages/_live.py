@@ -278,7 +278,7 @@ def apply_url_settings(specs: Mapping[str, Param], key: str) -> None:
     if flag in st.session_state:
         return
     st.session_state[flag] = True
-    raw = {k: st.query_params.get_all(k) for k in st.query_params}
+    raw = {k: st.query_params.get_all(k) for k in st.query_params if k not in VIEW_PARAMS}
     values, messages = parse_params(raw, specs)
     for k, v in values.items():
         st.session_state[k] = v

@@ -181,3 +181,23 @@ def test_prefix_states_say_not_scored_in_last_position_mode_and_trained_otherwis
     assert node_tip(fig, "11").startswith("prefix 11: seen 8 times")
     table = at.dataframe[0].value.set_index("state")
     assert table.loc["11", "trained on"] == "yes" and table.loc["11", "seen in data"] == 8
+
+
+def test_presenter_and_hide_parameters_are_not_unknown_settings():
+    from tests.apptest_helpers import page_path
+
+    at = AppTest.from_file(page_path("baby_gpt"), default_timeout=60)
+    at.query_params["present"] = "1"
+    at.query_params["hide"] = "reset"
+    at.run()
+    try:
+        assert not at.exception
+        assert not any("does not know" in w.value for w in at.warning), at.warning
+        assert at.session_state["baby_present"] is True
+        assert not any(b.label == "Reset" for b in at.button)
+    finally:
+        if "baby_run" in at.session_state:
+            at.session_state["baby_run"].pause()
+        import streamlit as st
+
+        st.cache_resource.clear()
