@@ -69,7 +69,9 @@ enter_through_app()
 
 P = "baby"  # widget-key prefix
 MAX_SHARED_SEQUENCE = 2_000  # symbols of the sequence that a link may carry
-LIVE_SECONDS = 0.2  # redraws a second while training or replaying: five
+# a redraw every 0.5 s while training or replaying: measured (python -m bench.live_view), 0.2 s
+# cost the server 0.3-0.6 CPU s a redraw and stalled every view of a class of 10 on 2 cores
+LIVE_SECONDS = 0.5
 FIG_HEIGHT = 360  # px: the loss and the graph side by side fit a 1280x720 screen
 ATT_HEIGHT = 400  # px: below them, the attention still fits a 1920x1080 screen
 
@@ -276,8 +278,8 @@ def attention(step: int, replay: int | None) -> None:
                        "as it is now.")
     if att is None:
         x = torch.tensor([window], dtype=torch.long)
-        att = run.read_model(lambda m: format_attention(
-            m(x.to(m.device), return_attention=True).attention))
+        att = memo(f"{P}_att", (run, run.snapshot().view_step, window), lambda: run.read_model(
+            lambda m: format_attention(m(x.to(m.device), return_attention=True).attention)))
     label = "".join(tok(t) for t in window)
     st.plotly_chart(attention_figure(att, [tok(t) for t in window],
                                      title=f"Attention for input {label} at step {step:,}: "

@@ -63,7 +63,11 @@ def step_shown(page) -> int:
 
 
 def graph_text(page) -> str:
-    return page.locator("[data-testid='stGraphVizChart'] svg").last.text_content()
+    """The chain figure's text (Baby GPT's second plotly figure: the loss curve comes first)."""
+    page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot').length >= 2",
+                           timeout=30_000)
+    return page.evaluate("""() => Array.from(document.querySelectorAll('.js-plotly-plot')[1]
+        .querySelectorAll('text')).map(t => t.textContent).join(' ')""")
 
 
 # --- user text is never HTML -----------------------------------------------------------------
@@ -86,6 +90,8 @@ def test_markup_typed_or_uploaded_anywhere_never_runs(app_server, browser_page):
         # uploads first: a bad text below may stop the rest of the page from drawing
         files = page.locator("input[type='file']")
         for i in range(files.count()):
+            if not files.nth(i).locator("xpath=..").is_visible():
+                continue  # in a tab that is not shown
             files.nth(i).set_input_files(files=[{
                 "name": f"{XSS}.zip", "mimeType": "application/zip",
                 "buffer": f"<html><body>{XSS}<script>window.__xss=2</script></body></html>"
