@@ -7,8 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-import pages._entry  # noqa: F401  imported here, never at the same time as the warm-up
-import pages._preload as _preload
+import pages._preload  # noqa: F401  first: heavy imports once, and torch on one thread
 from pages._catalog import CATALOG
 
 st.set_page_config(page_title="gptviz: watch a GPT learn", page_icon=":material/neurology:",
@@ -20,26 +19,9 @@ _cache = Path(__file__).parent / ".cache" / "tiktoken"
 if _cache.is_dir():
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(_cache))
 
-home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
-sections: dict[str, list[st.Page]] = {"": [home]}
+sections: dict[str, list[st.Page]] = {"": [
+    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)]}
 for info in CATALOG:
     sections.setdefault(info.section, []).append(
         st.Page(info.path, title=info.title, icon=info.icon))
-page = st.navigation(sections)
-
-# torch, plotly, pandas, the pages' modules: imported by one background thread that the first
-# run in this server process starts (pages/_preload.py). The home page needs none of it: it
-# draws first, then the warm-up starts. Every other page waits for its end: torch on one thread
-# before anything trains, and no import racing the warm-up's.
-if page is home:
-    try:
-        page.run()
-        # the browser loads the other pages' element code while the student reads
-        st.html(_preload.browser_warm_up_html(), unsafe_allow_javascript=True)
-    finally:
-        _preload.start()
-else:
-    if not _preload.done.is_set():
-        with st.spinner("Loading PyTorch and the plotting libraries (once per server start)…"):
-            _preload.wait()
-    page.run()
+st.navigation(sections).run()

@@ -6,9 +6,8 @@ median of repeated runs with its quartiles, beside the machine, the load and the
   cpu     training ms/step on the CPU, gptviz vs a nanoGPT reference run in the same process
   gpu     nanoGPT's shakespeare_char on CUDA: ms/step, tokens/s, MFU, loss check (skipped
           without CUDA; --gpu-dry-run runs its code on the CPU with a tiny model)
-  app     the real app in Chromium: startup (first page drawn, each page's first visit on a
-          fresh server), page switch, redraw latency, cost of watching, server memory (needs
-          playwright and /usr/bin/chromium)
+  app     the real app in Chromium: startup, page switch, redraw latency, cost of watching,
+          server memory (needs playwright and /usr/bin/chromium)
 
   quality (alone: `python -m bench quality [--quick] ...`, see `python -m bench quality -h`)
           time to nanoGPT's final validation loss on the built-in corpus, nanoGPT's CPU recipe
@@ -65,22 +64,8 @@ def _app(args: argparse.Namespace) -> dict[str, Any]:
     print("\n## The app in a browser\n")
     rows = []
     if "startup" in res:
-        st = res["startup"]
-        for key, label in (("first_page_drawn_s", "streamlit run app.py -> first page drawn"),
-                           ("warm_up_done_s", "streamlit run app.py -> server warm-up done"),
-                           ("browser_warm_up_done_s",
-                            "streamlit run app.py -> browser warm-up done")):
-            if st.get(key):
-                rows.append([label, fmt_spread(st[key]) + " s"])
-        for title, v in st["first_visit"].items():
-            fig = fmt_spread(v["first_visit_s"]) + " s" if v["first_visit_s"] else "no sample"
-            if v["errors"]:
-                fig += " FAILED: " + "; ".join(v["errors"])
-            rows.append([f"first visit: {title}", fig])
-        if st.get("first_visit_at_once"):
-            a = st["first_visit_at_once"]
-            rows.append([f"first visit: {a['page']}, clicked as home is drawn",
-                         fmt_spread(a["first_visit_s"]) + " s"])
+        rows.append(["streamlit run app.py -> first page drawn",
+                     fmt_spread(res["startup"]["first_page_drawn_s"]) + " s"])
     for k, v in res.get("page_switch", {}).items():
         rows.append([f"page switch {k.removesuffix('_s').replace('_', ' ')}",
                      fmt_spread(v) + " s"])

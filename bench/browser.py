@@ -1,10 +1,7 @@
 """Parts 3 and 4: the real app (`streamlit run app.py`) in a real browser (Debian's Chromium).
 
 Measured:
-  startup      `streamlit run app.py` started -> the home page drawn in the browser, and then
-               each catalog page's first visit: a fresh server and browser per sample, the
-               click once the server logs its background warm-up done (and one torch page
-               clicked the moment home is drawn)
+  startup      `streamlit run app.py` started -> the home page drawn in the browser
   page switch  click in the sidebar -> the other page drawn (Home <-> Baby GPT)
   redraw       while training, for 8 and 64 states: the browser asks for a redraw (the live
                fragment's timer, every 0.5 s) -> the new step's text is on the page -> the
@@ -25,7 +22,6 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
@@ -93,19 +89,15 @@ INSTRUMENT_JS = """
 
 
 # --- the server ------------------------------------------------------------------------------
-def spawn_server(port: int, env: dict[str, str] | None = None, script: str = "app.py",
-                 log_path: Path | None = None) -> subprocess.Popen[bytes]:
-    """`streamlit run <script>` as a user starts it (headless), in its own process group,
-    its output to log_path (discarded without one)."""
+def spawn_server(port: int, env: dict[str, str] | None = None,
+                 script: str = "app.py") -> subprocess.Popen[bytes]:
+    """`streamlit run <script>` as a user starts it (headless), in its own process group."""
     cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true",
            "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
            "--server.address", "127.0.0.1", "--server.port", str(port)]
-    log = open(log_path or os.devnull, "wb")  # noqa: SIM115 - handed to the child
-    try:
-        return subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True, env={**os.environ, **(env or {})})
-    finally:
-        log.close()
+    log = open(os.devnull, "wb")  # noqa: SIM115 - handed to the child
+    return subprocess.Popen(cmd, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True, env={**os.environ, **(env or {})})
 
 
 def wait_health(url: str, timeout: float = 60.0) -> None:
@@ -247,131 +239,42 @@ def redraw_latencies(sends: list[float], mk: list[list]) -> dict[str, list[float
 
 
 # --- the parts -------------------------------------------------------------------------------
-WARM_STARTED = "gptviz warm-up started"  # pages/_preload.py logs these two lines
-WARM_DONE = "gptviz warm-up done"
-HOME_H1 = "gptviz:"  # the home page's title starts so
-# the page drawn: "error" when it shows an exception, its title (an h1 other than the home
-# page's, unless home is what is awaited) otherwise; false while neither is there
-DRAWN_JS = """([notHome, home]) => {
-  if (document.querySelector("[data-testid='stException']")) return "error";
-  const h = [...document.querySelectorAll('h1')].map(e => e.textContent)
-    .find(t => !notHome || !t.startsWith(home));
-  return h || false;
-}"""
-# the home page's browser warm-up (pages/_preload.py): absent in an app without one
-BROWSER_WARM_JS = "() => !window.__gptvizWarmUp || window.__gptvizWarmUp === 'done'"
-AT_ONCE_PAGE = "Sorting & addition"  # a torch page, clicked the moment the home page is drawn
-
-
-def wait_drawn(page, not_home: bool) -> str:
-    """Wait until a page is drawn and the app idle; its title, or "error"."""
-    got = page.wait_for_function(DRAWN_JS, arg=[not_home, HOME_H1], timeout=60_000, polling="raf")
-    wait_ready(page)
-    return got.json_value()
-
-
-def wait_log(path: Path, text: str, timeout: float) -> float | None:
-    """perf_counter() when `text` first shows in the server's log, None if not by timeout."""
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            if text in path.read_text(errors="replace"):
-                return time.perf_counter()
-        except OSError:
-            pass
-        time.sleep(0.02)
-    return None
-
-
-def first_visit(browser, title: str, after_warm_up: bool = True) -> dict[str, Any]:
-    """A fresh `streamlit run app.py` and a fresh browser: start -> the home page drawn (the
-    browser opens the URL as soon as the server answers), then, once the server logs that its
-    background warm-up is done and the home page's browser warm-up has loaded its code (at
-    once when the app has neither, or after_warm_up is False), a click on `title` in the
-    sidebar -> that page drawn: its first visit in this server and this browser."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    fd, name = tempfile.mkstemp(prefix="bench-streamlit-", suffix=".log")
-    os.close(fd)
-    log = Path(name)
-    t0 = time.perf_counter()
-    proc = spawn_server(port, log_path=log)
-    ctx = browser.new_context(viewport=VIEWPORT)
-    out: dict[str, Any] = {"page": title}
-    try:
-        wait_health(url)
-        out["server_answers_s"] = time.perf_counter() - t0
-        page = ctx.new_page()
-        page.goto(url)
-        wait_drawn(page, not_home=False)
-        out["first_page_drawn_s"] = time.perf_counter() - t0
-        # the app warms up in the background: wait for its end, as a student reading
-        if after_warm_up and WARM_STARTED in log.read_text(errors="replace"):
-            t_warm = wait_log(log, WARM_DONE, 120)
-            if t_warm is None:
-                raise TimeoutError("the server did not log the end of its warm-up")
-            out["warm_up_done_s"] = t_warm - t0
-        if after_warm_up:  # and the browser's: the home page's script imports element code
-            page.wait_for_function(BROWSER_WARM_JS, timeout=120_000, polling=50)
-            out["browser_warm_up_done_s"] = time.perf_counter() - t0
-        t1 = time.perf_counter()
-        page.locator(NAV, has_text=title).first.click(force=True)
-        got = wait_drawn(page, not_home=True)
-        out["first_visit_s"] = time.perf_counter() - t1
-        if got == "error":
-            out["error"] = "the page showed an exception"
-    finally:
-        ctx.close()
-        stop_streamlit(proc)
-        out["log_tail"] = log.read_text(errors="replace")[-1500:] if "error" in out else None
-        log.unlink(missing_ok=True)
-    return out
-
-
-def measure_first_visits(browser, titles: list[str], runs: int) -> dict[str, Any]:
-    """Each page's first visit, `runs` times (a fresh server and browser each, pages in turns),
-    the start-up figures of all those servers, and AT_ONCE_PAGE clicked without waiting for
-    the warm-up (a student quicker than it)."""
-    samples: list[dict[str, Any]] = []
+def measure_startup(browser, runs: int) -> dict[str, Any]:
+    """`streamlit run app.py` -> home page drawn, with the browser opening the URL at once
+    (retrying until the server answers), as a user who starts the app and its tab together."""
+    healthy, drawn, idle_rss = [], [], []
     for _ in range(runs):
-        for title in titles:
-            try:
-                samples.append(first_visit(browser, title))
-            except Exception as e:  # noqa: BLE001 - recorded in the results
-                samples.append({"page": title, "error": f"{type(e).__name__}: {e}"[:300]})
-        if AT_ONCE_PAGE in titles:
-            try:
-                samples.append({**first_visit(browser, AT_ONCE_PAGE, after_warm_up=False),
-                                "at_once": True})
-            except Exception as e:  # noqa: BLE001
-                samples.append({"page": AT_ONCE_PAGE, "at_once": True,
-                                "error": f"{type(e).__name__}: {e}"[:300]})
+        port = free_port()
+        url = f"http://127.0.0.1:{port}"
+        t0 = time.perf_counter()
+        proc = spawn_server(port)
+        ctx = browser.new_context(viewport={"width": 1400, "height": 900})
+        try:
+            done = threading.Event()
+            t_health: list[float] = []
 
-    def figure(key: str, rows: list[dict[str, Any]]) -> dict[str, Any] | None:
-        v = [r[key] for r in rows if r.get(key) is not None]
-        return summarize(v) if v else None
+            def poll(url: str = url, t_health: list[float] = t_health,
+                     done: threading.Event = done) -> None:
+                wait_health(url)
+                t_health.append(time.perf_counter())
+                done.set()
 
-    pages: dict[str, Any] = {}
-    for title in titles:
-        rows = [r for r in samples if r["page"] == title and not r.get("at_once")]
-        ok = [r for r in rows if "error" not in r]
-        pages[title] = {"first_visit_s": figure("first_visit_s", ok),
-                        "errors": sorted({r["error"] for r in rows if "error" in r}) or None}
-    at_once = [r for r in samples if r.get("at_once") and "error" not in r]
-    return {
-        "method": "a fresh `streamlit run app.py` and browser context per sample: home drawn, "
-                  "then (after the server's and the browser's warm-up are done) one click to "
-                  "the page",
-        "server_answers_s": figure("server_answers_s", samples),
-        "first_page_drawn_s": figure("first_page_drawn_s", samples),
-        "warm_up_done_s": figure("warm_up_done_s", samples),
-        "browser_warm_up_done_s": figure("browser_warm_up_done_s", samples),
-        "first_visit": pages,
-        "first_visit_at_once": ({"page": AT_ONCE_PAGE,
-                                 "first_visit_s": figure("first_visit_s", at_once)}
-                                if at_once else None),
-        "samples": [{k: v for k, v in r.items() if v is not None} for r in samples],
-    }
+            threading.Thread(target=poll, daemon=True).start()
+            done.wait(60)
+            page = ctx.new_page()
+            page.goto(url)
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('h1')].length > 0", timeout=60_000,
+                polling="raf")
+            wait_ready(page)
+            drawn.append(time.perf_counter() - t0)
+            healthy.append(t_health[0] - t0)
+        finally:
+            ctx.close()
+            idle_rss.append(rss_mb(proc.pid))
+            stop_streamlit(proc)
+    return {"server_answers_s": summarize(healthy), "first_page_drawn_s": summarize(drawn),
+            "samples_first_page_drawn_s": drawn}
 
 
 def measure_page_switch(page, runs: int) -> dict[str, Any]:
@@ -481,10 +384,7 @@ def run(quick: bool = False, parts: tuple[str, ...] = ("startup", "switch", "red
         browser = pw.chromium.launch(executable_path=CHROMIUM_PATH, args=CHROMIUM_ARGS)
         try:
             if "startup" in parts:
-                from pages._catalog import CATALOG
-
-                out["startup"] = measure_first_visits(browser, [p.title for p in CATALOG],
-                                                      runs=max(n, 3))
+                out["startup"] = measure_startup(browser, n)
             port = free_port()
             url = f"http://127.0.0.1:{port}"
             proc = spawn_server(port)

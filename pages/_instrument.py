@@ -11,12 +11,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import streamlit as st
 
-if TYPE_CHECKING:  # home.py imports this module: it must not import torch (pages/_preload.py)
-    from gptviz.live import LiveRun
+from gptviz.live import LiveRun
 
 PRESENT_FONT_SCALE = 1.35  # figure text in presenter mode, against the normal size
 PLAY_SECONDS = 0.3  # one frame of the timeline's replay

@@ -28,10 +28,9 @@ def test_home_page_links_to_every_page():
 
 
 def test_the_app_runs_torch_on_one_thread_and_preloads_pandas_for_plotly():
-    """app.py's warm-up (pages/_preload.py, a background thread its first run starts, which
-    every page but home waits for): torch on one thread for every thread started afterwards
-    (LiveRun's trainers; the README's measured setting), and plotly's lazy pandas lookup
-    answered from a fully imported module."""
+    """app.py's first import (pages/_preload.py): torch on one thread for every thread started
+    afterwards (LiveRun's trainers; the README's measured setting), and plotly's lazy pandas
+    lookup answered from a fully imported module."""
     import sys
     import threading
 
@@ -41,7 +40,6 @@ def test_the_app_runs_torch_on_one_thread_and_preloads_pandas_for_plotly():
     sys.modules.pop("pages._preload", None)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
-    assert sys.modules["pages._preload"].wait(300)  # what app.py waits on for a training page
     seen: list[int] = []
     trainer_like = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
     trainer_like.start()
