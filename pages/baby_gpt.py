@@ -73,7 +73,7 @@ MAX_SHARED_SEQUENCE = 2_000  # symbols of the sequence that a link may carry
 # cost the server 0.3-0.6 CPU s a redraw and stalled every view of a class of 10 on 2 cores
 LIVE_SECONDS = 0.5
 FIG_HEIGHT = 360  # px: the loss and the graph side by side fit a 1280x720 screen
-ATT_HEIGHT = 400  # px: below them, the attention still fits a 1920x1080 screen
+ATT_HEIGHT = 320  # px: below them, the attention still fits a 1920x1080 screen
 
 # Every setting of the page, with its allowed range: the widgets use these bounds, and the same
 # specs check the values that arrive in a shared link (gptviz/urlparams.py).
