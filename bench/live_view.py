@@ -46,7 +46,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS_DIR, machine, summarize, table, write_json
+from bench.common import RESULTS_DIR, machine, run_async, summarize, table, write_json
 
 # --- the targets (issue item "Smooth") -----------------------------------------------------------
 TARGET_8_UPDATES_PER_S = 5.0
@@ -487,9 +487,9 @@ def run(quick: bool = False, parts: set[str] | None = None, sessions: int = 10,
         if parts & {"views", "watch"}:
             out.update(run_browser(url, proc.pid, seconds, turns, turn_seconds, parts))
         if "watch" in parts:
-            out["watch_ws"] = asyncio.run(_watch_ws(url, turns, turn_seconds))
+            out["watch_ws"] = run_async(_watch_ws(url, turns, turn_seconds))
         if "sessions" in parts:
-            out["sessions"] = asyncio.run(_sessions(url, proc.pid, sessions, session_seconds,
+            out["sessions"] = run_async(_sessions(url, proc.pid, sessions, session_seconds,
                                                     client_interval))
     finally:
         stop_streamlit(proc)

@@ -36,6 +36,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import REPO_ROOT as ROOT
+from bench.common import run_async
 from bench.server import (
     CHROMIUM_ARGS,
     CHROMIUM_PATH,
@@ -111,7 +112,7 @@ def run_load(sessions: int = 10, seconds: float = 30.0, max_trainers: int | None
     half-way (as a websocket client, and as a real browser when `browser_newcomer`)."""
     env = {"GPTVIZ_MAX_TRAINERS": str(max_trainers)} if max_trainers else {}
     with server(env) as (url, proc):
-        return asyncio.run(_load(url, proc.pid, sessions, seconds, max_trainers,
+        return run_async(_load(url, proc.pid, sessions, seconds, max_trainers,
                                  browser_newcomer))
 
 
@@ -223,7 +224,7 @@ def run_churn(sessions: int = 100, batch: int = 10, ttl: int = 5, steps: int = 2
     """Open, train (`steps` steps) and close `sessions` sessions, `batch` at a time."""
     env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(ttl)}
     with server(env) as (url, proc):
-        return asyncio.run(_churn(url, proc.pid, sessions, batch, ttl, steps))
+        return run_async(_churn(url, proc.pid, sessions, batch, ttl, steps))
 
 
 async def _one_session(url: str, steps: int) -> int:

@@ -127,8 +127,10 @@ def test_hyperparameters_reach_the_optimizer_also_while_training(at):
     assert run.running
     at.number_input(key="tasks_lr").set_value(2e-4).run()
     at.number_input(key="tasks_batch").set_value(16).run()
-    wait_for(lambda: run.trainer.optimizer.param_groups[0]["lr"] == pytest.approx(2e-4),
-             timeout=30, what="the new learning rate to reach AdamW")
+    # two widget changes, two updates: wait for the second (the batch) as well as the first
+    wait_for(lambda: run.trainer.optimizer.param_groups[0]["lr"] == pytest.approx(2e-4)
+             and run.trainer.config.batch_size == 16,
+             timeout=30, what="the new learning rate and batch size to reach the trainer")
     assert run.running, run.snapshot().message
     assert run.trainer.optimizer.param_groups[0]["lr"] == pytest.approx(2e-4)  # not after a pause
     assert run.trainer.config.batch_size == 16

@@ -11,29 +11,12 @@ enough for a shared CI box.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from bench.load_test import run_churn as _run_churn
-from bench.load_test import run_load as _run_load
+from bench.load_test import run_churn, run_load
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def _in_own_thread(fn, **kwargs) -> dict:
-    # the clients use asyncio.run(), which refuses to start inside a running event loop, and the
-    # browser tests' Playwright (sync API) leaves one running on the main thread
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(fn, **kwargs).result()
-
-
-def run_load(**kwargs) -> dict:
-    return _in_own_thread(_run_load, **kwargs)
-
-
-def run_churn(**kwargs) -> dict:
-    return _in_own_thread(_run_churn, **kwargs)
 
 
 @pytest.fixture(scope="module")
