@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 
 import numpy as np
 import streamlit as st
 
-from gptviz.checkpoint import Bundle, CheckpointError, bundle_trainer, check_fits
+from gptviz.checkpoint import (
+    MAX_BUNDLE_BYTES,
+    Bundle,
+    CheckpointError,
+    bundle_trainer,
+    check_fits,
+)
 from gptviz.config import ConfigError, GPTConfig, TrainConfig
-from gptviz.corpus import CorpusError, builtin_corpus, decode_upload
+from gptviz.corpus import MAX_UPLOAD_BYTES, CorpusError, builtin_corpus, decode_upload
 from gptviz.generate import encode_prompt, generate_text
 from gptviz.live import LiveRun, Snapshot
 from gptviz.live.evalframes import EvalFrames, frame_step
@@ -53,7 +60,9 @@ BUILTIN = "Built-in: Python's documentation"
 UPLOAD = "Upload a .txt file"
 SAMPLE_CHARS_MAX = 600
 MAX_SAMPLES_KEPT = 30
-MAX_MODEL_MB = 60  # model files this page loads: the presets' models are well under 5 MB
+# model files this page loads: the largest model any setting here builds (the presets' models
+# are well under 5 MB). What the page can save, it can load.
+MAX_MODEL_MB = math.ceil(MAX_BUNDLE_BYTES / 1e6)
 FIG_HEIGHT = 350  # px: the loss curve and the sample share one 1280x720 screen with the controls
 PRESENT_FIG_HEIGHT = 330  # ... in presenter mode's larger type
 SAMPLE_HEIGHT = 250  # px: the newest sample beside it (a longer one scrolls inside its box)
@@ -128,6 +137,7 @@ with st.sidebar:
     upload = None
     if source == UPLOAD:
         upload = st.file_uploader("Plain text, UTF-8, up to 2 MB", type=["txt"],
+                                  max_upload_size=math.ceil(MAX_UPLOAD_BYTES / 2**20),
                                   key=f"{P}_upload")
     st.header("Model")
     st.selectbox("Preset", list(TEXT_PRESETS), key=f"{P}_preset", on_change=apply_preset,
