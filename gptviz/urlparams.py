@@ -99,7 +99,9 @@ class TextParam:
         return raw, None
 
     def encode(self, v: Any) -> str:
-        return str(v)
+        # a run of symbols (allowed set) reads the same without its spaces and line breaks,
+        # which would only lengthen the link; free text keeps them
+        return re.sub(r"\s+", "", str(v)) if self.allowed is not None else str(v)
 
 
 Param = IntParam | FloatParam | BoolParam | ChoiceParam | TextParam
@@ -152,8 +154,38 @@ def parse_params(raw: Mapping[str, str | Sequence[str]],
 
 
 def encode_params(values: Mapping[str, Any], specs: Mapping[str, Param]) -> dict[str, str]:
-    """The query parameters that reproduce `values` (only names that have a spec)."""
-    return {k: specs[k].encode(v) for k, v in values.items() if k in specs}
+    """The query parameters that reproduce `values` (only names that have a spec, and only
+    values that a link can carry: see left_out)."""
+    out = {}
+    for k, v in values.items():
+        if k in specs and _travels(specs[k], encoded := specs[k].encode(v)):
+            out[k] = encoded
+    return out
+
+
+def _travels(spec: Param, encoded: str) -> bool:
+    """Whether the value parses back as it is (a text over its link length does not)."""
+    if not isinstance(spec, TextParam) and len(encoded) > MAX_RAW_CHARS:
+        return False
+    try:
+        spec.parse(encoded)
+    except ValueError:
+        return False
+    return True
+
+
+def left_out(values: Mapping[str, Any], specs: Mapping[str, Param]) -> list[str]:
+    """A sentence for each setting whose value a link cannot carry (a text that is longer than
+    its spec allows in a link), so the page can say so instead of making a link that lies."""
+    notes = []
+    for k, v in values.items():
+        spec = specs.get(k)
+        if spec is None or _travels(spec, spec.encode(v)):
+            continue
+        limit = f"{spec.max_chars:,} characters" if isinstance(spec, TextParam) else "its range"
+        notes.append(f"`{k}` is left out of the link: a link carries at most {limit}, so the "
+                     "link opens this page with that setting at its default.")
+    return notes
 
 
 def share_url(base: str, values: Mapping[str, Any], specs: Mapping[str, Param]) -> str:

@@ -38,7 +38,7 @@ from gptviz.checkpoint import (
 )
 from gptviz.config import ConfigError
 from gptviz.live import TRAINING_SLOTS, BackgroundJob, LiveRun, Snapshot
-from gptviz.urlparams import Param, encode_params, parse_params, share_url
+from gptviz.urlparams import Param, encode_params, left_out, parse_params, share_url
 
 VIEW_PARAMS = ("hide", "present")  # URL parameters of pages/_instrument.py's view_mode
 REFRESH_SECONDS = 0.5  # two redraws a second: smooth to watch, cheap for the trainer
@@ -306,11 +306,14 @@ def share_box(specs: Mapping[str, Param], extra: Mapping[str, str] | None = None
     url = share_url(st.context.url or "", values, specs)
     if extra:
         url += ("&" if "?" in url else "?") + urlencode(dict(extra))
-    st.markdown("**Share this experiment.** The address bar holds every setting of this page; "
+    st.markdown("**Share this experiment.** The address bar holds this page's settings (a "
+                "typed text only up to a link's length: see below if one is left out); "
                 "copy it (or the link below) and send it to your class: the link opens this "
                 "page set up the same way, and with the same seed, training gives the same "
                 "model.")
     st.code(url, language=None, wrap_lines=True)
+    for note in left_out(values, specs):
+        st.warning(note, icon=":material/link_off:")
     return url
 
 

@@ -201,3 +201,14 @@ def test_presenter_and_hide_parameters_are_not_unknown_settings():
         import streamlit as st
 
         st.cache_resource.clear()
+
+
+def test_a_sequence_too_long_for_a_link_is_left_out_of_it_and_the_page_says_so(at):
+    at.text_area(key="baby_seq").set_value("0110 " * 600).run()  # 2,400 symbols
+    assert not at.exception
+    assert "baby_seq" not in at.query_params  # the URL stays small
+    assert any("`baby_seq` is left out of the link: a link carries at most 2,000 characters"
+               in w.value for w in at.warning)
+    at.text_area(key="baby_seq").set_value("0110 " * 10).run()
+    assert at.query_params["baby_seq"] == "0110" * 10  # spaces dropped, the symbols kept
+    assert not any("left out of the link" in w.value for w in at.warning)

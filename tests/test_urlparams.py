@@ -13,6 +13,7 @@ from gptviz.urlparams import (
     IntParam,
     TextParam,
     encode_params,
+    left_out,
     parse_params,
     share_url,
 )
@@ -24,7 +25,7 @@ SPECS = {
     "device": ChoiceParam(("cpu", "cuda")),
     "seq": TextParam(100, "0-9a-z", "the symbols 0-9 and a-z"),
 }
-GOOD = {"layers": 3, "lr": 0.001, "bias": True, "device": "cuda", "seq": "0110 1"}
+GOOD = {"layers": 3, "lr": 0.001, "bias": True, "device": "cuda", "seq": "01101"}
 
 
 def test_values_round_trip_through_a_share_url():
@@ -33,6 +34,26 @@ def test_values_round_trip_through_a_share_url():
     raw = parse_qs(urlsplit(url).query, keep_blank_values=True)
     values, messages = parse_params(raw, SPECS)
     assert values == GOOD and messages == []
+
+
+def test_a_link_carries_no_value_it_cannot_parse_back_and_says_which_it_left_out():
+    prompt = TextParam(200)
+    specs = {**SPECS, "prompt": prompt}
+    values = {**GOOD, "seq": "0110 1\n" + "01" * 60, "prompt": "x" * 1_000_000}
+    params = encode_params(values, specs)
+    assert "prompt" not in params and "seq" not in params  # 125 symbols > 100; 1 MB > 200
+    assert len(share_url("http://h/p", values, specs)) < 200  # the URL stays small
+    notes = left_out(values, specs)
+    assert notes == [
+        "`seq` is left out of the link: a link carries at most 100 characters, so the link "
+        "opens this page with that setting at its default.",
+        "`prompt` is left out of the link: a link carries at most 200 characters, so the "
+        "link opens this page with that setting at its default."]
+    # spaces and line breaks in a run of symbols only lengthen a link: they are dropped there;
+    # free text keeps them
+    short = {"seq": "0110 1\n01", "prompt": "Hello,  I am"}
+    assert encode_params(short, specs) == {"seq": "0110101", "prompt": "Hello,  I am"}
+    assert left_out(short, specs) == [] and left_out(GOOD, SPECS) == []
 
 
 def test_float_encoding_is_exact():
