@@ -13,6 +13,7 @@ from gptviz.trace import ForwardTrace, Stage, logit_lens, trace_forward
 from gptviz.train import build_model
 from gptviz.viz.diagram import (
     MAX_DIAGRAM_HEIGHT,
+    STEP_NAMES,
     Part,
     clicked_stage,
     default_part,
@@ -23,6 +24,7 @@ from gptviz.viz.diagram import (
     stage_options,
 )
 from gptviz.viz.forward import logit_lens_figure, stage_figure, top_k_bar
+from gptviz.viz.screen import fit
 from gptviz.viz.tokens import spans_html, token_spans, visible
 from pages._entry import enter_through_app  # noqa: E402
 from pages._instrument import no_live_view_here
@@ -174,26 +176,30 @@ def _shape_text(shape: tuple[int, ...], axes: tuple[str, ...]) -> str:
                                                                           strict=True))
 
 
-def _stage_body(s: Stage, key: str, head: int | None = None) -> None:
-    """A stage's explanation, shape and picture (of one head, if head is given)."""
-    st.markdown(s.explanation)
+def _stage_body(s: Stage, key: str, head: int | None = None, title: str | None = None,
+                picture_first: bool = False) -> None:
+    """A stage's shape, explanation and picture (of one head, if head is given); beside the
+    diagram the picture comes before the words, so that both fit on one screen."""
     shape, axes = (s.shape[1:], s.axes[1:]) if head is not None else (s.shape, s.axes)
     st.caption(f"Shape: {_shape_text(shape, axes)}"
                + (f" (head {head + 1} of {s.shape[0]})" if head is not None else ""))
+    if not picture_first:
+        st.markdown(s.explanation)
     if s.key == "ids":
         st.dataframe([{"position": i, "token": visible(t), "id": j}
                       for i, (t, j) in enumerate(zip(trace.tokens, trace.ids, strict=True))],
                      hide_index=True)
-        return
-    if s.key == "next_token":
+    elif s.key == "next_token":
         st.markdown(f"argmax at the last position: id **{trace.next_id}** → "
                     f"`{visible(trace.next_text or '')}`")
-        st.plotly_chart(top_k_bar(trace.probs[-1], tokenizer.token_str,
-                                  title="The 10 most probable next tokens"), key=key)
-        return
-    fig = stage_figure(s, trace.tokens, tokenizer.token_str, head=head)
-    if fig is not None:
-        st.plotly_chart(fig, key=key)
+        st.plotly_chart(fit(top_k_bar(trace.probs[-1], tokenizer.token_str,
+                                      title="The 10 most probable next tokens")), key=key)
+    else:
+        fig = stage_figure(s, trace.tokens, tokenizer.token_str, head=head, title=title)
+        if fig is not None:
+            st.plotly_chart(fit(fig), key=key)
+    if picture_first:
+        st.markdown(s.explanation)
 
 
 # --- the diagram: click a box, its stage opens beside it --------------------------------------
@@ -205,6 +211,7 @@ st.markdown("The prompt's tokens enter at the top and flow down; the thick line 
 parts = diagram_parts(model_cfg.n_layer, model_cfg.n_head)
 options = stage_options(parts)
 STAGE_KEY = f"{P}_stage"
+SCROLLBAR_PX = 16
 if st.session_state.get(STAGE_KEY) not in options:
     st.session_state[STAGE_KEY] = default_part(model_cfg.n_layer, model_cfg.n_head).id
 ablation = getattr(run, "ablation", None)  # the parts a LiveRun has switched off, if any
@@ -217,35 +224,35 @@ def _on_click() -> None:
         st.session_state[STAGE_KEY] = picked
 
 
-left, right = st.columns([5, 6], gap="medium")
-with left:
-    diagram = forward_diagram(model_cfg, trace.tokens, selected=st.session_state[STAGE_KEY],
-                              ablation=ablation, next_token=trace.next_text)
-    tall = diagram.layout.height > MAX_DIAGRAM_HEIGHT  # many blocks: it scrolls on its own
-    with st.container(height=MAX_DIAGRAM_HEIGHT if tall else "content", border=False):
-        st.plotly_chart(diagram, key=f"{P}_diagram", on_select=_on_click,
-                        selection_mode="points", theme=None, width="content",
-                        config={"displayModeBar": False})
-with right:
+diagram = forward_diagram(model_cfg, trace.tokens, selected=st.session_state[STAGE_KEY],
+                          ablation=ablation, next_token=trace.next_text)
+tall = diagram.layout.height > MAX_DIAGRAM_HEIGHT  # many blocks: it scrolls on its own
+# side by side: the diagram at its own width (its text is sized in px), the stage in the rest;
+# on a narrow screen the stage goes under it
+row = st.container(horizontal=True, gap="medium")
+with row.container(width=diagram.layout.width + (SCROLLBAR_PX if tall else 0),
+                   height=MAX_DIAGRAM_HEIGHT if tall else "content", border=False):
+    st.plotly_chart(diagram, key=f"{P}_diagram", on_select=_on_click, selection_mode="points",
+                    theme=None, width="content", config={"displayModeBar": False})
+with row.container(width="stretch"):
     st.selectbox("Stage", list(options), format_func=options.__getitem__, key=STAGE_KEY,
                  help="The same as clicking its box in the diagram.")
     part: Part = part_of(st.session_state[STAGE_KEY])
-    st.markdown(f"#### {part.label}")
     if is_off(part, ablation):
         st.info(f"Switched off in this model ({ablation.mode} ablation).",  # type: ignore[union-attr]
                 icon=":material/block:")
-    step = part.steps[0]
-    if len(part.steps) > 1:
-        names = {k: trace.get(k, part.layer).name for k in part.steps}
+    step = part.key
+    if len(part.steps) > 1:  # a head's or the MLP's steps; the same step stays for the next head
         step_key = f"{P}_step_{'head' if part.head is not None else part.key}"
         if st.session_state.get(step_key) not in part.steps:
             st.session_state[step_key] = part.key
-        step = st.radio("Step", part.steps, format_func=names.__getitem__, key=step_key,
-                        horizontal=True)
-    _stage_body(trace.get(step, part.layer), key=f"{P}_detail", head=part.head)
+        step = st.segmented_control("Step", part.steps, format_func=STEP_NAMES.__getitem__,
+                                    key=step_key, label_visibility="collapsed") or part.key
+    stage = trace.get(step, part.layer)
+    _stage_body(stage, key=f"{P}_detail", head=part.head, title=stage.name, picture_first=True)
 
-st.plotly_chart(top_k_bar(trace.probs[-1], tokenizer.token_str,
-                          title="The 10 most probable next tokens"), key=f"{P}_topk")
+st.plotly_chart(fit(top_k_bar(trace.probs[-1], tokenizer.token_str,
+                              title="The 10 most probable next tokens")), key=f"{P}_topk")
 
 # --- logit lens -------------------------------------------------------------------------------
 st.header("Logit lens: what each block adds")
@@ -255,8 +262,8 @@ st.markdown(
     "after that position, darker when more confident. The bottom row is the model's real "
     "output; in a trained model you can watch the guess form layer by layer."
 )
-st.plotly_chart(logit_lens_figure(lens, trace.tokens, tokenizer.token_str),  # type: ignore[arg-type]
-                key=f"{P}_lens")
+st.plotly_chart(fit(logit_lens_figure(lens, trace.tokens,  # type: ignore[arg-type]
+                                      tokenizer.token_str)), key=f"{P}_lens")
 
 # --- every stage ------------------------------------------------------------------------------
 st.header("Every stage, in order")

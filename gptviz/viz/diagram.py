@@ -38,6 +38,11 @@ from gptviz.viz.tokens import visible
 # --- the parts: what a box opens ---------------------------------------------------------------
 HEAD_STEPS = ("q", "k", "v", "scores", "masked_scores", "attn_weights", "context")
 MLP_STEPS = ("mlp_hidden", "mlp_out")
+STEP_NAMES = {  # short, for a row of buttons
+    "q": "Q", "k": "K", "v": "V", "scores": "scores", "masked_scores": "mask",
+    "attn_weights": "softmax", "context": "context", "mlp_hidden": "hidden (GELU)",
+    "mlp_out": "output",
+}
 _LAYER_KEYS = ("ln_1", "attn_weights", "attn_out", "resid_attn", "ln_2", "mlp_hidden",
                "resid_mlp")
 _TOP_KEYS = ("ids", "tok_emb", "pos_emb", "embed")

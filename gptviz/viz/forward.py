@@ -172,19 +172,20 @@ def logit_lens_figure(lens: torch.Tensor, tokens: Sequence[str],
 
 
 def stage_figure(stage: Stage, tokens: Sequence[str], token_str: Callable[[int], str],
-                 head: int | None = None) -> go.Figure | None:
+                 head: int | None = None, title: str | None = None) -> go.Figure | None:
     """The right picture for a stage, or None for stages shown as text (ids, chosen token).
 
-    head: for a per-head stage (its first axis "head"), that head (0-based) alone."""
+    head: for a per-head stage (its first axis "head"), that head (0-based) alone, its number
+    added to the title. title: instead of the stage's own ("Block 1 · Keys K")."""
     rows = position_labels(tokens)
     t = stage.tensor
-    title, first = stage.title, 0
+    title, first = title or stage.title, 0
     if head is not None:
         if not stage.axes or stage.axes[0] != "head":
             raise ValueError(f"{stage.key} has no heads")
         if not 0 <= head < t.size(0):
             raise ValueError(f"head {head} of {t.size(0)} (0-based) does not exist")
-        t, title, first = t[head:head + 1], f"{stage.title} · head {head + 1}", head
+        t, title, first = t[head:head + 1], f"{title} · head {head + 1}", head
     if stage.key in ("ids", "next_token"):
         return None
     if stage.key in ("logits", "probs"):
@@ -195,4 +196,4 @@ def stage_figure(stage: Stage, tokens: Sequence[str], token_str: Callable[[int],
     if t.dim() == 3:
         return heads_heatmap(t, rows, title, first_head=first)
     col = "hidden unit" if stage.key == "mlp_hidden" else "dimension"
-    return matrix_heatmap(t, rows, stage.title, col_name=col)
+    return matrix_heatmap(t, rows, title, col_name=col)
