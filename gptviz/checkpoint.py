@@ -16,7 +16,7 @@ import json
 import math
 import struct
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -78,18 +78,29 @@ def save_bundle(model: GPT, task_spec: dict[str, Any], train_cfg: TrainConfig | 
 
 
 # --- loading --------------------------------------------------------------------------------
-def load_bundle(data: bytes, max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
-    """Check everything in `data`, then build the model. Raises CheckpointError."""
+def load_bundle(data: bytes, max_bytes: int = MAX_BUNDLE_BYTES,
+                fits: Callable[[GPTConfig, TrainConfig | None, dict[str, Any]], None]
+                | None = None) -> Bundle:
+    """Check everything in `data`, then build the model. Raises CheckpointError.
+
+    `fits(config, train, task)` is the page's own check (check_settings with its limits): it
+    runs on the JSON alone, before a single weight is unpacked, and the weights may then unpack
+    to no more than that model's exact size. So a small file that declares a huge model costs
+    nothing but its JSON."""
     if not isinstance(data, bytes | bytearray):
         raise CheckpointError("The model file could not be read.")
     if len(data) == 0:
         raise CheckpointError("The model file is empty.")
     if len(data) > max_bytes:
         raise CheckpointError(f"The model file is {_mb(len(data))}; the limit is {_mb(max_bytes)}.")
-    config_bytes, weights_bytes = _read_zip(bytes(data))
-    meta = _parse_json(config_bytes)
-    config, train, task, step = _check_meta(meta)
-    expected = _expected_tensors(config)
+    with _open_zip(bytes(data)) as zf:
+        meta = _parse_json(_read_member(zf, CONFIG_NAME, MAX_CONFIG_BYTES))
+        config, train, task, step = _check_meta(meta)
+        if fits is not None:
+            fits(config, train, task)
+        expected = _expected_tensors(config)
+        exact = sum(4 * math.prod(shape) for shape in expected.values())
+        weights_bytes = _read_member(zf, WEIGHTS_NAME, exact + 8 + MAX_HEADER_BYTES)
     _check_safetensors_header(weights_bytes, expected)
     try:
         tensors = st_load(weights_bytes)
@@ -103,7 +114,20 @@ def load_bundle(data: bytes, max_bytes: int = MAX_BUNDLE_BYTES) -> Bundle:
     tensors[TIED] = tensors["transformer.wte.weight"]
     model.load_state_dict(tensors, strict=True)
     model.eval()
+    _check_forward(model)
     return Bundle(model, config, train, task, step)
+
+
+def _check_forward(model: GPT) -> None:
+    """Finite weights can still overflow (3e38 times anything): one forward pass must give
+    finite logits for every token at every position."""
+    cfg = model.config
+    idx = (torch.arange(cfg.block_size) % cfg.vocab_size).view(1, -1)
+    with torch.no_grad():
+        logits = model(idx).logits
+    if not bool(torch.isfinite(logits).all()):
+        raise CheckpointError("These weights overflow on a forward pass (the model's outputs "
+                              "are infinite or NaN), so the model cannot be used.")
 
 
 def _mb(n: int) -> str:
@@ -115,38 +139,53 @@ def _short(e: BaseException, n: int = 120) -> str:
     return s if len(s) <= n else s[:n] + "…"
 
 
-def _read_zip(data: bytes) -> tuple[bytes, bytes]:
-    not_ours = ("This is not a gptviz model file: save one with the page's 'Download model' "
-                "button (a .zip holding model.safetensors and config.json).")
-    if not zipfile.is_zipfile(io.BytesIO(data)):
-        raise CheckpointError(not_ours)
+_NOT_OURS = ("This is not a gptviz model file: save one with the page's 'Download model' "
+             "button (a .zip holding model.safetensors and config.json).")
+
+
+class _open_zip:
+    """The bundle's zip, checked to hold exactly our two files; errors become sentences."""
+
+    def __init__(self, data: bytes) -> None:
+        if not zipfile.is_zipfile(io.BytesIO(data)):
+            raise CheckpointError(_NOT_OURS)
+        try:
+            self.zf = zipfile.ZipFile(io.BytesIO(data))
+            names = [i.filename for i in self.zf.infolist()]
+        except Exception as e:
+            raise CheckpointError(f"The model file is damaged and cannot be unpacked "
+                                  f"({type(e).__name__}).") from None
+        if sorted(names) != sorted([CONFIG_NAME, WEIGHTS_NAME]):
+            self.zf.close()
+            raise CheckpointError(f"{_NOT_OURS} This zip holds {len(names)} file(s): "
+                                  f"{', '.join(repr(n[:40]) for n in names[:5])}.")
+
+    def __enter__(self) -> zipfile.ZipFile:
+        return self.zf
+
+    def __exit__(self, *exc: object) -> None:
+        self.zf.close()
+
+
+def _read_member(zf: zipfile.ZipFile, name: str, cap: int) -> bytes:
+    """One file of the zip, refused if it says or turns out to be larger than `cap`."""
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as zf:
-            infos = zf.infolist()
-            names = [i.filename for i in infos]
-            if sorted(names) != sorted([CONFIG_NAME, WEIGHTS_NAME]):
-                raise CheckpointError(f"{not_ours} This zip holds {len(names)} file(s): "
-                                      f"{', '.join(repr(n[:40]) for n in names[:5])}.")
-            caps = {CONFIG_NAME: MAX_CONFIG_BYTES, WEIGHTS_NAME: MAX_WEIGHTS_BYTES}
-            out = {}
-            for info in infos:
-                cap = caps[info.filename]
-                if info.file_size > cap:
-                    raise CheckpointError(f"{info.filename} would unpack to "
-                                          f"{_mb(info.file_size)}; the limit is {_mb(cap)}.")
-                with zf.open(info) as f:
-                    # read one byte past the cap: a zip whose header lies about the size
-                    # (a zip bomb) is stopped here instead of filling the memory
-                    body = f.read(cap + 1)
-                if len(body) > cap:
-                    raise CheckpointError(f"{info.filename} unpacks to more than {_mb(cap)}.")
-                out[info.filename] = body
+        info = zf.getinfo(name)
+        if info.file_size > cap:
+            raise CheckpointError(f"{name} would unpack to {_mb(info.file_size)}; the model its "
+                                  f"configuration describes needs at most {_mb(cap)}.")
+        with zf.open(info) as f:
+            # read one byte past the cap: a zip whose header lies about the size (a zip bomb)
+            # is stopped here instead of filling the memory
+            body = f.read(cap + 1)
     except CheckpointError:
         raise
     except Exception as e:  # BadZipFile, bad CRC, encrypted or unknown compression, zlib errors
         raise CheckpointError(f"The model file is damaged and cannot be unpacked "
                               f"({type(e).__name__}).") from None
-    return out[CONFIG_NAME], out[WEIGHTS_NAME]
+    if len(body) > cap:
+        raise CheckpointError(f"{name} unpacks to more than {_mb(cap)}.")
+    return body
 
 
 def _reject_constant(name: str) -> Any:
@@ -285,32 +324,82 @@ ARCH_WORDS = {"vocab_size": "vocabulary size", "block_size": "context length",
               "n_layer": "layers", "n_head": "heads", "n_embd": "embedding size"}
 
 
-def check_fits(b: Bundle, kind: str, limits: Mapping[str, tuple[int, int]]) -> None:
-    """Refuse a bundle saved on another page, or whose architecture a page cannot build.
+TRAIN_WORDS = {"learning_rate": "learning rate", "weight_decay": "weight decay",
+               "batch_size": "batch size", "max_steps": "steps", "seed": "seed",
+               "grad_clip": "gradient clipping", "eval_interval": "evaluation interval",
+               "eval_batches": "evaluation batches", "warmup_steps": "warm-up steps",
+               "decay_steps": "decay steps", "min_lr": "learning-rate floor"}
 
-    limits maps GPTConfig fields ("n_layer", ...) to the page's (lowest, highest) values.
+Limits = Mapping[str, tuple[float, float]]
+
+
+def check_settings(config: GPTConfig, train: TrainConfig | None, task: dict[str, Any],
+                   kind: str, limits: Limits) -> None:
+    """Refuse a model saved on another page, or whose architecture the page cannot build.
+
+    limits maps GPTConfig fields ("n_layer", ...) and TrainConfig fields ("learning_rate", ...)
+    to the page's (lowest, highest) values: the same bounds its widgets and its URL use. The
+    architecture must fit (the weights have its shape); training settings are brought into the
+    page's bounds by fit_training, as a shared link's are.
     """
-    if b.task.get("kind") != kind:
+    if task.get("kind") != kind:
         raise CheckpointError(f"This model was trained on another page's task "
-                              f"('{str(b.task.get('kind'))[:30]}'); load it on that page.")
+                              f"('{str(task.get('kind'))[:30]}'); load it on that page.")
     for name, (lo, hi) in limits.items():
-        value = getattr(b.config, name)
+        if not hasattr(config, name):
+            continue
+        value = getattr(config, name)
         if not lo <= value <= hi:
             raise CheckpointError(f"This model has {ARCH_WORDS.get(name, name)} {value}; this "
                                   f"page takes {lo} to {hi}.")
-    if b.config.dropout:
+    if config.dropout:
         raise CheckpointError("This model uses dropout, which this page does not offer.")
 
 
-def bundle_trainer(b: Bundle, task: Task, fallback: TrainConfig, **overrides: Any) -> Trainer:
-    """A Trainer that goes on from a loaded model, at its step count, with a fresh optimizer.
+def fit_training(train: TrainConfig, limits: Limits) -> tuple[TrainConfig, list[str]]:
+    """`train` with every setting the page has a bound for clamped into it, and a sentence per
+    setting that moved (the URL's rule, gptviz/urlparams.py: a value out of range is clamped
+    and the page says so)."""
+    changes: dict[str, Any] = {}
+    notes = []
+    for name, (lo, hi) in limits.items():
+        if not hasattr(train, name):
+            continue
+        value = getattr(train, name)
+        fitted = type(value)(min(max(value, lo), hi))
+        if fitted != value:
+            changes[name] = fitted
+            notes.append(f"its {TRAIN_WORDS.get(name, name)} {value:g} is outside this page's "
+                         f"{lo:g} to {hi:g}, so it is {fitted:g} here")
+    fitted_train = TrainConfig(**{**train.to_dict(), **changes})
+    # a floor above a lowered peak, or a warm-up past fewer steps: brought along
+    if fitted_train.min_lr > fitted_train.learning_rate:
+        fitted_train = TrainConfig(**{**fitted_train.to_dict(),
+                                      "min_lr": fitted_train.learning_rate})
+    if fitted_train.warmup_steps >= fitted_train.max_steps:
+        fitted_train = TrainConfig(**{**fitted_train.to_dict(), "warmup_steps": 0})
+    try:
+        return fitted_train.validate(), notes
+    except ConfigError as e:
+        raise CheckpointError(f"The model's training settings are not allowed here: {e}") from None
 
-    The saved training settings are used (else `fallback`), with `overrides` on top; a model
-    saved on a GPU continues on the CPU where there is none.
+
+def check_fits(b: Bundle, kind: str, limits: Limits) -> None:
+    """check_settings on a loaded bundle."""
+    check_settings(b.config, b.train, b.task, kind, limits)
+
+
+def bundle_trainer(b: Bundle, task: Task, fallback: TrainConfig, limits: Limits | None = None,
+                   **overrides: Any) -> tuple[Trainer, list[str]]:
+    """A Trainer that goes on from a loaded model, at its step count, with a fresh optimizer,
+    and a sentence for each training setting that was brought into the page's `limits`.
+
+    The saved training settings are used (else `fallback`), fitted into `limits`, with
+    `overrides` on top; a model saved on a GPU continues on the CPU where there is none.
     """
-    t = b.train or fallback
+    t, notes = fit_training(b.train or fallback, limits or {})
     device = t.device if t.device == "cpu" or torch.cuda.is_available() else "cpu"
     config = TrainConfig(**{**t.to_dict(), "device": device, **overrides}).validate()
     trainer = Trainer(b.model, task, config)
     trainer.step_count = b.step
-    return trainer
+    return trainer, notes

@@ -22,6 +22,8 @@ MAX_VOCAB = 60_000
 MAX_LAYERS = 16
 MAX_EMBD = 1024
 MAX_BATCH = 512
+MAX_EVAL_BATCHES = 1_000
+MAX_SEED = 2**31 - 1  # what every page's seed widget allows
 SCHEDULES = ("constant", "cosine")
 
 
@@ -43,16 +45,20 @@ class GPTConfig:
             (1 <= self.block_size <= MAX_BLOCK_SIZE,
              f"Context length must be 1 to {MAX_BLOCK_SIZE}."),
             (1 <= self.n_layer <= MAX_LAYERS, f"Layers must be 1 to {MAX_LAYERS}."),
-            (1 <= self.n_head, "There must be at least one attention head."),
+            (1 <= self.n_head <= self.n_embd,
+             "There must be at least one attention head, and no more heads than embedding "
+             "dimensions."),
             (1 <= self.n_embd <= MAX_EMBD, f"Embedding size must be 1 to {MAX_EMBD}."),
-            (self.n_embd % self.n_head == 0,
-             f"Embedding size {self.n_embd} is not divisible by {self.n_head} heads: each head "
-             f"gets n_embd / n_head dimensions. Try {self._divisible_embd()}."),
             (0.0 <= self.dropout < 1.0, "Dropout must be at least 0 and below 1."),
         ]
         for ok, message in checks:
             if not ok:
                 raise ConfigError(message)
+        # only now that n_head >= 1 (a file can say 0: no ZeroDivisionError before the check)
+        if self.n_embd % self.n_head:
+            raise ConfigError(
+                f"Embedding size {self.n_embd} is not divisible by {self.n_head} heads: each "
+                f"head gets n_embd / n_head dimensions. Try {self._divisible_embd()}.")
         if self.num_params() > MAX_PARAMS:
             raise ConfigError(
                 f"This model would have {self.num_params():,} parameters; the limit here is "
@@ -117,10 +123,13 @@ class TrainConfig:
             (0.0 <= self.weight_decay <= 10.0, "Weight decay must be 0 to 10."),
             (1 <= self.batch_size <= MAX_BATCH, f"Batch size must be 1 to {MAX_BATCH}."),
             (1 <= self.max_steps <= 1_000_000, "Steps must be 1 to 1,000,000."),
+            (0 <= self.seed <= MAX_SEED, f"The seed must be 0 to {MAX_SEED:,}."),
             (self.device in ("cpu", "cuda"), "Device must be 'cpu' or 'cuda'."),
-            (self.grad_clip >= 0.0, "Gradient clipping must be 0 (off) or positive."),
-            (self.eval_interval >= 1, "Evaluation interval must be at least 1 step."),
-            (self.eval_batches >= 1, "Evaluation needs at least one batch."),
+            (0.0 <= self.grad_clip <= 1e6, "Gradient clipping must be 0 (off) to 1,000,000."),
+            (1 <= self.eval_interval <= 1_000_000, "Evaluation interval must be 1 to "
+             "1,000,000 steps."),
+            (1 <= self.eval_batches <= MAX_EVAL_BATCHES,
+             f"Evaluation averages 1 to {MAX_EVAL_BATCHES:,} batches."),
             (self.schedule in SCHEDULES, f"The schedule must be one of {', '.join(SCHEDULES)}."),
             (self.warmup_steps >= 0, "Warm-up steps must be 0 or more."),
             (self.decay_steps >= 0, "Decay steps must be 0 (the run's length) or more."),

@@ -28,7 +28,14 @@ import streamlit as st
 import torch
 from streamlit.logger import get_logger
 
-from gptviz.checkpoint import Bundle, CheckpointError, load_bundle, save_bundle
+from gptviz.checkpoint import (
+    Bundle,
+    CheckpointError,
+    Limits,
+    check_settings,
+    load_bundle,
+    save_bundle,
+)
 from gptviz.config import ConfigError
 from gptviz.live import TRAINING_SLOTS, BackgroundJob, LiveRun, Snapshot
 from gptviz.urlparams import Param, encode_params, parse_params, share_url
@@ -322,13 +329,17 @@ def model_download(run: LiveRun, task_spec: dict[str, Any], file_name: str, key:
                             "Load it here again, in another tab or on another computer.")
 
 
-def model_upload(key: str, apply: Callable[[Bundle], str], max_mb: int) -> None:
-    """An uploader for model zips. `apply(bundle)` installs the model on this page and returns
-    a sentence saying what was loaded, or raises CheckpointError / ConfigError if the model
-    does not fit this page; either way the page shows a message and keeps working."""
+def model_upload(key: str, apply: Callable[[Bundle], str], max_mb: int, kind: str,
+                 limits: Limits) -> None:
+    """An uploader for model zips. The file's settings must be this page's task `kind` and
+    inside `limits` (the page's widget bounds, checkpoint.check_settings), checked on its JSON
+    before any weight is unpacked; then `apply(bundle)` installs the model on this page and
+    returns a sentence saying what was loaded, or raises CheckpointError / ConfigError if the
+    model does not fit this page; either way the page shows a message and keeps working."""
     n = st.session_state.get(f"{key}_n", 0)
     st.file_uploader("Load a saved model (.zip)", type=["zip"], key=f"{key}_{n}",
-                     on_change=_on_upload, args=(key, apply, max_mb), max_upload_size=max_mb,
+                     on_change=_on_upload, args=(key, apply, max_mb, kind, limits),
+                     max_upload_size=max_mb,
                      help="A zip saved with Download model. It is checked before use: the "
                           "settings, the names and shapes of the weights, and their values.")
     note = st.session_state.pop(f"{key}_msg", None)
@@ -337,13 +348,21 @@ def model_upload(key: str, apply: Callable[[Bundle], str], max_mb: int) -> None:
         (st.success if kind == "success" else st.error)(text)
 
 
-def _on_upload(key: str, apply: Callable[[Bundle], str], max_mb: int) -> None:
+def fitted_note(notes: list[str]) -> str:
+    """' In the file, its learning rate 5 is outside ...' for the loaded-model message."""
+    return (" From the file: " + "; ".join(notes) + ".") if notes else ""
+
+
+def _on_upload(key: str, apply: Callable[[Bundle], str], max_mb: int, kind: str,
+               limits: Limits) -> None:
     n = st.session_state.get(f"{key}_n", 0)
     f = st.session_state.get(f"{key}_{n}")
     if f is None:  # the file was removed
         return
     try:
-        note = ("success", apply(load_bundle(f.getvalue(), max_bytes=max_mb * 1_000_000)))
+        bundle = load_bundle(f.getvalue(), max_bytes=max_mb * 1_000_000,
+                             fits=lambda c, t, task: check_settings(c, t, task, kind, limits))
+        note = ("success", apply(bundle))
     except (CheckpointError, ConfigError) as e:
         note = ("error", f"**This file could not be loaded.** {e} Your current model is kept.")
     except Exception:  # a bug of ours: say so, keep the page and the model

@@ -52,6 +52,7 @@ from pages._instrument import (
 )
 from pages._live import (
     apply_url_settings,
+    fitted_note,
     install_run,
     keep_run,
     memo,
@@ -100,10 +101,13 @@ def bounds(key: str) -> tuple:
     return SPECS[key].lo, SPECS[key].hi
 
 
-# what a loaded model may have: the widgets' own bounds
+# what a loaded model may have: the widgets' own bounds (a training setting without a widget
+# is held to TrainConfig.validate(); the page evaluates every step whatever the file says)
 LIMITS = {"vocab_size": bounds(f"{P}_vocab"), "block_size": bounds(f"{P}_context"),
           "n_layer": bounds(f"{P}_layers"), "n_head": bounds(f"{P}_heads"),
-          "n_embd": bounds(f"{P}_embd")}
+          "n_embd": bounds(f"{P}_embd"), "learning_rate": bounds(f"{P}_lr"),
+          "weight_decay": bounds(f"{P}_wd"), "batch_size": bounds(f"{P}_batch"),
+          "max_steps": bounds(f"{P}_steps"), "seed": bounds(f"{P}_seed")}
 
 
 def settings_of(m: GPTConfig, t: TrainConfig) -> dict:
@@ -424,8 +428,7 @@ def apply_bundle(b: Bundle) -> str:
     except ValueError as e:
         raise CheckpointError(f"The model file's training sequence {e}.") from None
     new_task = SequenceTask(seq_value, c.vocab_size, c.block_size, last)
-    trainer = bundle_trainer(b, new_task, tcfg, eval_interval=1, eval_batches=1,
-                             max_steps=min((b.train or tcfg).max_steps, bounds(f"{P}_steps")[1]))
+    trainer, notes = bundle_trainer(b, new_task, tcfg, LIMITS, eval_interval=1, eval_batches=1)
     st.session_state.update({**settings_of(c, trainer.config), f"{P}_seq": seq_value,
                              f"{P}_last_only": last})
     recorder = StateSpace(new_task, bool(st.session_state[f"{P}_prefixes"])).recorder()
@@ -433,7 +436,8 @@ def apply_bundle(b: Bundle) -> str:
                 (c, trainer.config.seed, trainer.config.device))
     return (f"Loaded a model trained for {b.step:,} steps: {c.n_layer} layers, {c.n_head} heads, "
             f"{c.n_embd} dimensions, vocabulary {c.vocab_size}, context {c.block_size}. The "
-            "settings now match it; Train continues from its weights (with a fresh optimizer).")
+            "settings now match it; Train continues from its weights (with a fresh optimizer)."
+            + fitted_note(notes))
 
 
 def share_tab() -> None:
@@ -442,7 +446,8 @@ def share_tab() -> None:
         model_download(run, task_spec(), file_name=f"baby_gpt_step{run.trainer.step_count}.zip",
                        key=f"{P}_download")
     with right_col:
-        model_upload(f"{P}_upload", apply_bundle, max_mb=MAX_MODEL_MB)
+        model_upload(f"{P}_upload", apply_bundle, max_mb=MAX_MODEL_MB, kind="sequence",
+                     limits=LIMITS)
     hide = st.multiselect("A locked demo: hide in the link", list(HIDEABLE),
                           format_func=lambda n: f"{n} ({HIDEABLE[n]})", key=f"{P}_hide_pick",
                           help="Whoever opens the link sees the page without these controls.")

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 
 import numpy as np
 import streamlit as st
 
-from gptviz.checkpoint import Bundle, CheckpointError, bundle_trainer, check_fits
+from gptviz.checkpoint import (
+    MAX_BUNDLE_BYTES,
+    Bundle,
+    CheckpointError,
+    bundle_trainer,
+    check_fits,
+)
 from gptviz.config import ConfigError, GPTConfig, TrainConfig
-from gptviz.corpus import CorpusError, builtin_corpus, decode_upload
+from gptviz.corpus import MAX_UPLOAD_BYTES, CorpusError, builtin_corpus, decode_upload
 from gptviz.generate import encode_prompt, generate_text
 from gptviz.live import LiveRun, Snapshot
 from gptviz.live.evalframes import EvalFrames, frame_step
@@ -32,6 +39,7 @@ from pages._instrument import (
 from pages._live import (
     REFRESH_SECONDS,
     apply_url_settings,
+    fitted_note,
     install_run,
     keep_run,
     memo,
@@ -52,7 +60,9 @@ BUILTIN = "Built-in: Python's documentation"
 UPLOAD = "Upload a .txt file"
 SAMPLE_CHARS_MAX = 600
 MAX_SAMPLES_KEPT = 30
-MAX_MODEL_MB = 60  # model files this page loads: the presets' models are well under 5 MB
+# model files this page loads: the largest model any setting here builds (the presets' models
+# are well under 5 MB). What the page can save, it can load.
+MAX_MODEL_MB = math.ceil(MAX_BUNDLE_BYTES / 1e6)
 FIG_HEIGHT = 350  # px: the loss curve and the sample share one 1280x720 screen with the controls
 PRESENT_FIG_HEIGHT = 330  # ... in presenter mode's larger type
 SAMPLE_HEIGHT = 250  # px: the newest sample beside it (a longer one scrolls inside its box)
@@ -73,13 +83,17 @@ SPECS = {
 # the widgets that set each field of the model (a loaded model must fit their bounds)
 ARCH_KEYS = {"block_size": f"{P}_block", "n_layer": f"{P}_layers", "n_head": f"{P}_heads",
              "n_embd": f"{P}_embd"}
-# ... and of the training (a loaded model's values are clamped into their bounds)
+# ... and of the training
 TRAIN_KEYS = {"learning_rate": f"{P}_lr", "batch_size": f"{P}_batch", "max_steps": f"{P}_steps",
               "eval_interval": f"{P}_eval", "seed": f"{P}_seed"}
 
 
 def bounds(key: str) -> tuple:
     return SPECS[key].lo, SPECS[key].hi
+
+
+# what a loaded model may have: the widgets' own bounds, checked before it is built
+LIMITS = {field: bounds(key) for field, key in {**ARCH_KEYS, **TRAIN_KEYS}.items()}
 
 
 def number(label: str, key: str, **kwargs) -> float:
@@ -123,6 +137,7 @@ with st.sidebar:
     upload = None
     if source == UPLOAD:
         upload = st.file_uploader("Plain text, UTF-8, up to 2 MB", type=["txt"],
+                                  max_upload_size=math.ceil(MAX_UPLOAD_BYTES / 2**20),
                                   key=f"{P}_upload")
     st.header("Model")
     st.selectbox("Preset", list(TEXT_PRESETS), key=f"{P}_preset", on_change=apply_preset,
@@ -358,7 +373,7 @@ def task_spec() -> dict:
 
 def apply_bundle(b: Bundle) -> str:
     """Install a loaded model (called by the uploader, before the widgets)."""
-    check_fits(b, "text", {field: bounds(key) for field, key in ARCH_KEYS.items()})
+    check_fits(b, "text", LIMITS)
     if b.task.get("sha1") != digest:
         raise CheckpointError("This model was trained on another text (its characters differ "
                               "from this corpus's). Choose that text first, the built-in corpus "
@@ -367,11 +382,8 @@ def apply_bundle(b: Bundle) -> str:
     if c.vocab_size != tok.vocab_size:
         raise CheckpointError(f"This model has a vocabulary of {c.vocab_size}; this corpus has "
                               f"{tok.vocab_size} characters.")
-    saved = b.train or tcfg  # its training settings, brought into the widgets' bounds
-    fit_values = {field: min(max(getattr(saved, field), SPECS[key].lo), SPECS[key].hi)
-                  for field, key in TRAIN_KEYS.items()}
-    trainer = bundle_trainer(b, TextTask(corpus, tok, c.block_size, val_fraction=0.1), tcfg,
-                             **fit_values)
+    trainer, notes = bundle_trainer(b, TextTask(corpus, tok, c.block_size, val_fraction=0.1),
+                                    tcfg, LIMITS)
     t = trainer.config
     st.session_state.update({key: getattr(c, field) for field, key in ARCH_KEYS.items()})
     st.session_state.update({key: getattr(t, field) for field, key in TRAIN_KEYS.items()})
@@ -381,7 +393,8 @@ def apply_bundle(b: Bundle) -> str:
         c.block_size, c.n_layer, c.n_head, c.n_embd), t.seed, t.device))
     return (f"Loaded a model trained for {b.step:,} steps: {c.n_layer} layers, {c.n_head} heads, "
             f"{c.n_embd} dimensions, context {c.block_size}. The settings in the sidebar now "
-            "match it; Train continues from its weights (with a fresh optimizer).")
+            "match it; Train continues from its weights (with a fresh optimizer)."
+            + fitted_note(notes))
 
 
 def examples_tab() -> None:
@@ -435,7 +448,8 @@ def share_tab() -> None:
         model_download(run, task_spec(), file_name=f"text_model_step{run.trainer.step_count}.zip",
                        key=f"{P}_download")
     with right:
-        model_upload(f"{P}_model_upload", apply_bundle, max_mb=MAX_MODEL_MB)
+        model_upload(f"{P}_model_upload", apply_bundle, max_mb=MAX_MODEL_MB, kind="text",
+                     limits=LIMITS)
     if corpus_name != BUILTIN:
         st.caption("The link below sets up the model and training; your uploaded text cannot "
                    "travel in a link, so whoever opens it starts from the built-in corpus.")

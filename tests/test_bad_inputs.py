@@ -68,6 +68,24 @@ def _bundle(model_cfg: GPTConfig = DOC000_MODEL, task: dict | None = None, step:
     return buf.getvalue()
 
 
+def _text_page_training(meta, tensors):
+    meta["train"]["eval_interval"] = 10  # inside the text page's bounds (5 to 10,000)
+
+
+def _seed(value: int) -> Callable[[dict, dict], None]:
+    return lambda meta, tensors: meta["train"].update(seed=value)
+
+
+def _heads(value: int) -> Callable[[dict, dict], None]:
+    return lambda meta, tensors: meta["model"].update(n_head=value)
+
+
+def _huge_weights(meta, tensors):
+    for name in tensors:
+        if name.endswith("mlp.c_fc.weight"):
+            tensors[name].fill_(3e38)
+
+
 def _nan_weights(meta, tensors):
     tensors["transformer.wte.weight"][0, 0] = float("nan")
 
@@ -204,8 +222,14 @@ ROWS: list[Bad] = [
     Bad(TEXT, "url", {"text_prompt": "x" * 500}, "longer than 200"),
     Bad(TEXT, "url", {"text_lr": "-inf", "text_sample_temp": "1e9"}, "not a finite|above"),
     Bad(TEXT, LOAD, lambda: ("model.zip", _bundle()), "another page's task"),
-    Bad(TEXT, LOAD, lambda: ("model.zip", _bundle(task={"kind": "text", "sha1": "0" * 40})),
+    Bad(TEXT, LOAD, lambda: ("model.zip", _bundle(task={"kind": "text", "sha1": "0" * 40},
+                                                  edit=_text_page_training)),
         "trained on another text"),
+    # every field checked before arithmetic; weights that overflow refused (issue 15)
+    Bad(BABY, LOAD, lambda: ("model.zip", _bundle(edit=_heads(0))), "at least one attention head"),
+    Bad(BABY, LOAD, lambda: ("model.zip", _bundle(edit=_seed(2**64))), "seed must be 0 to"),
+    Bad(BABY, LOAD, lambda: ("model.zip", _bundle(edit=_huge_weights)),
+        "overflow on a forward pass"),
     Bad(TEXT, LOAD, lambda: ("model.zip", os.urandom(3000)), NOT_OURS),
     # --- Generate (with a small model of this session, and without one) -------------------
     Bad(GEN, "widget:text_area:gen_prompt", "", "Cannot use this prompt", before=A_MODEL),

@@ -17,10 +17,12 @@ from gptviz.checkpoint import (
     MAX_CONFIG_BYTES,
     WEIGHTS_NAME,
     CheckpointError,
+    check_settings,
+    fit_training,
     load_bundle,
     save_bundle,
 )
-from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE, DOC000_TRAIN, GPTConfig
+from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE, DOC000_TRAIN, GPTConfig, TrainConfig
 from gptviz.model import GPT
 from gptviz.tasks import SequenceTask
 from gptviz.train import Trainer, build_model
@@ -101,11 +103,14 @@ def _nan(t):
     t["transformer.ln_f.weight"][0] = float("nan")
 
 
-def _zip_bomb() -> bytes:
-    # 125 MB of zeros deflates to about 120 KB: the declared size alone refuses it
+def _zip_bomb(good: bytes) -> bytes:
+    # 125 MB of zeros deflates to about 120 KB: the declared size alone refuses it (the
+    # configuration is the good file's: a small model, whose weights take a few KB)
+    with zipfile.ZipFile(io.BytesIO(good)) as zf:
+        config = zf.read(CONFIG_NAME)
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr(CONFIG_NAME, "{}")
+        zf.writestr(CONFIG_NAME, config)
         with zf.open(WEIGHTS_NAME, "w", force_zip64=True) as f:
             chunk = bytes(1 << 20)
             for _ in range(125):
@@ -127,7 +132,7 @@ MALFORMED = {
                            "not a gptviz model file"),
     "truncated zip": (lambda g: g[: len(g) // 2], "not a gptviz model file|damaged"),
     "zip with other files": (lambda g: rezip({"evil.py": b"print(1)"}), "holds 1 file"),
-    "zip bomb": (lambda g: _zip_bomb(), "would unpack to"),
+    "zip bomb": (lambda g: _zip_bomb(g), "would unpack to"),
     "config not JSON": (lambda g: _json_bytes(g, b"{not json"), "not valid JSON"),
     "config not UTF-8": (lambda g: _json_bytes(g, "{}".encode("utf-16")), "not UTF-8"),
     "config a list": (lambda g: _json_bytes(g, b"[1, 2]"), "must hold a JSON object"),
@@ -204,3 +209,90 @@ def test_a_model_with_biases_and_another_shape_round_trips():
     assert b.config == cfg and b.train is None and b.step == 0
     x = torch.tensor([[0, 1, 2, 3, 4, 0]])
     torch.testing.assert_close(model.next_token_probs(x), b.model.next_token_probs(x))
+
+
+# --- what a hostile test found (issue 15): every field checked before arithmetic, a loaded file
+# held to the page's own limits before anything is built, weights that survive a forward pass
+BABY_LIMITS = {"n_layer": (1, 8), "n_head": (1, 8), "n_embd": (1, 256), "block_size": (1, 8),
+               "learning_rate": (1e-5, 1.0), "max_steps": (1, 100_000), "seed": (0, 2**31 - 1),
+               "eval_interval": (1, 10_000), "eval_batches": (1, 100),
+               "grad_clip": (0.0, 10.0), "weight_decay": (0.0, 10.0)}
+
+
+def _fits(config, train, task):
+    check_settings(config, train, task, "sequence", BABY_LIMITS)
+
+
+@pytest.mark.parametrize("change, words", [
+    (lambda m: m["model"].update(n_head=0), "at least one attention head"),
+    (lambda m: m["model"].update(n_head=-4), "at least one attention head"),
+    (lambda m: m["train"].update(seed=2**64), "seed must be 0 to"),
+    (lambda m: m["train"].update(seed=-1), "seed must be 0 to"),
+    (lambda m: m["train"].update(eval_batches=200_000), "evaluation averages 1 to"),
+    (lambda m: m["train"].update(grad_clip=1e308), "gradient clipping must be 0"),
+    (lambda m: m["train"].update(eval_interval=10**7), "evaluation interval must be 1 to"),
+])
+def test_every_loaded_field_is_validated_before_any_arithmetic(good, change, words):
+    with pytest.raises(CheckpointError) as e:
+        load_bundle(with_meta(good, change))
+    assert words in str(e.value).lower()
+
+
+def test_a_loaded_file_gets_the_pages_own_limits(good):
+    # the architecture must fit the page (the weights have its shape) ...
+    with pytest.raises(CheckpointError, match="layers 12; this page takes 1 to 8"):
+        load_bundle(with_meta(good, lambda m: m["model"].update(n_layer=12)), fits=_fits)
+    # ... training settings are clamped into the page's bounds, as a shared link's are, and
+    # each one moved is said
+    b = load_bundle(with_meta(good, lambda m: m["train"].update(
+        learning_rate=1e-300, max_steps=10**6, eval_batches=500, seed=7)), fits=_fits)
+    train, notes = fit_training(b.train, BABY_LIMITS)
+    assert (train.learning_rate, train.max_steps, train.eval_batches, train.seed) == (
+        1e-5, 100_000, 100, 7)
+    assert notes == [
+        "its learning rate 1e-300 is outside this page's 1e-05 to 1, so it is 1e-05 here",
+        "its steps 1e+06 is outside this page's 1 to 100000, so it is 100000 here",
+        "its evaluation batches 500 is outside this page's 1 to 100, so it is 100 here"]
+    assert fit_training(load_bundle(good).train, BABY_LIMITS)[1] == []  # the good one fits
+    # a lowered peak takes the floor of a cosine schedule along
+    t = TrainConfig(learning_rate=50.0, min_lr=10.0, schedule="cosine", max_steps=100)
+    fitted, _ = fit_training(t, BABY_LIMITS)
+    assert (fitted.learning_rate, fitted.min_lr) == (1.0, 1.0)
+
+
+def test_a_small_file_declaring_a_huge_model_is_refused_before_its_weights_unpack(good,
+                                                                                 monkeypatch):
+    # 28M zero weights deflate to a few hundred KB; the declared model is refused on its JSON
+    big = GPTConfig(vocab_size=2, block_size=8, n_layer=16, n_head=8, n_embd=384)
+    assert big.num_params() > 28_000_000
+    files = unzip(good)
+    meta = json.loads(files[CONFIG_NAME])
+    meta["model"] = big.to_dict()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(CONFIG_NAME, json.dumps(meta))
+        with zf.open(WEIGHTS_NAME, "w", force_zip64=True) as f:
+            for _ in range(112):
+                f.write(bytes(1 << 20))
+    data = buf.getvalue()
+    assert len(data) < 1_000_000
+    read = []
+    real = zipfile.ZipFile.open
+
+    def spy(self, name, *a, **k):
+        read.append(getattr(name, "filename", name))
+        return real(self, name, *a, **k)
+
+    monkeypatch.setattr(zipfile.ZipFile, "open", spy)
+    with pytest.raises(CheckpointError, match="layers 16; this page takes 1 to 8"):
+        load_bundle(data, fits=_fits)
+    assert read == [CONFIG_NAME]  # the weights were never unpacked
+
+
+def test_weights_that_overflow_on_a_forward_pass_are_refused(good):
+    def huge(tensors):
+        for name in tensors:
+            if name.endswith("c_fc.weight"):
+                tensors[name] = torch.full_like(tensors[name], 3e38)
+    with pytest.raises(CheckpointError, match="overflow on a forward pass"):
+        load_bundle(with_tensors(good, huge))

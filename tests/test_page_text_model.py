@@ -141,6 +141,8 @@ def test_a_saved_model_loads_with_its_settings_and_is_kept(at):
     at.run()
     assert not at.exception and not at.error
     assert any("Loaded a model trained for 3 steps" in s.value for s in at.success)
+    assert any("its learning rate 5 is outside this page's 1e-05 to 1, so it is 1 here"
+               in s.value for s in at.success)  # the clamp is said, as a link's is
     loaded = run_of(at)
     assert loaded.trainer.step_count == 3 and loaded.trainer.model.config.n_layer == 2
     assert torch.equal(loaded.trainer.model.lm_head.weight, weights)

@@ -49,3 +49,18 @@ def test_readme_gpt1_snippet_computes_the_combined_loss():
     # backward reached the classification head and the transformer
     grads = [p.grad for p in ns["model"].parameters() if p.requires_grad]
     assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
+
+
+def test_readme_library_snippet_trains_document_000_and_ablates(capsys):
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    (source,) = [b for b in re.findall(r"```python\n(.*?)```", text, flags=re.S)
+                 if "from gptviz.ablate import" in b]
+    ns: dict = {}
+    exec(compile(source, "README.md", "exec"), ns)
+    out = capsys.readouterr().out
+    effects = re.findall(r"^(L\d H\d|MLP \d) ([+-]\d\.\d{4})$", out, flags=re.M)
+    # document 000's model: 4 layers of 4 heads and an MLP, each switched off alone
+    assert [name for name, _ in effects] == [
+        n for layer in range(1, 5) for n in [f"L{layer} H{h}" for h in range(1, 5)]
+        + [f"MLP {layer}"]]
+    assert any(float(v) != 0.0 for _, v in effects)

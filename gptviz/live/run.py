@@ -19,6 +19,7 @@ from typing import TypeVar
 
 import torch
 
+from gptviz.ablate import Ablation, Hooks, MeanOutputs
 from gptviz.config import TrainConfig
 from gptviz.live.job import BackgroundJob, Turns
 from gptviz.live.slots import FairSlots
@@ -146,6 +147,10 @@ class LiveRun(BackgroundJob):
         self._token_rate = 0.0
         self._tokens = 0  # trained since this LiveRun was made
         self._pending: tuple[TrainConfig | None, Task | None] | None = None
+        # parts switched off (gptviz/ablate.py), held on the trained model and on the view
+        self.ablation = Ablation()
+        self._hooks: list[Hooks] = []
+        self._pending_ablation: tuple[Ablation, MeanOutputs | None] | None = None
         self._record_frame()  # where the run starts
 
     # --- control -------------------------------------------------------------------------
@@ -172,6 +177,21 @@ class LiveRun(BackgroundJob):
             old_config, old_task = self._pending or (None, None)
             self._pending = (config or old_config, task or old_task)
         if self._step_lock.acquire(blocking=False):  # not training now: take them at once
+            try:
+                self._apply_pending()
+            finally:
+                self._step_lock.release()
+
+    def set_ablation(self, ablation: Ablation, means: MeanOutputs | None = None) -> None:
+        """Hold `ablation` on the model from the next step on (training goes on with those parts
+        off) and on what read_model() sees; Ablation() lifts it. The weights never change.
+        Raises ValueError (a sentence) for a part the model does not have."""
+        ablation.check(self.trainer.model.config)
+        if ablation and ablation.mode == "mean" and means is None:
+            raise ValueError("Mean ablation needs the parts' mean outputs (mean_outputs()).")
+        with self._lock:
+            self._pending_ablation = (ablation, means)
+        if self._step_lock.acquire(blocking=False):  # not training now: at once
             try:
                 self._apply_pending()
             finally:
@@ -224,8 +244,16 @@ class LiveRun(BackgroundJob):
         """With the step lock held."""
         with self._lock:
             pending, self._pending = self._pending, None
+            ablation, self._pending_ablation = self._pending_ablation, None
         if pending is not None:
             self.trainer.update(*pending)
+        if ablation is not None:
+            for hooks in self._hooks:
+                hooks.remove()
+            self._hooks = [Hooks(self.trainer.model, *ablation)]
+            with self._view.lock:  # a reader sees the whole model or the ablated one
+                self._hooks.append(Hooks(self._view.model, *ablation))
+            self.ablation = ablation[0]
 
     def _train_one(self) -> None:
         """With the step lock held: a step, the evaluation when one is due, and a frame of
