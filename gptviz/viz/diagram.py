@@ -26,10 +26,11 @@ import html
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import plotly.graph_objects as go
 
+from gptviz.ablate import Ablation
 from gptviz.config import GPTConfig
 from gptviz.trace import Stage
 from gptviz.viz.style import HIGHLIGHT_COLOR, MIN_TEXT_SIZE
@@ -156,32 +157,17 @@ def clicked_stage(selection_event: Mapping[str, Any] | Sequence[Mapping[str, Any
 
 
 # --- switched-off parts ---------------------------------------------------------------------
-class AblationLike(Protocol):
-    """What the diagram reads of gptviz.ablate.Ablation: the parts switched off (0-based)."""
-
-    @property
-    def heads(self) -> frozenset[tuple[int, int]]: ...  # (layer, head)
-
-    @property
-    def mlps(self) -> frozenset[int]: ...
-
-    @property
-    def blocks(self) -> frozenset[int]: ...  # the whole block
-
-    @property
-    def mode(self) -> str: ...  # "zero" or "mean"
-
-
-def is_off(part: Part, ablation: AblationLike | None) -> bool:
+def is_off(part: Part, ablation: Ablation | None) -> bool:
     """Whether the ablation switches this box off. A whole block switches off its LayerNorms,
-    heads, projection and MLP; the ⊕ stay (the stream passes through, with nothing added)."""
+    heads, projection and MLP; the ⊕ stay (the stream passes through, with nothing added, or
+    with the block's mean change in mean ablation)."""
     if ablation is None or part.layer is None:
         return False
     if part.layer in ablation.blocks:
         return part.key not in ("resid_attn", "resid_mlp")
     if part.head is not None:
-        return (part.layer, part.head) in ablation.heads
-    return part.key == "mlp_hidden" and part.layer in ablation.mlps
+        return ablation.head_off(part.layer, part.head)
+    return part.key == "mlp_hidden" and ablation.mlp_off(part.layer)
 
 
 # --- geometry (px) ------------------------------------------------------------------------------
@@ -276,7 +262,7 @@ def _chips(tokens: Sequence[str], room: float) -> list[tuple[str, float]]:
 
 
 def _layout(cfg: GPTConfig, tokens: Sequence[str], next_token: str | None,
-            ablation: AblationLike | None) -> _Drawing:
+            ablation: Ablation | None) -> _Drawing:
     nh, L = cfg.n_head, cfg.n_layer
     hw, head_name = _head_width(nh)
     per_line = min(nh, HEADS_PER_LINE)
@@ -406,7 +392,7 @@ def _hover(part: Part, b: _Box, cfg: GPTConfig, off: bool, mode: str | None) -> 
 
 
 def forward_diagram(config: GPTConfig, tokens: Sequence[str], *, selected: str | None = None,
-                    ablation: AblationLike | None = None, next_token: str | None = None
+                    ablation: Ablation | None = None, next_token: str | None = None
                     ) -> go.Figure:
     """The block diagram of `config`'s GPT reading `tokens` (their text, in order).
 
