@@ -444,7 +444,7 @@ def forward_diagram(config: GPTConfig, tokens: Sequence[str], *, selected: str |
         if off:
             fill, line = OFF_FILL, OFF_LINE
         common = dict(x0=b.x0, y0=b.y0, x1=b.x1, y1=b.y1, name=b.part.id,
-                      fillcolor=SELECTED_FILL if sel else fill,
+                      fillcolor=SELECTED_FILL if sel and not off else fill,
                       line=dict(color=HIGHLIGHT_COLOR if sel else line, width=3 if sel else 1.5,
                                 dash="dash" if off else "solid"))
         fig.add_shape(type="circle" if b.round else "rect", layer="below", **common)
