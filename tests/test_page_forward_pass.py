@@ -149,7 +149,8 @@ def test_the_diagram_is_this_model_and_opens_the_first_head():
     assert at.selectbox(key="fp_stage").value == "attn_weights:0:0"
     assert at.segmented_control(key="fp_step_head").value == "attn_weights"
     att = chart(at, "fp_detail")
-    assert att["layout"]["title"]["text"] == "Attention weights (softmax) · head 1"
+    assert att["layout"]["title"]["text"] == "Attention weights (softmax)"
+    assert att["layout"]["annotations"][0]["text"] == "head 1"
     z = array(att["data"][0]["z"])  # head 1 only, (T, T), rows summing to one
     assert len(att["data"]) == 1 and z.shape == (11, 11)
     assert np.allclose(np.nansum(z, axis=1), 1.0, atol=1e-5)
@@ -168,7 +169,7 @@ def test_picking_a_stage_shows_its_figure_and_shape():
         out = model(torch.tensor([_ids(at)]), return_attention=True)
     z = array(chart(at, "fp_detail")["data"][0]["z"])
     assert np.allclose(z, out.attention[1][0, 1].numpy(), atol=1e-5)
-    assert chart(at, "fp_detail")["layout"]["title"]["text"].endswith("· head 2")
+    assert chart(at, "fp_detail")["layout"]["annotations"][0]["text"] == "head 2"
     # a step inside the head: its keys, (T, hs) for head 2
     at.segmented_control(key="fp_step_head").set_value("k").run()
     assert not at.exception

@@ -248,8 +248,10 @@ def test_stage_figure_of_one_head_draws_that_head():
         if key == "scores" or key == "attn_weights":
             assert z.shape == (len(trace.tokens),) * 2
         assert np.allclose(np.nan_to_num(z), np.nan_to_num(want), atol=1e-6)
-        assert fig.layout.title.text == f"{stage.name} · head 3"
+        assert fig.layout.title.text == stage.name
         assert fig.layout.annotations[0].text == "head 3"
+        default = stage_figure(stage, trace.tokens, TOK.token_str, head=2)
+        assert default.layout.title.text == f"Block 2 · {stage.name} · head 3"
     weights = trace.get("attn_weights", 1)
     assert torch.allclose(weights.tensor[2].sum(-1), torch.ones(len(trace.tokens)))
     with pytest.raises(ValueError, match="does not exist"):

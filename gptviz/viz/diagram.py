@@ -180,7 +180,7 @@ LANE = 13  # from a row's boxes down to its ⊕
 R = 11  # a ⊕'s radius
 HEAD_GAP = 6
 GROUP_PAD = 5  # the heads' frame around them
-HEADS_PER_LINE = 8
+HEADS_PER_LINE = 4  # more heads wrap onto more lines: the stage beside needs the room
 CHIP_H = 26
 TILE = 22  # clickable markers every TILE px over a box
 NAME_SIZE = 15
@@ -238,8 +238,8 @@ def _text_px(text: str, size: float = SHAPE_SIZE) -> float:
 
 
 def _head_width(n_head: int) -> tuple[float, str]:
-    """A head box's width and its name's form: "head 1" up to 4 heads, "h1" above."""
-    return (60.0, "head {}") if n_head <= 4 else (44.0, "h{}")
+    """A head box's width and its name's form: "head 1" up to 2 heads, "h1" above."""
+    return (60.0, "head {}") if n_head <= 2 else (44.0, "h{}")
 
 
 def _chips(tokens: Sequence[str], room: float) -> list[tuple[str, float]]:

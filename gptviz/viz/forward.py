@@ -175,17 +175,20 @@ def stage_figure(stage: Stage, tokens: Sequence[str], token_str: Callable[[int],
                  head: int | None = None, title: str | None = None) -> go.Figure | None:
     """The right picture for a stage, or None for stages shown as text (ids, chosen token).
 
-    head: for a per-head stage (its first axis "head"), that head (0-based) alone, its number
-    added to the title. title: instead of the stage's own ("Block 1 · Keys K")."""
+    head: for a per-head stage (its first axis "head"), that head (0-based) alone, named over
+    its heatmap (and after the stage's own title, when no title is given). title: instead of
+    the stage's own ("Block 1 · Keys K")."""
     rows = position_labels(tokens)
     t = stage.tensor
-    title, first = title or stage.title, 0
+    first = 0
     if head is not None:
         if not stage.axes or stage.axes[0] != "head":
             raise ValueError(f"{stage.key} has no heads")
         if not 0 <= head < t.size(0):
             raise ValueError(f"head {head} of {t.size(0)} (0-based) does not exist")
-        t, title, first = t[head:head + 1], f"{title} · head {head + 1}", head
+        t, first = t[head:head + 1], head
+        title = title or f"{stage.title} · head {head + 1}"
+    title = title or stage.title
     if stage.key in ("ids", "next_token"):
         return None
     if stage.key in ("logits", "probs"):
