@@ -21,6 +21,7 @@ from gptviz.viz.diagram import (
     forward_diagram,
     is_off,
     part_of,
+    stage_height,
     stage_options,
 )
 from gptviz.viz.forward import logit_lens_figure, stage_figure, top_k_bar
@@ -197,7 +198,8 @@ def _stage_body(s: Stage, key: str, head: int | None = None, title: str | None =
     else:
         fig = stage_figure(s, trace.tokens, tokenizer.token_str, head=head, title=title)
         if fig is not None:
-            st.plotly_chart(fit(fig), key=key)
+            height = stage_height(len(trace.tokens), fig.layout.height) if picture_first else None
+            st.plotly_chart(fit(fig, height=height), key=key)
     if picture_first:
         st.markdown(s.explanation)
 

@@ -187,6 +187,13 @@ NAME_SIZE = 15
 SHAPE_SIZE = MIN_TEXT_SIZE
 CHAR_PX = 8.6  # a 14-15 px character, wide side (for fitting text in boxes)
 MAX_DIAGRAM_HEIGHT = 620  # px: what the caller's 1280x720 screen shows of it at once
+STAGE_ROW_PX = 22  # a token's row in the stage's heatmap beside the diagram
+
+
+def stage_height(n_tokens: int, height: float) -> int:
+    """The height (px) of a stage's figure (`height` as built) beside the diagram: rows a little
+    denser than in the list, so that with its controls it fits a 1280x720 screen."""
+    return int(min(height, max(300, STAGE_ROW_PX * n_tokens + 150)))
 
 COLORS = {  # (fill, line) by kind of box
     "embed": ("#dcfce7", "#15803d"), "ln": ("#f1f5f9", "#475569"),

@@ -60,6 +60,14 @@ SCROLL_TO_DIAGRAM_JS = """() => {
   if (main) main.scrollBy(0, -70);
   window.scrollBy(0, -70);
 }"""
+SCROLL_TO_STAGE_JS = """() => {
+  document.querySelector("input[aria-label='Stage']").closest("[data-testid='stSelectbox']")
+    .scrollIntoView({block: 'start'});
+  const main = document.querySelector("[data-testid='stMain']");
+  if (main) main.scrollBy(0, -70);
+}"""
+# Where a part's box is on screen now, scrolling nothing.
+VIEW_JS = BOX_JS.replace("for (let el = gd.parentElement; el;", "for (let el = null; el;")
 SMALL_TEXT_JS = """() => Array.from(document.querySelector('.js-plotly-plot')
     .querySelectorAll('text'))
   .filter(t => t.textContent.trim() && t.getBoundingClientRect().width > 0)
@@ -125,6 +133,10 @@ def test_clicking_a_head_opens_its_attention_beside_the_diagram(app_server, brow
     z = array(fig["z"])
     assert np.allclose(z, expected_attention(0, 1), atol=1e-5)  # this head's, not head 1's
     expect(stage_picker(page)).to_have_value("Block 1 · head 2")  # it follows the click
+    page.evaluate(SCROLL_TO_DIAGRAM_JS)
+    page.wait_for_timeout(300)
+    plots = page.evaluate(PLOTS_JS)  # the diagram and the head's heatmap, both whole
+    assert plots[0]["bottom"] <= size[1] and plots[1]["bottom"] <= size[1] + 5, plots[:2]
     shot(page, f"forward_diagram_head2_{size[0]}x{size[1]}")
     # another box: block 2's head 1, then the MLP's hidden layer
     fig = click_part(page, "attn_weights:1:0", "· head 1")
@@ -152,5 +164,9 @@ def test_a_deep_model_scrolls_in_its_own_box_and_stays_readable(app_server, brow
     diagram = page.evaluate(PLOTS_JS)[0]
     assert diagram["bottom"] - diagram["y"] > 1000  # taller than the screen: it scrolls...
     assert 0 <= fig["y"] < 720 - 100  # ...and the stage beside it stays in view
+    page.evaluate(SCROLL_TO_STAGE_JS)  # the page at the row's top: the picker shows too
+    page.wait_for_timeout(300)
+    inner = page.evaluate(VIEW_JS, "attn_weights:5:7")
+    assert 0 < inner["y"] < 720, inner  # the clicked box still shows in the scrolled diagram
     shot(page, "forward_diagram_6x8_1280x720")
     assert_no_exception(page)
