@@ -2,15 +2,19 @@
 
 `trace_forward` recomputes what `GPT.forward` does, one small step at a time, and keeps every
 intermediate tensor with a name and a plain-language explanation, so a page can show the whole
-path from token ids to the next token. Dropout is left out (as in eval mode): the trace shows
-what the model computes when it is used, not during a training step. Tests check the trace
-against `model(idx)` itself.
+path from token ids to the next token. Dropout is left out (the model is traced in eval mode,
+then put back): the trace shows what the model computes when it is used, not during a training
+step. Hooks on the model hold in the trace too, so an ablation (gptviz/ablate.py) shows: a head
+switched off writes nothing (or its mean) into attn_out, an MLP switched off into mlp_out, and a
+block switched off returns its input (plus its mean change) as resid_mlp, whatever its parts
+computed. Tests check the trace against `model(idx)` itself, whole and ablated.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import torch
@@ -98,6 +102,7 @@ def _walk(model: GPT, idx: torch.Tensor) -> Iterator[tuple[str, int | None, torc
     yield "embed", None, x
     mask = torch.tril(torch.ones(T, T, dtype=torch.bool, device=idx.device))  # (T, T)
     for layer, block in enumerate(tr.h):
+        x_in = x
         h = block.ln_1(x)
         yield "ln_1", layer, h
         q, k, v = block.attn.qkv(h)  # each (1, nh, T, hs)
@@ -113,7 +118,7 @@ def _walk(model: GPT, idx: torch.Tensor) -> Iterator[tuple[str, int | None, torc
         ctx = att @ v  # (1, nh, T, hs)
         yield "context", layer, ctx
         y = ctx.transpose(1, 2).contiguous().view(1, T, cfg.n_embd)  # heads side by side
-        a = block.attn.c_proj(y)  # (1, T, C)
+        a = block.attn.c_proj(y)  # (1, T, C); a hook here can switch heads off
         yield "attn_out", layer, a
         x = x + a
         yield "resid_attn", layer, x
@@ -121,9 +126,11 @@ def _walk(model: GPT, idx: torch.Tensor) -> Iterator[tuple[str, int | None, torc
         yield "ln_2", layer, h
         hidden = block.mlp.gelu(block.mlp.c_fc(h))  # (1, T, 4C)
         yield "mlp_hidden", layer, hidden
-        m = block.mlp.c_proj(hidden)  # (1, T, C)
+        m = block.mlp(h)  # (1, T, C): c_proj(hidden), through the module so its hooks hold
         yield "mlp_out", layer, m
         x = x + m
+        if block._forward_hooks or block._forward_pre_hooks:  # e.g. the whole block ablated
+            x = block(x_in)[0]
         yield "resid_mlp", layer, x
     x = tr.ln_f(x)
     yield "ln_f", None, x
@@ -205,6 +212,17 @@ def _explain(key: str, cfg: GPTConfig, T: int,
     return table[key]
 
 
+@contextmanager
+def _eval(model: GPT) -> Iterator[GPT]:
+    """The model in eval mode (no dropout) inside the block, in its own mode again after."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 @torch.no_grad()
 def trace_forward(model: GPT, idx: torch.Tensor | Sequence[int],
                   tokenizer: Tokenizer | None = None) -> ForwardTrace:
@@ -225,8 +243,9 @@ def trace_forward(model: GPT, idx: torch.Tensor | Sequence[int],
         trace.stages.append(Stage(key, name, explanation, t.detach().cpu(), axes, layer, text))
 
     add("ids", None, ids.clone())
-    for key, layer, t in _walk(model, ids.unsqueeze(0).to(model.device)):
-        add(key, layer, t[0])
+    with _eval(model):
+        for key, layer, t in _walk(model, ids.unsqueeze(0).to(model.device)):
+            add(key, layer, t[0])
     next_id = int(trace.probs[-1].argmax())
     add("next_token", None, torch.tensor([next_id]),
         tokenizer.decode([next_id]) if tokenizer else None)
@@ -242,7 +261,8 @@ def logit_lens(model: GPT, idx: torch.Tensor | Sequence[int]) -> torch.Tensor:
     after block l; the last row is the model's own output.
     """
     ids = _as_ids(idx).unsqueeze(0).to(model.device)
-    rows = [t for key, _, t in _walk(model, ids) if key in ("embed", "resid_mlp")]
-    resid = torch.cat(rows, dim=0)  # (n_layer + 1, T, C)
-    logits = model.lm_head(model.transformer.ln_f(resid))
+    with _eval(model):
+        rows = [t for key, _, t in _walk(model, ids) if key in ("embed", "resid_mlp")]
+        resid = torch.cat(rows, dim=0)  # (n_layer + 1, T, C)
+        logits = model.lm_head(model.transformer.ln_f(resid))
     return F.softmax(logits.float(), dim=-1).cpu()

@@ -11,7 +11,21 @@ from gptviz.model import GPT
 from gptviz.tokenizers import ByteTokenizer, Tokenizer, TokenizerError
 from gptviz.trace import ForwardTrace, Stage, logit_lens, trace_forward
 from gptviz.train import build_model
+from gptviz.viz.diagram import (
+    MAX_DIAGRAM_HEIGHT,
+    STEP_NAMES,
+    Part,
+    clicked_stage,
+    default_part,
+    diagram_parts,
+    forward_diagram,
+    is_off,
+    part_of,
+    stage_height,
+    stage_options,
+)
 from gptviz.viz.forward import logit_lens_figure, stage_figure, top_k_bar
+from gptviz.viz.screen import fit
 from gptviz.viz.tokens import spans_html, token_spans, visible
 from pages._entry import enter_through_app  # noqa: E402
 from pages._instrument import no_live_view_here
@@ -45,10 +59,11 @@ st.markdown(
     "hand: token ids → embeddings → queries, keys and values → attention scores → softmax → "
     "context vectors → a linear layer over the whole vocabulary → softmax → the most probable "
     "token. Here the same steps run on a real GPT (with its LayerNorms, heads, MLPs and "
-    "residual connections), for your prompt. **How to read it:** open any stage below to see "
-    "its numbers: one row per token; red is positive, blue negative, white zero (hover for the "
-    "exact value). Attention maps show which earlier tokens each token reads from. An "
-    "untrained model's prediction is arbitrary: train one on another page and pick it here."
+    "residual connections), for your prompt. **How to read it:** click any box of the diagram "
+    "below to see its numbers beside it: one row per token; red is positive, blue negative, "
+    "white zero (hover for the exact value). Attention maps show which earlier tokens each "
+    "token reads from. An untrained model's prediction is arbitrary: train one on another "
+    "page and pick it here."
 )
 
 # --- which model ------------------------------------------------------------------------------
@@ -61,6 +76,7 @@ source = st.selectbox("Model", sources, key=f"{P}_source",
 
 model: GPT | None = None
 tokenizer: Tokenizer | None = None
+run = None  # the LiveRun of a model trained on another page
 read_model: Callable[[Callable[[GPT], object]], object]
 
 if source.startswith(TRAINED_PREFIX):
@@ -68,6 +84,7 @@ if source.startswith(TRAINED_PREFIX):
     tokenizer = run.trainer.task.tokenizer
     read_model = run.read_model  # waits for the training step in progress, if any
     cfg = run.trainer.model.config
+    model_cfg = cfg
     block_size = cfg.block_size
     st.caption(f"{cfg.n_layer} layers, {cfg.n_head} heads, {cfg.n_embd} dimensions, context "
                f"{cfg.block_size}, vocabulary {cfg.vocab_size:,}; trained for "
@@ -106,6 +123,7 @@ else:
         st.session_state[f"{P}_model"] = build_model(mcfg, int(seed)).eval()
         st.session_state[f"{P}_arch"] = arch
     model = st.session_state[f"{P}_model"]
+    model_cfg = mcfg
     block_size = mcfg.block_size
 
     def read_model(fn: Callable[[GPT], object]) -> object:
@@ -152,41 +170,116 @@ if trace.next_id == trace.ids[-1] and not source.startswith(TRAINED_PREFIX):
                "shares its weights with the token embedding table (weight tying: lm_head.weight "
                "is wte.weight), so a token's own vector scores highest against itself until "
                "training teaches it better.")
-st.plotly_chart(top_k_bar(trace.probs[-1], tokenizer.token_str,
-                          title="The 10 most probable next tokens"), key=f"{P}_topk")
+
+
+def _shape_text(shape: tuple[int, ...], axes: tuple[str, ...]) -> str:
+    return " × ".join(f"{n} {a}{'s' if n != 1 else ''}" for n, a in zip(shape, axes,
+                                                                          strict=True))
+
+
+def _stage_body(s: Stage, key: str, head: int | None = None, title: str | None = None,
+                picture_first: bool = False) -> None:
+    """A stage's shape, explanation and picture (of one head, if head is given); beside the
+    diagram the picture comes before the words, so that both fit on one screen."""
+    shape, axes = (s.shape[1:], s.axes[1:]) if head is not None else (s.shape, s.axes)
+    st.caption(f"Shape: {_shape_text(shape, axes)}"
+               + (f" (head {head + 1} of {s.shape[0]})" if head is not None else ""))
+    if not picture_first:
+        st.markdown(s.explanation)
+    if s.key == "ids":
+        st.dataframe([{"position": i, "token": visible(t), "id": j}
+                      for i, (t, j) in enumerate(zip(trace.tokens, trace.ids, strict=True))],
+                     hide_index=True)
+    elif s.key == "next_token":
+        st.markdown(f"argmax at the last position: id **{trace.next_id}** → "
+                    f"`{visible(trace.next_text or '')}`")
+        st.plotly_chart(fit(top_k_bar(trace.probs[-1], tokenizer.token_str,
+                                      title="The 10 most probable next tokens")), key=key)
+    else:
+        fig = stage_figure(s, trace.tokens, tokenizer.token_str, head=head, title=title)
+        if fig is not None:
+            height = stage_height(len(trace.tokens), fig.layout.height) if picture_first else None
+            st.plotly_chart(fit(fig, height=height), key=key)
+    if picture_first:
+        st.markdown(s.explanation)
+
+
+# --- the diagram: click a box, its stage opens beside it --------------------------------------
+st.header("The model, box by box")
+st.markdown("The prompt's tokens enter at the top and flow down; the thick line is the residual "
+            "stream, and each ⊕ adds a sublayer's output to it. Each box shows the shape of "
+            "what comes out of it. **Click a box** (or pick it in *Stage*) to open it on the "
+            "right.")
+parts = diagram_parts(model_cfg.n_layer, model_cfg.n_head)
+options = stage_options(parts)
+STAGE_KEY = f"{P}_stage"
+SCROLLBAR_PX = 16
+if st.session_state.get(STAGE_KEY) not in options:
+    st.session_state[STAGE_KEY] = default_part(model_cfg.n_layer, model_cfg.n_head).id
+ablation = getattr(run, "ablation", None)  # the parts a LiveRun has switched off, if any
+
+
+def _on_click() -> None:
+    # runs before the rerun, so the selectbox below shows what was clicked: one source of truth
+    picked = clicked_stage(st.session_state.get(f"{P}_diagram"), trace.stages)
+    if picked is not None:
+        st.session_state[STAGE_KEY] = picked
+
+
+diagram = forward_diagram(model_cfg, trace.tokens, selected=st.session_state[STAGE_KEY],
+                          ablation=ablation, next_token=trace.next_text)
+tall = diagram.layout.height > MAX_DIAGRAM_HEIGHT  # many blocks: it scrolls on its own
+# side by side: the diagram at its own width (its text is sized in px), the stage in the rest;
+# on a narrow screen the stage goes under it
+row = st.container(horizontal=True, gap="medium")
+with row.container(width=diagram.layout.width + (SCROLLBAR_PX if tall else 0),
+                   height=MAX_DIAGRAM_HEIGHT if tall else "content", border=False):
+    st.plotly_chart(diagram, key=f"{P}_diagram", on_select=_on_click, selection_mode="points",
+                    theme=None, width="content", config={"displayModeBar": False})
+with row.container(width="stretch"):
+    st.selectbox("Stage", list(options), format_func=options.__getitem__, key=STAGE_KEY,
+                 help="The same as clicking its box in the diagram.")
+    part: Part = part_of(st.session_state[STAGE_KEY])
+    if is_off(part, ablation):
+        st.info(f"Switched off in this model ({ablation.mode} ablation).",  # type: ignore[union-attr]
+                icon=":material/block:")
+    step = part.key
+    if len(part.steps) > 1:  # a head's or the MLP's steps; the same step stays for the next head
+        step_key = f"{P}_step_{'head' if part.head is not None else part.key}"
+        if st.session_state.get(step_key) not in part.steps:
+            st.session_state[step_key] = part.key
+        step = st.segmented_control("Step", part.steps, format_func=STEP_NAMES.__getitem__,
+                                    key=step_key, label_visibility="collapsed") or part.key
+    stage = trace.get(step, part.layer)
+    _stage_body(stage, key=f"{P}_detail", head=part.head, title=stage.name, picture_first=True)
+
+st.plotly_chart(fit(top_k_bar(trace.probs[-1], tokenizer.token_str,
+                              title="The 10 most probable next tokens")), key=f"{P}_topk")
+
+# --- logit lens -------------------------------------------------------------------------------
+st.header("Logit lens: what each block adds")
+st.markdown(
+    "Stop the model after any block and read its residual stream with the final LayerNorm and "
+    "the output layer: what would it predict then? Each cell shows the top guess for the token "
+    "after that position, darker when more confident. The bottom row is the model's real "
+    "output; in a trained model you can watch the guess form layer by layer."
+)
+st.plotly_chart(fit(logit_lens_figure(lens, trace.tokens,  # type: ignore[arg-type]
+                                      tokenizer.token_str)), key=f"{P}_lens")
 
 # --- every stage ------------------------------------------------------------------------------
 st.header("Every stage, in order")
-st.markdown("Each step opens to show its numbers. *Shape* lists the size of each axis; the "
-            "batch axis (one prompt) is left out.")
-
-
-def _shape_text(s: Stage) -> str:
-    return " × ".join(f"{n} {a}{'s' if n != 1 else ''}" for n, a in zip(s.shape, s.axes,
-                                                                          strict=True))
+st.markdown("Each step opens to show its numbers: every stage at once, for those who want the "
+            "whole list. *Shape* lists the size of each axis; the batch axis (one prompt) is "
+            "left out.")
 
 
 def _show(s: Stage) -> None:
     label = f"{s.title} · shape {tuple(s.shape)}"
     # lazy: a stage's figure is built only while its expander is open
     with st.expander(label, key=f"{P}_x_{s.layer}_{s.key}", on_change="rerun") as box:
-        if not box.open:
-            return
-        st.markdown(s.explanation)
-        st.caption(f"Shape: {_shape_text(s)}")
-        if s.key == "ids":
-            st.dataframe([{"position": i, "token": visible(t), "id": j}
-                          for i, (t, j) in enumerate(zip(trace.tokens, trace.ids,
-                                                         strict=True))],
-                         hide_index=True)
-            return
-        if s.key == "next_token":
-            st.markdown(f"argmax at the last position: id **{trace.next_id}** → "
-                        f"`{visible(trace.next_text or '')}`")
-            return
-        fig = stage_figure(s, trace.tokens, tokenizer.token_str)
-        if fig is not None:
-            st.plotly_chart(fig, key=f"{P}_fig_{s.layer}_{s.key}")
+        if box.open:
+            _stage_body(s, key=f"{P}_fig_{s.layer}_{s.key}")
 
 
 n_layer_model = max((s.layer for s in trace.stages if s.layer is not None), default=-1) + 1
@@ -203,14 +296,3 @@ st.subheader("Output: from vectors to the next token")
 for s in trace.stages:
     if s.key in ("ln_f", "logits", "probs", "next_token"):
         _show(s)
-
-# --- logit lens -------------------------------------------------------------------------------
-st.header("Logit lens: what each block adds")
-st.markdown(
-    "Stop the model after any block and read its residual stream with the final LayerNorm and "
-    "the output layer: what would it predict then? Each cell shows the top guess for the token "
-    "after that position, darker when more confident. The bottom row is the model's real "
-    "output; in a trained model you can watch the guess form layer by layer."
-)
-st.plotly_chart(logit_lens_figure(lens, trace.tokens, tokenizer.token_str),  # type: ignore[arg-type]
-                key=f"{P}_lens")

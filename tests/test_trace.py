@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
+from gptviz.ablate import Ablation, ablate, mean_outputs
 from gptviz.config import GPTConfig
 from gptviz.model import GPT
 from gptviz.tokenizers import CharTokenizer, TiktokenTokenizer
@@ -49,8 +50,45 @@ def test_traced_logits_and_attention_equal_the_models(model):
 def test_model_in_training_mode_is_traced_without_dropout():
     m = tiny_model(dropout=0.5).train()
     tr = trace_forward(m, IDS)
+    logit_lens(m, IDS)
+    assert m.training and all(mod.training for mod in m.modules())  # put back as it was
     m.eval()
     assert torch.allclose(tr.logits, m(torch.tensor([IDS])).logits[0], atol=1e-5)
+
+
+@pytest.mark.parametrize("ablation", [
+    Ablation(heads=frozenset({(0, 1)})),
+    Ablation(mlps=frozenset({1})),
+    Ablation(blocks=frozenset({0})),
+    Ablation(heads=frozenset({(1, 0)}), mlps=frozenset({0}), mode="mean"),
+    Ablation(blocks=frozenset({1}), mode="mean"),
+], ids=lambda a: a.describe())
+def test_an_ablated_model_is_traced_as_it_computes(model, ablation):
+    x = torch.tensor([IDS])
+    means = mean_outputs(model, [(x, x)]) if ablation.mode == "mean" else None
+    whole = trace_forward(model, IDS)
+    with ablate(model, ablation, means):
+        tr = trace_forward(model, IDS)
+        out = model(x).logits[0]
+        lens = logit_lens(model, IDS)
+    assert torch.allclose(tr.logits, out, atol=1e-5)  # the oracle: the ablated model itself
+    assert not torch.allclose(tr.logits, whole.logits, atol=1e-3)  # and it did change
+    assert torch.allclose(lens[-1], F.softmax(out, dim=-1), atol=1e-6)
+    hs, T = 8, len(IDS)
+    blk = model.transformer.h
+    for layer, head in ablation.heads:  # the head's slice of c_proj's input is 0 or its mean
+        y = tr.get("context", layer).tensor.transpose(0, 1).reshape(T, 16).clone()
+        y[:, head * hs:(head + 1) * hs] = 0.0 if means is None else means.heads[layer][head]
+        with torch.no_grad():
+            assert torch.allclose(tr.get("attn_out", layer).tensor, blk[layer].attn.c_proj(y),
+                                  atol=1e-6)
+    for layer in ablation.mlps:
+        wrote = torch.zeros(16) if means is None else means.mlps[layer]
+        assert torch.allclose(tr.get("mlp_out", layer).tensor, wrote.expand(T, 16))
+    for layer in ablation.blocks:  # the block returns its input (plus its mean change)
+        x_in = tr.get("embed").tensor if layer == 0 else tr.get("resid_mlp", layer - 1).tensor
+        delta = 0.0 if means is None else means.blocks[layer]
+        assert torch.allclose(tr.get("resid_mlp", layer).tensor, x_in + delta, atol=1e-6)
 
 
 def test_attention_rows_sum_to_one_and_the_future_is_masked(model):

@@ -62,22 +62,24 @@ def matrix_heatmap(m: torch.Tensor | np.ndarray, row_labels: Sequence[str], titl
 
 def heads_heatmap(t: torch.Tensor | np.ndarray, row_labels: Sequence[str], title: str,
                   col_labels: Sequence[str] | None = None, col_name: str = "dimension",
-                  signed: bool = True, max_heads: int = 8) -> go.Figure:
-    """(nh, T, X) per-head data side by side: Q/K/V/context (X = hs) or attention (X = T)."""
+                  signed: bool = True, max_heads: int = 8, first_head: int = 0) -> go.Figure:
+    """(nh, T, X) per-head data side by side: Q/K/V/context (X = hs) or attention (X = T).
+    first_head: the 0-based number of t's first head (t[0] is head first_head + 1 in titles)."""
     z = np.asarray(t.detach().float().cpu() if isinstance(t, torch.Tensor) else t, dtype=float)
     if z.ndim != 3 or z.shape[1] != len(row_labels):
         raise ValueError(f"expected (heads, {len(row_labels)}, n), got {z.shape}")
     nh = min(z.shape[0], max_heads)
     x = list(col_labels) if col_labels is not None else [str(j) for j in range(z.shape[2])]
     fig = make_subplots(rows=1, cols=nh, horizontal_spacing=0.03,
-                        subplot_titles=[f"head {h + 1}" for h in range(nh)])
+                        subplot_titles=[f"head {first_head + h + 1}" for h in range(nh)])
     lim = None
     if signed:  # one colour scale for all heads, so heads can be compared
         finite = z[np.isfinite(z)]
         lim = float(np.abs(finite).max()) if finite.size else 1.0
     for h in range(nh):
         tr = _heat(z[h], x, row_labels, signed,
-                   f"head {h + 1}<br>row %{{y}}<br>{col_name} %{{x}}<br>value %{{z:.4f}}",
+                   f"head {first_head + h + 1}<br>row %{{y}}<br>{col_name} %{{x}}<br>"
+                   f"value %{{z:.4f}}",
                    showscale=(h == nh - 1))
         if lim is not None:
             tr.update(zmin=-lim, zmax=lim)
@@ -169,19 +171,32 @@ def logit_lens_figure(lens: torch.Tensor, tokens: Sequence[str],
     return fig
 
 
-def stage_figure(stage: Stage, tokens: Sequence[str],
-                 token_str: Callable[[int], str]) -> go.Figure | None:
-    """The right picture for a stage, or None for stages shown as text (ids, chosen token)."""
+def stage_figure(stage: Stage, tokens: Sequence[str], token_str: Callable[[int], str],
+                 head: int | None = None, title: str | None = None) -> go.Figure | None:
+    """The right picture for a stage, or None for stages shown as text (ids, chosen token).
+
+    head: for a per-head stage (its first axis "head"), that head (0-based) alone, named over
+    its heatmap (and after the stage's own title, when no title is given). title: instead of
+    the stage's own ("Block 1 · Keys K")."""
     rows = position_labels(tokens)
     t = stage.tensor
+    first = 0
+    if head is not None:
+        if not stage.axes or stage.axes[0] != "head":
+            raise ValueError(f"{stage.key} has no heads")
+        if not 0 <= head < t.size(0):
+            raise ValueError(f"head {head} of {t.size(0)} (0-based) does not exist")
+        t, first = t[head:head + 1], head
+        title = title or f"{stage.title} · head {head + 1}"
+    title = title or stage.title
     if stage.key in ("ids", "next_token"):
         return None
     if stage.key in ("logits", "probs"):
-        return vocab_heatmap(t, rows, token_str, stage.title, probabilities=stage.key == "probs")
+        return vocab_heatmap(t, rows, token_str, title, probabilities=stage.key == "probs")
     if stage.key in ("scores", "masked_scores", "attn_weights"):
-        return heads_heatmap(t, rows, stage.title, col_labels=rows, col_name="key",
-                             signed=stage.key != "attn_weights")
+        return heads_heatmap(t, rows, title, col_labels=rows, col_name="key",
+                             signed=stage.key != "attn_weights", first_head=first)
     if t.dim() == 3:
-        return heads_heatmap(t, rows, stage.title)
+        return heads_heatmap(t, rows, title, first_head=first)
     col = "hidden unit" if stage.key == "mlp_hidden" else "dimension"
-    return matrix_heatmap(t, rows, stage.title, col_name=col)
+    return matrix_heatmap(t, rows, title, col_name=col)
