@@ -37,7 +37,7 @@ from gptviz.statespace import StateSpace
 from gptviz.tasks.base import Task
 from gptviz.viz.ablation import arrow_changes_figure, part_effects_figure
 from gptviz.viz.network import chain_figure
-from pages._live import memo
+from pages._live import MEMO_KEY, memo
 
 BLOCK, MLP = -2, -1  # the toggles of a layer besides its heads 0..H-1
 HOLD, LIFT = "hold", "lift"
@@ -167,14 +167,20 @@ def sync_hold(key: str, run: LiveRun, task: Task) -> bool:
         step, means = _means(key, run, task)
         st.session_state[f"{key}_abl_held_at"] = (run, step)
     run.set_ablation(want, means)
+    # the page's views are memoised by step (pages/_live.py memo), and the step has not moved:
+    # forget them, so that none is drawn from the model as it was before (the panel's own
+    # measurements are of the whole model and stay)
+    store = st.session_state.get(MEMO_KEY, {})
+    for name in [n for n in store if not n.startswith(f"{key}_abl_")]:
+        del store[name]
     return True
 
 
 def _on_change(key: str, run: LiveRun, task: Task) -> None:
     if run.running:
         st.session_state[f"{key}_abl_msg"] = (
-            "Training is running, so nothing was switched off: the model trains with the parts "
-            "it had until you pause. Pause, and the panel shows your choice.")
+            "Training is running, so nothing was switched off: the model trains on with the "
+            "parts it had. Pause first, then choose the parts to switch off.")
         return
     sync_hold(key, run, task)
 
