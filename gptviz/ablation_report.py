@@ -130,11 +130,13 @@ def parts_off(ablation: Ablation) -> str:
     return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
-def held_text(ablation: Ablation, training: bool) -> str:
-    """The status line's words for a held ablation ('' when none is held)."""
+def held_text(ablation: Ablation, training: bool, since: int | None = None) -> str:
+    """The status line's words for a held ablation ('' when none is held); since: the step
+    it was put on (LiveRun.ablation_step), so that curves and samples from before read right."""
     if not ablation:
         return ""
+    when = f" since step {since:,}" if since is not None else ""
     if training:
-        return f"training with {parts_off(ablation)} off ({ablation.mode} ablation)"
-    return (f"the model shown and trained has {parts_off(ablation)} off "
+        return f"training with {parts_off(ablation)} off{when} ({ablation.mode} ablation)"
+    return (f"the model shown and trained has {parts_off(ablation)} off{when} "
             f"({ablation.mode} ablation)")

@@ -46,6 +46,11 @@ FIG_HEIGHT = 360
 MODE_LABELS = {"zero": "Zero: the part writes nothing",
                "mean": "Mean: the part writes its average output"}
 HOLD_LABELS = {HOLD: "keep these parts off", LIFT: "switch them back on"}
+# st.metric's value is a paragraph, which the pages' compact style sets at 1rem: larger here
+METRIC_CSS = """<style>
+  [class*="_abl_numbers"] [data-testid="stMetricValue"] p,
+  [class*="_abl_numbers"] [data-testid="stMetricValue"] div { font-size: 1.9rem; }
+</style>"""
 SPLIT_LABELS = {"train": "Loss on training data", "val": "Loss on held-out data"}
 MODE_HELP = (
     "**Zero ablation**: the part adds nothing to the residual stream, as if it were cut out. "
@@ -214,16 +219,18 @@ def ablation_panel(key: str, run: LiveRun, task: Task, *, space: StateSpace | No
         st.caption("Switch any head, MLP or whole layer off: the model's weights stay as they "
                    "are; only that part's output is replaced. Layers and heads count from 1.")
     args = (key, run, task)
-    for layer in range(cfg.n_layer):
-        label, toggles = st.columns([1, 9], vertical_alignment="center")
-        label.markdown(f"**Layer {layer + 1}**")
-        with toggles:
-            st.pills(f"Parts of layer {layer + 1} to switch off",
-                     [BLOCK, MLP, *range(cfg.n_head)], selection_mode="multi",
-                     format_func=lambda v: {BLOCK: "whole layer", MLP: "MLP"}.get(
-                         v, f"head {v + 1}"),
-                     key=_widget(key, layer), on_change=_on_change, args=args,
-                     disabled=training, label_visibility="collapsed", **KEEP)
+    st.html(METRIC_CSS)
+    grid, numbers = st.columns([3, 2], gap="medium")
+    with grid:  # one row per layer: [whole layer] [MLP] [head 1] [head 2] ...
+        for layer in range(cfg.n_layer):
+            label, toggles = st.columns([1, 5], vertical_alignment="center")
+            label.markdown(f"**Layer {layer + 1}**")
+            toggles.pills(f"Parts of layer {layer + 1} to switch off",
+                          [BLOCK, MLP, *range(cfg.n_head)], selection_mode="multi",
+                          format_func=lambda v: {BLOCK: "whole layer", MLP: "MLP"}.get(
+                              v, f"head {v + 1}"),
+                          key=_widget(key, layer), on_change=_on_change, args=args,
+                          disabled=training, label_visibility="collapsed", **KEEP)
     c_mode, c_hold = st.columns(2)
     mode = c_mode.radio("Switched off how", list(MODE_LABELS), format_func=MODE_LABELS.get,
                         key=f"{key}_abl_mode", on_change=_on_change, args=args,
@@ -242,28 +249,39 @@ def ablation_panel(key: str, run: LiveRun, task: Task, *, space: StateSpace | No
     if choice:
         report = memo(f"{key}_abl_report", (run, step, digest, choice),
                       lambda: ablation_report(whole, choice, batches, means, task))
-        _show_report(report, step, batches)
+        with numbers:
+            _show_numbers(key, report)
+        _show_what_was_measured(report, step, batches)
         if space is not None:
             _show_arrows(key, run, step, whole, choice, means, space, font_scale)
     else:
-        st.info("Switch a part off above to see at once what the model loses without it.")
+        numbers.info("Switch a part off: what the model loses without it shows here at once.")
     _show_effects(key, run, task, step, whole, batches, digest,
                   choice.mode if choice else mode or "zero", font_scale)
 
 
-def _show_report(report: AblationReport, step: int, batches: dict) -> None:
-    metrics = [(SPLIT_LABELS[s], report.loss_before[s], report.loss_after[s])
-               for s in report.loss_before]
-    acc = ("accuracy" in report.metrics_before)
-    cols = st.columns(len(metrics) + acc)
-    for col, (label, before, after) in zip(cols, metrics, strict=False):
-        col.metric(label, f"{before:.3f} → {after:.3f}", f"{after - before:+.3f}",
-                   delta_color="inverse")
-    if acc:
-        before, after = (100 * report.metrics_before["accuracy"],
-                         100 * report.metrics_after["accuracy"])
-        cols[-1].metric("Held-out problems answered right", f"{before:.1f}% → {after:.1f}%",
-                        f"{after - before:+.1f} points")
+def _signed(x: float, digits: int) -> str:
+    """+0.123; a change that rounds to nothing is written ±0.000, not -0.000."""
+    text = f"{x:+.{digits}f}"
+    return f"±{text[1:]}" if float(text) == 0 else text
+
+
+def _show_numbers(key: str, report: AblationReport) -> None:
+    """Each loss (and held-out accuracy) with every part on → with the parts off."""
+    with st.container(key=f"{key}_abl_numbers"):
+        for split in report.loss_before:
+            before, after = report.loss_before[split], report.loss_after[split]
+            st.metric(SPLIT_LABELS[split], f"{before:.3f} → {after:.3f}",
+                      _signed(after - before, 3), delta_color="inverse")
+        if "accuracy" in report.metrics_before:
+            before, after = (100 * report.metrics_before["accuracy"],
+                             100 * report.metrics_after["accuracy"])
+            st.metric("Held-out problems answered right", f"{before:.1f}% → {after:.1f}%",
+                      f"{_signed(after - before, 1)} points")
+
+
+def _show_what_was_measured(report: AblationReport, step: int, batches: dict) -> None:
+    acc = "accuracy" in report.metrics_before
     sizes = ", ".join(f"{sum(len(x) for x, _ in bs):,} {'training' if s == 'train' else 'held-out'}"
                       " sequences" for s, bs in batches.items())
     st.caption(f"The model at step {step:,}: every part on → {parts_off(report.ablation)} off "

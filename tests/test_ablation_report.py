@@ -196,8 +196,8 @@ def test_held_text_names_the_parts_and_says_when_it_trains():
     assert held_text(Ablation(), training=True) == ""
     one = Ablation(heads=frozenset({(0, 1)}))
     assert held_text(one, training=True) == "training with head 2 of layer 1 off (zero ablation)"
-    assert held_text(one, training=False) == ("the model shown and trained has head 2 of "
-                                              "layer 1 off (zero ablation)")
+    assert held_text(one, training=False, since=1200) == (
+        "the model shown and trained has head 2 of layer 1 off since step 1,200 (zero ablation)")
     many = Ablation(heads=frozenset({(0, 1), (1, 0)}), mlps=frozenset({1}),
                     blocks=frozenset({1}), mode="mean")
     assert parts_off(many) == "head 2 of layer 1 and all of layer 2"
@@ -227,6 +227,7 @@ def test_live_run_trains_its_next_step_with_a_new_ablation_not_with_a_kept_forwa
     run.step_once()
     assert run.history.losses[-1] == pytest.approx(whole, rel=1e-5)
     assert run.snapshot().ablation == Ablation()
+    assert run.snapshot().ablation_step == 6  # lifted after the sixth step
 
 
 def test_settle_waits_for_the_last_step_and_publishes_it():

@@ -130,7 +130,7 @@ def test_baby_a_head_off_shows_the_loss_arrows_and_every_parts_effect_as_compute
     run = train(at, "baby_run", 300)
     trained = weights(run.trainer.model)
     model = run.trainer.model
-    assert at.info and "Switch a part off above" in at.info[-1].value
+    assert at.info and "Switch a part off:" in at.info[-1].value
     at.pills(key="baby_abl_L0").set_value([0]).run()  # head 1 of layer 1
     assert not at.exception
     choice = Ablation(heads=frozenset({(0, 0)}))
@@ -166,8 +166,8 @@ def test_baby_holding_a_head_off_trains_with_it_off_and_lifting_it_brings_it_bac
     at.radio(key="baby_abl_hold").set_value("hold").run()
     choice = Ablation(heads=frozenset({(1, 2)}))
     assert run.ablation == choice
-    assert "the model shown and trained has head 3 of layer 2 off (zero ablation)" in \
-        progress_text(at)
+    assert ("the model shown and trained has head 3 of layer 2 off since step 300 (zero "
+            "ablation)") in progress_text(at)
     # the page's own chain is of the held model: its arrows are the ablated probabilities
     m = hookless(run.trainer.model).eval()
     with ablate(m, choice):
@@ -179,7 +179,7 @@ def test_baby_holding_a_head_off_trains_with_it_off_and_lifting_it_brings_it_bac
     assert run.history.losses[-1] == pytest.approx(expected, rel=1e-5)
     at.radio(key="baby_abl_hold").set_value("lift").run()
     assert run.ablation == Ablation()
-    assert "off (zero ablation)" not in progress_text(at)
+    assert "zero ablation" not in progress_text(at)
     expected = next_step_loss(run, Ablation())
     button(at, "One step").click().run()
     assert run.history.losses[-1] == pytest.approx(expected, rel=1e-5)
@@ -287,7 +287,8 @@ def test_adder_held_ablation_trains_the_next_step_with_it_then_lifts(tasks):
     at.radio(key="tasks_addition_abl_hold").set_value("hold").run()
     choice = Ablation(mlps=frozenset({0}))
     assert run.ablation == choice
-    assert "the model shown and trained has the MLP of layer 1 off" in progress_text(at)
+    assert "the model shown and trained has the MLP of layer 1 off since step 150" in \
+        progress_text(at)
     expected = next_step_loss(run, choice)
     button(at, "One step").click().run()
     assert run.history.losses[-1] == pytest.approx(expected, rel=1e-5)

@@ -81,6 +81,7 @@ class Snapshot:
     view_step: int = 0  # the step of the weights that read_model() sees
     lrs: list[float] = field(default_factory=list)  # the learning rate at each of `steps`
     ablation: Ablation = field(default_factory=Ablation)  # the parts held off (set_ablation)
+    ablation_step: int = 0  # the step at which they were switched off
 
 
 def _explain(e: Exception) -> str:
@@ -150,6 +151,7 @@ class LiveRun(BackgroundJob):
         self._pending: tuple[TrainConfig | None, Task | None] | None = None
         # parts switched off (gptviz/ablate.py), held on the trained model and on the view
         self.ablation = Ablation()
+        self.ablation_step = 0  # the step at which `ablation` was put on
         self._hooks: list[Hooks] = []
         self._pending_ablation: tuple[Ablation, MeanOutputs | None] | None = None
         self._record_frame()  # where the run starts
@@ -238,7 +240,7 @@ class LiveRun(BackgroundJob):
                             list(h.losses), list(h.evals), self._message, self._rate,
                             self._turns.position() if self._turns is not None else 0,
                             self._token_rate, self.trainer.device.type, self._view.step,
-                            list(h.lrs), self.ablation)
+                            list(h.lrs), self.ablation, self.ablation_step)
 
     def read_model(self, fn: Callable[[GPT], T]) -> T:
         """fn(model) on the newest published weights; never waits for a training step."""
@@ -270,6 +272,7 @@ class LiveRun(BackgroundJob):
             with self._view.lock:  # a reader sees the whole model or the ablated one
                 self._hooks.append(Hooks(self._view.model, *ablation))
             self.ablation = ablation[0]
+            self.ablation_step = self.trainer.step_count
             # the Trainer may keep its last evaluation's forward for the next step
             # (_ReadyForward: same weights, same batch); it was computed with the old hooks
             self.trainer.update()

@@ -92,9 +92,9 @@ def test_train_pause_switch_a_head_off_and_see_the_loss_change(baby_server, chro
         page.locator(".st-key-baby_abl_pause").get_by_role("button").click()
         expect(page.get_by_role("button", name=TRAIN)).to_be_visible(timeout=30_000)
         wait_ready(page)
-        if not page.get_by_text("Switch a part off above").is_visible():
+        if not page.get_by_text("Switch a part off:").is_visible():
             tab.click()
-        expect(page.get_by_text("Switch a part off above")).to_be_visible(timeout=20_000)
+        expect(page.get_by_text("Switch a part off:")).to_be_visible(timeout=20_000)
         pill(page, 0, "head 1").click()
         loss = page.get_by_test_id("stMetric").filter(has_text="Loss on training data")
         expect(loss).to_be_visible(timeout=30_000)
@@ -138,7 +138,55 @@ def test_train_pause_switch_a_head_off_and_see_the_loss_change(baby_server, chro
 
         # lift it: the status line no longer names parts
         page.get_by_text("switch them back on").click()
-        expect(status).not_to_contain_text("off (zero ablation)", timeout=30_000)
+        expect(status).not_to_contain_text("zero ablation", timeout=30_000)
         assert_no_exception(page)
+    finally:
+        ctx.close()
+
+
+TASKS_ENTRY = ENTRY.replace("baby_gpt.py", "tasks.py").replace('title="Baby GPT"',
+                                                                'title="Sorting & addition"')
+
+
+@pytest.fixture(scope="module")
+def tasks_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    d = tmp_path_factory.mktemp("ablate_tasks")
+    entry = d / "tasks_app.py"
+    entry.write_text(TASKS_ENTRY)
+    with streamlit_server(entry, log_path=d / "streamlit.log") as (url, _):
+        yield url
+
+
+def test_the_adders_held_out_accuracy_falls_with_a_layer_off(tasks_server, chromium_browser):
+    ctx = chromium_browser.new_context(viewport={"width": W, "height": H})
+    page = ctx.new_page()
+    try:
+        page.goto(tasks_server)
+        wait_ready(page)
+        steps = page.get_by_label("Steps per click of Train", exact=True)
+        steps.fill("600")
+        steps.press("Enter")
+        wait_ready(page)
+        page.get_by_role("button", name=TRAIN).click()
+        wait_training_finished(page, timeout=180_000)
+        page.get_by_text("Ablate: switch parts of the model off").click()
+        expect(page.get_by_text("Switch a part off:")).to_be_visible(timeout=30_000)
+        page.locator(".st-key-tasks_addition_abl_L1").get_by_role(
+            "button", name="whole layer", exact=True).click()
+        acc = page.get_by_test_id("stMetric").filter(has_text="Held-out problems answered")
+        expect(acc).to_be_visible(timeout=30_000)
+        wait_ready(page)
+        m = re.search(r"([\d.]+)% → ([\d.]+)%", acc.inner_text())
+        assert m, acc.inner_text()
+        before, after = float(m[1]), float(m[2])
+        assert after < before, f"layer 2 off: accuracy {before}% -> {after}%"
+        expect(page.locator(".js-plotly-plot", has_text="Loss increase with one part off")
+               ).to_be_visible()
+        assert_no_exception(page)
+        save_screenshot(page, "ablate_tasks_layer_off")
+        page.locator(".st-key-tasks_addition_abl_L0").scroll_into_view_if_needed()
+        page.wait_for_timeout(300)
+        page.screenshot(path=str(SCREENSHOT_DIR / "ablate_tasks_layer_off_1280x720.png"))
+        print(f"\nadder, layer 2 off: held-out accuracy {before}% -> {after}%")
     finally:
         ctx.close()
