@@ -43,6 +43,10 @@ BLOCK, MLP = -2, -1  # the toggles of a layer besides its heads 0..H-1
 HOLD, LIFT = "hold", "lift"
 KEEP = {"persist_state": "session"}  # the choice survives a visit to another page
 FIG_HEIGHT = 360
+# "what each part does" is measured without asking when parameters x evaluation tokens x
+# evaluations stays below this: document 000 (1e7), the adder (2e8), text's Tiny (3e9); text's
+# Small (1e10: 1.0 s on this 2-core host) and nanoGPT size (5e10: 3.6 s) wait for the toggle
+AUTO_EFFECTS_COST = 5e9
 MODE_LABELS = {"zero": "Zero: the part writes nothing",
                "mean": "Mean: the part writes its average output"}
 HOLD_LABELS = {HOLD: "keep these parts off", LIFT: "switch them back on"}
@@ -230,7 +234,8 @@ def ablation_panel(key: str, run: LiveRun, task: Task, *, space: StateSpace | No
                           format_func=lambda v: {BLOCK: "whole layer", MLP: "MLP"}.get(
                               v, f"head {v + 1}"),
                           key=_widget(key, layer), on_change=_on_change, args=args,
-                          disabled=training, label_visibility="collapsed", **KEEP)
+                          disabled=training, label_visibility="collapsed", wrap=True,
+                          **KEEP)
     c_mode, c_hold = st.columns(2)
     mode = c_mode.radio("Switched off how", list(MODE_LABELS), format_func=MODE_LABELS.get,
                         key=f"{key}_abl_mode", on_change=_on_change, args=args,
@@ -344,6 +349,18 @@ def _show_effects(key: str, run: LiveRun, task: Task, step: int, whole: GPT, bat
     cfg = whole.config
     st.subheader("What each part does")
     n = cfg.n_layer * (cfg.n_head + 1)
+    tokens = sum(x.numel() for x, _ in batches["train"])
+    cheap = whole.num_params() * tokens * (n + 1) <= AUTO_EFFECTS_COST
+    on = st.toggle(f"Measure what each part does ({n} evaluations of the training loss, "
+                   "redone after each training run)", value=cheap,
+                   # one choice for small models and one for large: a user who turned it off for
+                   # a small model, or on for a large one, is not overruled by a change of size
+                   key=f"{key}_abl_effects_{'small' if cheap else 'large'}",
+                   help="Each head and each MLP is switched off alone, in turn. On by default "
+                        "for small models; for larger ones it takes a few seconds of the "
+                        "server's time after every training run.", **KEEP)
+    if not on:
+        return
     # the spinner shows only if this takes over half a second (a memo hit takes microseconds)
     with st.spinner(f"Switching each of the {n} heads and MLPs off in turn ({mode} "
                     "ablation)…"):

@@ -343,6 +343,22 @@ def test_text_head_off_train_and_validation_loss_and_holding_it(text):
     assert not run.ablation
 
 
+def test_text_a_larger_model_measures_each_part_only_when_asked():
+    with page_session("text_model", stop=("text_run",)) as at:  # the Small preset
+        run = at.session_state["text_run"]
+        assert run.trainer.model.config.n_layer == 3
+        toggle = at.toggle(key="text_abl_effects_large")
+        assert toggle.value is False
+        with pytest.raises(AssertionError, match="no 'what each part does' figure"):
+            effects_bars(at)
+        toggle.set_value(True).run()
+        bars = effects_bars(at)
+        oracle = part_effects(hookless(run.trainer.model).eval(), evaluation(run, "train"))
+        assert len(bars) == 3 * (4 + 1) == len(oracle)
+        for e in oracle:
+            assert bars[e.name] == pytest.approx(e.increase, abs=1e-6)
+
+
 def test_pages_showing_a_model_trained_elsewhere_say_when_parts_are_held_off():
     text = "abcabcabcabcabcabcabcabc" * 4
     tok = CharTokenizer.from_text(text)

@@ -113,9 +113,9 @@ def arrow_changes_figure(changes: Sequence[ArrowChange], token_str: Callable[[in
     layout = base_layout(title, height)
     layout["font"]["size"] = round(layout["font"]["size"] * font_scale)
     layout["title"]["font"]["size"] = round(layout["title"]["font"]["size"] * font_scale)
-    layout["margin"] = dict(l=10, r=20, t=50, b=50)
+    layout["margin"] = dict(l=10, r=30, t=50, b=50)
     fig.update_layout(**layout)
-    fig.update_xaxes(title_text="probability of the arrow (%)", range=[-4, 104],
+    fig.update_xaxes(title_text="probability (%)", range=[-4, 104],
                      tickvals=[0, 25, 50, 75, 100], tickfont=dict(size=size))
     fig.update_yaxes(type="category", categoryorder="array", categoryarray=labels,
                      tickfont=dict(size=size), automargin=True)
