@@ -138,5 +138,4 @@ def held_text(ablation: Ablation, training: bool, since: int | None = None) -> s
     when = f" since step {since:,}" if since is not None else ""
     if training:
         return f"training with {parts_off(ablation)} off{when} ({ablation.mode} ablation)"
-    return (f"the model shown and trained has {parts_off(ablation)} off{when} "
-            f"({ablation.mode} ablation)")
+    return f"model with {parts_off(ablation)} off{when} ({ablation.mode} ablation)"

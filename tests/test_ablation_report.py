@@ -197,7 +197,7 @@ def test_held_text_names_the_parts_and_says_when_it_trains():
     one = Ablation(heads=frozenset({(0, 1)}))
     assert held_text(one, training=True) == "training with head 2 of layer 1 off (zero ablation)"
     assert held_text(one, training=False, since=1200) == (
-        "the model shown and trained has head 2 of layer 1 off since step 1,200 (zero ablation)")
+        "model with head 2 of layer 1 off since step 1,200 (zero ablation)")
     many = Ablation(heads=frozenset({(0, 1), (1, 0)}), mlps=frozenset({1}),
                     blocks=frozenset({1}), mode="mean")
     assert parts_off(many) == "head 2 of layer 1 and all of layer 2"

@@ -166,7 +166,7 @@ def test_baby_holding_a_head_off_trains_with_it_off_and_lifting_it_brings_it_bac
     at.radio(key="baby_abl_hold").set_value("hold").run()
     choice = Ablation(heads=frozenset({(1, 2)}))
     assert run.ablation == choice
-    assert ("the model shown and trained has head 3 of layer 2 off since step 300 (zero "
+    assert ("model with head 3 of layer 2 off since step 300 (zero "
             "ablation)") in progress_text(at)
     # the page's own chain is of the held model: its arrows are the ablated probabilities
     m = hookless(run.trainer.model).eval()
@@ -287,7 +287,7 @@ def test_adder_held_ablation_trains_the_next_step_with_it_then_lifts(tasks):
     at.radio(key="tasks_addition_abl_hold").set_value("hold").run()
     choice = Ablation(mlps=frozenset({0}))
     assert run.ablation == choice
-    assert "the model shown and trained has the MLP of layer 1 off since step 150" in \
+    assert "model with the MLP of layer 1 off since step 150" in \
         progress_text(at)
     expected = next_step_loss(run, choice)
     button(at, "One step").click().run()
