@@ -61,7 +61,8 @@ MODE_HELP = (
     "**Mean ablation**: the part adds its average output over the training data (every "
     "position of the batches the training loss is measured on, with every part on, at this "
     "step) whatever the input; this removes only what the part does *differently* for each "
-    "input, not its average push, and is usually the fairer test.")
+    "input, not its average push, and is usually the fairer test. Kept off while training, "
+    "the means are measured again each time training pauses, and held until the next pause.")
 HOLD_HELP = (
     "Keep these parts off: the page's figures show the model with them off, and Train trains "
     "it so (the other parts learn to do without them). Switch them back on: the page and "

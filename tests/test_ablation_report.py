@@ -228,6 +228,11 @@ def test_live_run_trains_its_next_step_with_a_new_ablation_not_with_a_kept_forwa
     assert run.history.losses[-1] == pytest.approx(whole, rel=1e-5)
     assert run.snapshot().ablation == Ablation()
     assert run.snapshot().ablation_step == 6  # lifted after the sixth step
+    mean = Ablation(mlps=frozenset({1}), mode="mean")
+    run.set_ablation(mean, mean_outputs(trainer.model, [(x, y)]))
+    run.step_once()
+    run.set_ablation(mean, mean_outputs(trainer.model, [(x, y)]))  # new means, same parts
+    assert run.snapshot().ablation_step == 7
 
 
 def test_settle_waits_for_the_last_step_and_publishes_it():

@@ -185,6 +185,26 @@ def test_baby_holding_a_head_off_trains_with_it_off_and_lifting_it_brings_it_bac
     assert run.history.losses[-1] == pytest.approx(expected, rel=1e-5)
 
 
+def test_baby_a_held_mean_ablation_takes_the_means_of_each_paused_step(baby):
+    at = baby
+    run = train(at, "baby_run", 300)
+    at.pills(key="baby_abl_L0").set_value([-1]).run()  # the MLP of layer 1
+    at.radio(key="baby_abl_mode").set_value("mean").run()
+    at.radio(key="baby_abl_hold").set_value("hold").run()
+    choice = Ablation(mlps=frozenset({0}), mode="mean")
+    assert run.ablation == choice
+    windows = [run.trainer.task.examples["train"]]
+    for _ in range(2):  # each step moves the weights: the next one uses the new means
+        m = hookless(run.trainer.model)
+        means = mean_outputs(m.eval(), windows)
+        with ablate(m, choice, means):
+            expected = mean_loss(m, windows)
+        button(at, "One step").click().run()
+        assert run.history.losses[-1] == pytest.approx(expected, rel=1e-5)
+    assert run.snapshot().ablation_step == 300  # the same parts since step 300
+    assert "since step 300 (mean ablation)" in progress_text(at)
+
+
 def test_baby_everything_off_is_allowed_and_said(baby):
     at = baby
     train(at, "baby_run", 300)

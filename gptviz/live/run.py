@@ -271,8 +271,9 @@ class LiveRun(BackgroundJob):
             self._hooks = [Hooks(self.trainer.model, *ablation)]
             with self._view.lock:  # a reader sees the whole model or the ablated one
                 self._hooks.append(Hooks(self._view.model, *ablation))
+            if ablation[0] != self.ablation:  # not for new means of the same parts
+                self.ablation_step = self.trainer.step_count
             self.ablation = ablation[0]
-            self.ablation_step = self.trainer.step_count
             # the Trainer may keep its last evaluation's forward for the next step
             # (_ReadyForward: same weights, same batch); it was computed with the old hooks
             self.trainer.update()
