@@ -259,7 +259,7 @@ def ablation_panel(key: str, run: LiveRun, task: Task, *, space: StateSpace | No
             _show_numbers(key, report)
         _show_what_was_measured(report, step, batches)
         if space is not None:
-            _show_arrows(key, run, step, whole, choice, means, space, font_scale)
+            _show_arrows(key, run, step, digest, whole, choice, means, space, font_scale)
     else:
         numbers.info("Switch a part off: what the model loses without it shows here at once.")
     _show_effects(key, run, task, step, whole, batches, digest,
@@ -277,13 +277,15 @@ def _show_numbers(key: str, report: AblationReport) -> None:
     with st.container(key=f"{key}_abl_numbers"):
         for split in report.loss_before:
             before, after = report.loss_before[split], report.loss_after[split]
-            st.metric(SPLIT_LABELS[split], f"{before:.3f} → {after:.3f}",
-                      _signed(after - before, 3), delta_color="inverse")
+            delta = _signed(after - before, 3)
+            st.metric(SPLIT_LABELS[split], f"{before:.3f} → {after:.3f}", delta,
+                      delta_color="off" if delta.startswith("±") else "inverse")
         if "accuracy" in report.metrics_before:
             before, after = (100 * report.metrics_before["accuracy"],
                              100 * report.metrics_after["accuracy"])
+            delta = _signed(after - before, 1)
             st.metric("Held-out problems answered right", f"{before:.1f}% → {after:.1f}%",
-                      f"{_signed(after - before, 1)} points")
+                      f"{delta} points", delta_color="off" if delta.startswith("±") else "normal")
 
 
 def _show_what_was_measured(report: AblationReport, step: int, batches: dict) -> None:
@@ -297,12 +299,14 @@ def _show_what_was_measured(report: AblationReport, step: int, batches: dict) ->
         st.warning("**Every head and every MLP is off.** What is left is the token and "
                    "position embeddings and the output layer: each prediction depends only on "
                    "the current token (and its position), as in a bigram model. That is "
-                   "allowed; it is the most the model can do without attention or MLPs.",
+                   "allowed: the loss then shows what the embeddings and the output layer "
+                   "manage on their own.",
                    icon=":material/block:")
 
 
-def _show_arrows(key: str, run: LiveRun, step: int, whole: GPT, choice: Ablation,
-                 means: MeanOutputs | None, space: StateSpace, font_scale: float) -> None:
+def _show_arrows(key: str, run: LiveRun, step: int, digest: str, whole: GPT,
+                 choice: Ablation, means: MeanOutputs | None, space: StateSpace,
+                 font_scale: float) -> None:
     """Baby GPT: the chain of the model with the parts off, and the arrows that moved most."""
     states = space.states
 
@@ -312,7 +316,7 @@ def _show_arrows(key: str, run: LiveRun, step: int, whole: GPT, choice: Ablation
             after = model_transition_probs(whole, states).numpy()
         return before, after
 
-    before, after = memo(f"{key}_abl_probs", (run, step, tuple(states), choice), probs)
+    before, after = memo(f"{key}_abl_probs", (run, step, digest, tuple(states), choice), probs)
     task = space.task
     tok = task.tokenizer.token_str
     changes = arrow_changes(states, before, after, task.block_size)
