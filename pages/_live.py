@@ -28,6 +28,7 @@ import streamlit as st
 import torch
 from streamlit.logger import get_logger
 
+from gptviz.ablation_report import held_text
 from gptviz.checkpoint import (
     Bundle,
     CheckpointError,
@@ -180,6 +181,9 @@ def status_line(snap: Snapshot) -> None:
         status = (f"Waiting for a free training slot: {_ordinal(snap.queue_position)} in line "
                   f"({getattr(TRAINING_SLOTS, 'capacity', 1)} models train at once here, "
                   "taking turns every few seconds)…")
+    held = held_text(snap.ablation, snap.status in ("training", "queued"), snap.ablation_step)
+    if held:  # parts switched off on the Ablate panel: every figure below is of that model
+        text += f" · :orange[**{held}**]"
     st.progress(progress, text=f"{status} {text}")
     if snap.message:
         if snap.status == "error":

@@ -42,6 +42,7 @@ from gptviz.viz.chain import stationary_figure
 from gptviz.viz.graph import TRAINED_ON, transition_heatmap
 from gptviz.viz.loss import loss_figure
 from gptviz.viz.network import chain_figure, clicked_state
+from pages._ablate import ablation_panel
 from pages._entry import enter_through_app  # noqa: E402
 from pages._instrument import (
     advance_play,
@@ -472,7 +473,7 @@ HOW_TO_READ = (
     "in the table; **Replay** goes back to any recorded step.")
 
 if mode.shows("tabs"):
-    labels = ["Walk the chain", "Model vs data", "Before training", "How to read this"]
+    labels = ["Walk the chain", "Model vs data", "Before training", "Ablate", "How to read this"]
     if mode.shows("share"):
         labels.append("Save, load and share")
     tabs = dict(zip(labels, st.tabs(labels), strict=True))
@@ -491,6 +492,8 @@ if mode.shows("tabs"):
                                          space.in_windows, tok, title="Step 0: untrained",
                                          height=FIG_HEIGHT, last_only=task.last_only),
                             key=f"{P}_network_before", theme=None)
+    with tabs["Ablate"]:
+        ablation_panel(P, run, task, space=space, font_scale=mode.font_scale)
     with tabs["How to read this"]:
         if not mode.present:
             st.markdown(HOW_TO_READ)

@@ -27,6 +27,7 @@ from gptviz.viz.diagram import (
 from gptviz.viz.forward import logit_lens_figure, stage_figure, top_k_bar
 from gptviz.viz.screen import fit
 from gptviz.viz.tokens import spans_html, token_spans, visible
+from pages._ablate import held_ablation_note
 from pages._entry import enter_through_app  # noqa: E402
 from pages._instrument import no_live_view_here
 from pages._live import available_models
@@ -89,6 +90,7 @@ if source.startswith(TRAINED_PREFIX):
     st.caption(f"{cfg.n_layer} layers, {cfg.n_head} heads, {cfg.n_embd} dimensions, context "
                f"{cfg.block_size}, vocabulary {cfg.vocab_size:,}; trained for "
                f"{run.trainer.step_count:,} steps.")
+    held_ablation_note(run)
 else:
     kind = next(k for k, v in FRESH.items() if v == source)
     if kind == "gpt2":

@@ -11,6 +11,7 @@ from gptviz.live import LiveRun, Snapshot
 from gptviz.text_model import TEXT_PRESETS, build_text_run
 from gptviz.viz.sampling import candidates_figure, context_html
 from gptviz.viz.windows import visible_token
+from pages._ablate import held_ablation_note
 from pages._entry import enter_through_app  # noqa: E402
 from pages._instrument import no_live_view_here
 from pages._live import available_models, keep_run, live_view, page_defaults
@@ -77,6 +78,7 @@ if st.session_state.get(f"{P}_model") not in models:
 label = st.selectbox("Model", list(models), key=f"{P}_model", persist_state="session",
                      help="Models trained on the other pages of this session.")
 run = models[label]
+held_ablation_note(run)
 tok = run.trainer.task.tokenizer
 cfg = run.trainer.model.config
 V, block = cfg.vocab_size, cfg.block_size

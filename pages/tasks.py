@@ -22,6 +22,7 @@ from gptviz.urlparams import ChoiceParam, FloatParam, IntParam, TextParam
 from gptviz.viz.loss import loss_figure
 from gptviz.viz.screen import fit
 from gptviz.viz.tasks import accuracy_figure, answer_attention_figure
+from pages._ablate import ablation_panel
 from pages._entry import enter_through_app  # noqa: E402
 from pages._instrument import (
     advance_play,
@@ -417,6 +418,8 @@ HOW_TO_READ = (
     "b; for sorting, each step looks for the next smallest number in the input. **Replay** "
     "goes back to any step: the table and the heatmap as they were at that step's evaluation."
 )
+with st.expander("Ablate: switch parts of the model off", icon=":material/block:"):
+    ablation_panel(f"{P}_{task_name}", run, task, font_scale=mode.font_scale)
 if not mode.present:
     with st.expander("How to read this", icon=":material/info:"):
         st.markdown(INTRO)

@@ -28,6 +28,7 @@ from gptviz.urlparams import ChoiceParam, FloatParam, IntParam, TextParam
 from gptviz.viz.screen import fit
 from gptviz.viz.text_loss import text_loss_figure
 from gptviz.viz.windows import training_windows, visible_token, window_pairs, windows_figure
+from pages._ablate import ablation_panel
 from pages._entry import enter_through_app  # noqa: E402
 from pages._instrument import (
     advance_play,
@@ -472,7 +473,7 @@ HOW_TO_READ = (
     "watch generation one character at a time."
 )
 
-labels = ["Where the training examples come from", "The corpus and its vocabulary"]
+labels = ["Where the training examples come from", "The corpus and its vocabulary", "Ablate"]
 if not mode.present:
     labels.insert(0, "How to read this")
 tabs = dict(zip(labels, st.tabs(labels), strict=True))
@@ -483,6 +484,8 @@ with tabs["Where the training examples come from"]:
     examples_tab()
 with tabs["The corpus and its vocabulary"]:
     corpus_tab()
+with tabs["Ablate"]:
+    ablation_panel(P, run, task, font_scale=mode.font_scale)
 if mode.shows("share"):
     with st.expander("Save, load and share", icon=":material/share:"):
         share_tab()

@@ -80,6 +80,8 @@ class Snapshot:
     device: str = "cpu"  # where the model trains: "cpu" or "cuda"
     view_step: int = 0  # the step of the weights that read_model() sees
     lrs: list[float] = field(default_factory=list)  # the learning rate at each of `steps`
+    ablation: Ablation = field(default_factory=Ablation)  # the parts held off (set_ablation)
+    ablation_step: int = 0  # the step at which they were switched off
 
 
 def _explain(e: Exception) -> str:
@@ -149,6 +151,7 @@ class LiveRun(BackgroundJob):
         self._pending: tuple[TrainConfig | None, Task | None] | None = None
         # parts switched off (gptviz/ablate.py), held on the trained model and on the view
         self.ablation = Ablation()
+        self.ablation_step = 0  # the step at which `ablation` was put on
         self._hooks: list[Hooks] = []
         self._pending_ablation: tuple[Ablation, MeanOutputs | None] | None = None
         self._record_frame()  # where the run starts
@@ -197,6 +200,21 @@ class LiveRun(BackgroundJob):
             finally:
                 self._step_lock.release()
 
+    def settle(self, timeout: float = 10.0) -> bool:
+        """When not training: wait (at most `timeout` s) for the step the thread may still be
+        finishing after pause(), take pending settings and ablation, and publish the newest
+        weights to the view, so that read_model() sees what the status line's step says.
+        False if training (nothing done) or the wait timed out. It waits for a step: call it
+        from a page's script or callback, never from the session-release hook."""
+        if self.running or not self._step_lock.acquire(timeout=timeout):
+            return False
+        try:
+            self._apply_pending()
+            self._view.publish(self.trainer.step_count, blocking=True)
+        finally:
+            self._step_lock.release()
+        return True
+
     def step_once(self) -> None:
         """One step in the caller's thread (the page's One step button); waits for at most
         the step the thread may still be finishing."""
@@ -222,7 +240,7 @@ class LiveRun(BackgroundJob):
                             list(h.losses), list(h.evals), self._message, self._rate,
                             self._turns.position() if self._turns is not None else 0,
                             self._token_rate, self.trainer.device.type, self._view.step,
-                            list(h.lrs))
+                            list(h.lrs), self.ablation, self.ablation_step)
 
     def read_model(self, fn: Callable[[GPT], T]) -> T:
         """fn(model) on the newest published weights; never waits for a training step."""
@@ -253,7 +271,12 @@ class LiveRun(BackgroundJob):
             self._hooks = [Hooks(self.trainer.model, *ablation)]
             with self._view.lock:  # a reader sees the whole model or the ablated one
                 self._hooks.append(Hooks(self._view.model, *ablation))
+            if ablation[0] != self.ablation:  # not for new means of the same parts
+                self.ablation_step = self.trainer.step_count
             self.ablation = ablation[0]
+            # the Trainer may keep its last evaluation's forward for the next step
+            # (_ReadyForward: same weights, same batch); it was computed with the old hooks
+            self.trainer.update()
 
     def _train_one(self) -> None:
         """With the step lock held: a step, the evaluation when one is due, and a frame of
