@@ -40,6 +40,7 @@ from pages._live import (
     status_line,
     training_buttons,
 )
+from pages._runs import compare_runs
 
 enter_through_app()
 
@@ -417,6 +418,8 @@ HOW_TO_READ = (
     "b; for sorting, each step looks for the next smallest number in the input. **Replay** "
     "goes back to any step: the table and the heatmap as they were at that step's evaluation."
 )
+with st.expander("Compare runs", icon=":material/compare_arrows:"):
+    compare_runs(P, RUN, run)
 if not mode.present:
     with st.expander("How to read this", icon=":material/info:"):
         st.markdown(INTRO)

@@ -42,6 +42,7 @@ from pages._live import (
     status_line,
     training_buttons,
 )
+from pages._runs import compare_runs
 
 enter_through_app()
 
@@ -458,7 +459,8 @@ HOW_TO_READ = (
     "watch generation one character at a time."
 )
 
-labels = ["Where the training examples come from", "The corpus and its vocabulary"]
+labels = ["Where the training examples come from", "The corpus and its vocabulary",
+          "Compare runs"]
 if not mode.present:
     labels.insert(0, "How to read this")
 tabs = dict(zip(labels, st.tabs(labels), strict=True))
@@ -469,6 +471,8 @@ with tabs["Where the training examples come from"]:
     examples_tab()
 with tabs["The corpus and its vocabulary"]:
     corpus_tab()
+with tabs["Compare runs"]:
+    compare_runs(P, f"{P}_run", run, task_label=corpus_name)
 if mode.shows("share"):
     with st.expander("Save, load and share", icon=":material/share:"):
         share_tab()

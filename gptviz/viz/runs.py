@@ -1,0 +1,107 @@
+"""Compare runs: the loss curves (or held-out accuracy) of several runs of one task, overlaid.
+
+One colour per run (the record's own, so a run keeps its colour while others come and go); its
+training loss solid, its validation loss dotted; the legend names the runs, with the settings
+that tell them apart. Runs of different tasks are refused (gptviz/live/runs.py says why).
+Run names are user text: plotly reads a little HTML in text, so they are HTML-escaped here.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from typing import Literal
+
+import plotly.graph_objects as go
+
+from gptviz.live.runs import (
+    Curve,
+    RunRecord,
+    differing_settings,
+    group_runs,
+    incomparable_message,
+    legend_label,
+)
+from gptviz.viz.style import FLOOR_COLOR, MIN_TEXT_SIZE, base_layout
+
+LEGEND_SIZE = 15  # px
+MARKERS_UNDER = 40  # a curve with fewer points than this also gets markers (a single evaluation)
+
+
+def _mode(curve: Curve) -> str:
+    return "lines" if len(curve) >= MARKERS_UNDER else "lines+markers"
+
+
+def runs_figure(
+    records: Sequence[RunRecord],
+    *,
+    metric: Literal["loss", "accuracy"] = "loss",
+    title: str | None = None,
+    title_prefix: str = "",
+    train_name: str = "training loss",
+    height: int = 420,
+    log_y: bool = False,
+) -> go.Figure:
+    """The visible (not hidden) records' curves in one chart.
+
+    metric "loss": per run its training loss (`train_name`, solid: the evaluations' or, for a
+    run not yet evaluated, its batch losses) and its validation loss (dotted), with the lowest
+    loss the task allows where it is known. "accuracy": per run its held-out accuracy in %.
+    title: instead of the title made from `train_name`; title_prefix (plain text, say the
+    task's name) goes before either. ValueError when the visible records trained on different
+    tasks (their losses are not comparable).
+    """
+    shown = [r for r in records if not r.hidden]
+    groups = group_runs(shown)
+    if len(groups) > 1:
+        raise ValueError(incomparable_message(groups))
+    differing = differing_settings(shown)
+    fig = go.Figure()
+    any_val = False
+    for r in shown:
+        name = html.escape(legend_label(r, differing))
+        group = f"run{r.run_id}"
+        if metric == "accuracy":
+            curve = r.accuracy
+            fig.add_scatter(x=curve.steps, y=curve.values * 100, mode=_mode(curve), name=name,
+                            legendgroup=group, line=dict(color=r.colour, width=3),
+                            hovertemplate="step %{x:,}: %{y:.1f}%")
+            continue
+        curve = r.loss_curve
+        label = name if len(r.train) or not len(r.batch) else f"{name}, batch loss"
+        fig.add_scatter(x=curve.steps, y=curve.values, mode=_mode(curve), name=label,
+                        legendgroup=group, line=dict(color=r.colour, width=3),
+                        hovertemplate="step %{x:,}: " + html.escape(train_name) + " %{y:.4f}")
+        if len(r.val):
+            any_val = True
+            fig.add_scatter(x=r.val.steps, y=r.val.values, mode=_mode(r.val), name=label,
+                            legendgroup=group, showlegend=False,
+                            line=dict(color=r.colour, width=3, dash="dot"),
+                            hovertemplate="step %{x:,}: validation loss %{y:.4f}")
+    if title is None:
+        title = ("Held-out problems answered right, by run" if metric == "accuracy" else
+                 f"{train_name.capitalize()} (solid)"
+                 + (", validation loss (dotted)" if any_val else "") + ", by run")
+    fig.update_layout(**base_layout(html.escape(title_prefix) + title, height))
+    fig.update_layout(
+        legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0,
+                    font=dict(size=LEGEND_SIZE)),
+        hoverlabel=dict(font_size=LEGEND_SIZE), margin=dict(b=60),
+        showlegend=True)
+    fig.update_xaxes(title_text="step", rangemode="tozero")
+    if metric == "accuracy":
+        fig.update_yaxes(title_text="held-out accuracy (%)", range=[0, 101])
+    else:
+        fig.update_yaxes(title_text="cross-entropy (nats)",
+                         **(dict(type="log") if log_y else dict(rangemode="tozero")))
+        floor = shown[0].task.floor if shown else None
+        if floor is not None and (floor > 0 or not log_y):
+            fig.add_hline(y=floor, line=dict(color=FLOOR_COLOR, dash="dash", width=2),
+                          annotation_text=f"lowest possible: {floor:.3f}",
+                          annotation_position="top right",
+                          annotation_font=dict(color=FLOOR_COLOR, size=LEGEND_SIZE))
+    if not shown:
+        fig.add_annotation(text="No run to draw: tick Show for a run in the table.",
+                           showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
+                           font=dict(size=max(MIN_TEXT_SIZE, 16)))
+    return fig
