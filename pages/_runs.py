@@ -113,11 +113,11 @@ def compare_runs(page: str, run_key: str, run: LiveRun, *, task_label: str | Non
                   on_click=_keep, args=(page, run, task, True), width="stretch",
                   help="Keep a copy of this run's settings and curves now; training goes on.")
     c_text.caption(
-        f"'{LIVE_NAME}' is the model on the page now. Kept: up to {MAX_RUNS} runs of this "
-        f"session (the oldest goes first), each curve at most {MAX_CURVE_POINTS} points. Reset, "
-        "or settings that build a new model, keep the run they replace once it trained a step. "
-        "To compare settings from the same start, press Reset and train again: the fresh model "
-        "has the same seed.")
+        f"'{LIVE_NAME}' is the model on the page now. Up to {MAX_RUNS} runs are kept (the "
+        f"oldest goes first; each curve thinned to {MAX_CURVE_POINTS} points): Keep this run "
+        "keeps a copy now; Reset, or settings that build a new model, keep the run they "
+        "replace if it trained. To compare settings from the same start, press Reset and "
+        "train again: the fresh model has the same seed.")
     _charts(page, run, task, train_name)
     _table(page, book, _record(run, task, book), running=run.running)
     _manage(page, book)
@@ -203,21 +203,24 @@ def _table(page: str, book: RunBook, live: RunRecord, running: bool) -> None:
 
 def _edited(page: str, ids: list[int], key: str) -> None:
     state = st.session_state.get(key) or {}
-    for note in _book(page).apply_edits(ids, state.get("edited_rows", {})):
+    picked = _picked(page)
+    book = _book(page)
+    for note in book.apply_edits(ids, state.get("edited_rows", {})):
         _note(page, note, "warning")
+    if picked is not None:  # a renamed run stays the chosen one
+        st.session_state[f"{page}_runs_pick"] = book.get(picked).name
 
 
 def _manage(page: str, book: RunBook) -> None:
-    kept = book.records
-    if not kept:
+    """Rename or delete a kept run, chosen by name (names are unique in a book)."""
+    names = [r.name for r in book.records]
+    if not names:
         return
-    ids = [r.run_id for r in kept]
     pick_key = f"{page}_runs_pick"
-    if st.session_state.get(pick_key) not in ids:
-        st.session_state[pick_key] = ids[-1]
-    names = {r.run_id: r.name for r in kept}
+    if st.session_state.get(pick_key) not in names:
+        st.session_state[pick_key] = names[-1]  # the newest, until one is chosen
     c1, c2, c3, c4 = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
-    c1.selectbox("Kept run", ids, format_func=names.__getitem__, key=pick_key)
+    c1.selectbox("Kept run", names, key=pick_key)
     c2.text_input("New name", key=f"{page}_runs_name", max_chars=MAX_NAME_CHARS,
                   placeholder="e.g. lr 1e-2")
     c3.button("Rename", icon=":material/edit:", key=f"{page}_runs_rename", on_click=_rename,
@@ -226,26 +229,33 @@ def _manage(page: str, book: RunBook) -> None:
               args=(page,), width="stretch", help="Delete the chosen kept run.")
 
 
+def _picked(page: str) -> int | None:
+    """The run_id of the kept run chosen in the Kept run box."""
+    name = st.session_state.get(f"{page}_runs_pick")
+    return next((r.run_id for r in _book(page).records if r.name == name), None)
+
+
 def _rename(page: str) -> None:
-    pick = st.session_state.get(f"{page}_runs_pick")
-    asked = st.session_state.get(f"{page}_runs_name", "")
+    run_id = _picked(page)
+    if run_id is None:
+        _note(page, "That run is no longer kept.", "warning")
+        return
     try:
-        got = _book(page).rename(int(pick), asked)
-    except (ValueError, TypeError) as e:
-        _note(page, str(e) if isinstance(e, ValueError) else "Choose a kept run first.",
-              "warning")
+        got = _book(page).rename(run_id, st.session_state.get(f"{page}_runs_name", ""))
+    except ValueError as e:
+        _note(page, str(e), "warning")
         return
     _note(page, f"Renamed to '{got}'.")
+    st.session_state[f"{page}_runs_pick"] = got  # still the chosen one
     st.session_state[f"{page}_runs_name"] = ""
 
 
 def _delete(page: str) -> None:
-    pick = st.session_state.get(f"{page}_runs_pick")
-    try:
-        gone = _book(page).delete(int(pick))
-    except (ValueError, TypeError):
+    run_id = _picked(page)
+    if run_id is None:
         _note(page, "That run is no longer kept.", "warning")
         return
+    gone = _book(page).delete(run_id)
     st.session_state.pop(f"{page}_runs_pick", None)
     _note(page, f"Deleted '{gone.name}'.")
 

@@ -53,6 +53,7 @@ def rename_and_delete(at: AppTest, page: str, kept_legend_tail: str) -> None:
     assert not at.exception
     assert any(escape_markdown(f"Renamed to '{name}'.") in i.value for i in at.info)
     assert name in list(table(at)["Name"])  # the table shows the name as typed
+    assert at.selectbox(key=f"{page}_runs_pick").value == name  # and it is still the chosen
     legend = [n for c in run_charts(at) for n in curves(c)]
     shown = name.replace("<", "&lt;").replace(">", "&gt;")  # plotly reads no HTML in it
     assert f"{shown}{kept_legend_tail}" in legend
