@@ -137,17 +137,18 @@ def _charts(page: str, run: LiveRun, task: TaskKey, train_name: str) -> None:
             st.info(escape_markdown(incomparable_message(groups)),
                     icon=":material/compare_arrows:")
         for i, group in enumerate(groups):
-            prefix = f"{group[0].task.label}: " if len(groups) > 1 else ""
+            if len(groups) > 1:
+                st.markdown(f"**Task: {escape_markdown(group[0].task.label)}**")
             key = (book.version, book.live_hidden, live.steps, len(live.train),
                    tuple((r.run_id, r.task) for r in group))
             accuracy = any(len(r.accuracy) for r in group)
             cols = st.columns(2) if accuracy else [st.container()]
-            fig = memo(f"{page}_runs_fig_{i}", key, lambda g=group, p=prefix: runs_figure(
-                g, train_name=train_name, height=CHART_HEIGHT, title_prefix=p))
+            fig = memo(f"{page}_runs_fig_{i}", key, lambda g=group: runs_figure(
+                g, train_name=train_name, height=CHART_HEIGHT))
             cols[0].plotly_chart(fig, key=f"{page}_runs_chart_{i}", theme=None)
             if accuracy:
-                acc = memo(f"{page}_runs_acc_{i}", key, lambda g=group, p=prefix: runs_figure(
-                    g, metric="accuracy", height=CHART_HEIGHT, title_prefix=p))
+                acc = memo(f"{page}_runs_acc_{i}", key, lambda g=group: runs_figure(
+                    g, metric="accuracy", height=CHART_HEIGHT))
                 cols[1].plotly_chart(acc, key=f"{page}_runs_acc_chart_{i}", theme=None)
 
     view()

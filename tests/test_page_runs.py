@@ -87,7 +87,7 @@ def test_baby_new_architecture_keeps_the_run_it_replaces_and_overlays_both(baby)
     assert any("Kept 'run 1' (3 steps)" in i.value.replace("\\", "") for i in at.info)
     steps(at, 2)
     fig = run_charts(at)[0]
-    assert fig["layout"]["title"]["text"] == "Loss on all windows (solid), by run"
+    assert fig["layout"]["title"]["subtitle"]["text"] == "solid: loss on all windows"
     got = curves(fig)
     assert list(got) == ["this run (layers 1)", "run 1 (layers 4)"]
     # each run's curve ends at its LiveRun's last loss on all windows
@@ -137,9 +137,9 @@ def test_baby_other_state_space_gets_its_own_chart(baby):
     assert any("not comparable" in i.value.replace("\\", "") for i in at.info)
     charts = run_charts(at)
     assert len(charts) == 2
-    titles = [c["layout"]["title"]["text"] for c in charts]
-    assert titles[0].startswith("V 2, T 2 (4 states)") and titles[1].startswith(
-        "V 2, T 3 (8 states)")
+    headings = [m.value for m in at.markdown if m.value.startswith("**Task:")]
+    assert headings[0].startswith("**Task: V 2, T 2 \\(4 states\\)")
+    assert headings[1].startswith("**Task: V 2, T 3 \\(8 states\\)")
     assert [list(curves(c)) for c in charts] == [["this run"], ["run 1"]]
 
 
@@ -167,7 +167,8 @@ def test_text_two_runs_with_train_and_validation_curves(text):
     second = train(at, "text", "text_run")
     assert second is not first
     fig = run_charts(at)[0]
-    assert "validation loss (dotted)" in fig["layout"]["title"]["text"]
+    assert fig["layout"]["title"]["subtitle"]["text"] == \
+        "solid: training loss, dotted: validation loss"
     got = curves(fig)
     assert list(got) == ["this run (layers 1)", "run 1 (layers 2)"]
     for name, run in (("run 1 (layers 2)", first), ("this run (layers 1)", second)):
@@ -219,8 +220,9 @@ def test_tasks_two_runs_with_accuracy_and_other_tasks_apart(tasks):
     charts = run_charts(at)
     assert len(charts) == 2
     label = task_key(sorting.trainer.task).label
-    assert charts[0]["layout"]["title"]["text"].startswith(f"{label}: ")
-    assert charts[1]["layout"]["title"]["text"].startswith("addition, 2 digits: ")
+    headings = [m.value for m in at.markdown if m.value.startswith("**Task:")]
+    assert headings == [f"**Task: {escape_markdown(label)}**",
+                        f"**Task: {escape_markdown('addition, 2 digits')}**"]
     assert any("not comparable" in i.value.replace("\\", "") for i in at.info)
     rows = table(at)
     assert list(rows["task"]) == [label, "addition, 2 digits"]

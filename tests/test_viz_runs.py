@@ -61,7 +61,8 @@ def test_one_solid_and_one_dotted_trace_per_visible_run_with_the_records_numbers
     # the legend names each run and the setting that tells them apart
     assert [t.name for t in fig.data if t.showlegend is not False] == \
         ["this run (lr 3e-3)", "slow (lr 1e-3)", "fast (lr 1e-2)"]
-    assert "solid" in fig.layout.title.text and "dotted" in fig.layout.title.text
+    assert fig.layout.title.text == "Loss by run"
+    assert fig.layout.title.subtitle.text == "solid: training loss, dotted: validation loss"
 
 
 def test_hidden_runs_are_not_drawn():
@@ -92,10 +93,9 @@ def test_runs_of_different_tasks_are_refused_unless_the_others_are_hidden():
 
 def test_run_names_are_text_in_the_legend_not_html():
     book = book_of(rec("<b>bold</b> & <a href='x'>link</a>", snap(10, 1.0)))
-    fig = runs_figure(book.records, title_prefix="<i>my.txt</i>: ")
+    fig = runs_figure(book.records)
     assert fig.data[0].name == "&lt;b&gt;bold&lt;/b&gt; &amp; &lt;a href=&#x27;x&#x27;&gt;link" \
                                "&lt;/a&gt;"
-    assert fig.layout.title.text.startswith("&lt;i&gt;my.txt&lt;/i&gt;: ")
 
 
 def test_a_run_without_evaluations_draws_its_batch_losses_and_says_so():
@@ -124,11 +124,12 @@ def test_floor_log_scale_and_readable_text():
     fig = runs_figure([rec("a", snap(10, 1.0, val=False), task=seq)],
                       train_name="loss on all windows")
     assert len(fig.data) == 1  # no validation split: no dotted line
-    assert fig.layout.title.text == "Loss on all windows (solid), by run"
+    assert fig.layout.title.subtitle.text == "solid: loss on all windows"
     floor = fig.layout.shapes[0]
     assert floor.y0 == pytest.approx(seq.floor) and floor.line.color == FLOOR_COLOR
     assert fig.layout.yaxis.type is None
     assert runs_figure([rec("a", snap(10, 1.0), task=seq)], log_y=True).layout.yaxis.type == "log"
     sizes = [fig.layout.font.size, fig.layout.legend.font.size, fig.layout.title.font.size,
+             fig.layout.title.subtitle.font.size,
              fig.layout.hoverlabel.font.size, *(a.font.size for a in fig.layout.annotations)]
     assert min(sizes) >= MIN_TEXT_SIZE

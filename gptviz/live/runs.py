@@ -238,7 +238,7 @@ def incomparable_message(groups: Sequence[Sequence[RunRecord]]) -> str:
     labels = "; ".join(g[0].task.label for g in groups)
     return (f"These runs trained on {len(groups)} different tasks ({labels}). A loss in nats "
             "scores the next token of one task's data over its vocabulary, so losses on "
-            "different tasks or vocabularies are not comparable: each task gets its own chart.")
+            "different tasks or vocabularies are not comparable: each task is drawn on its own.")
 
 
 def differing_settings(records: Sequence[RunRecord]) -> list[str]:

@@ -37,7 +37,6 @@ def runs_figure(
     *,
     metric: Literal["loss", "accuracy"] = "loss",
     title: str | None = None,
-    title_prefix: str = "",
     train_name: str = "training loss",
     height: int = 420,
     log_y: bool = False,
@@ -47,9 +46,9 @@ def runs_figure(
     metric "loss": per run its training loss (`train_name`, solid: the evaluations' or, for a
     run not yet evaluated, its batch losses) and its validation loss (dotted), with the lowest
     loss the task allows where it is known. "accuracy": per run its held-out accuracy in %.
-    title: instead of the title made from `train_name`; title_prefix (plain text, say the
-    task's name) goes before either. ValueError when the visible records trained on different
-    tasks (their losses are not comparable).
+    title: instead of "Loss by run" / "Held-out accuracy by run"; a subtitle says which line
+    is which. ValueError when the visible records trained on different tasks (their losses are
+    not comparable).
     """
     shown = [r for r in records if not r.hidden]
     groups = group_runs(shown)
@@ -78,15 +77,19 @@ def runs_figure(
                             legendgroup=group, showlegend=False,
                             line=dict(color=r.colour, width=3, dash="dot"),
                             hovertemplate="step %{x:,}: validation loss %{y:.4f}")
-    if title is None:
-        title = ("Held-out problems answered right, by run" if metric == "accuracy" else
-                 f"{train_name.capitalize()} (solid)"
-                 + (", validation loss (dotted)" if any_val else "") + ", by run")
-    fig.update_layout(**base_layout(html.escape(title_prefix) + title, height))
+    if metric == "accuracy":
+        title = title or "Held-out accuracy by run"
+        subtitle = "problems never trained on, answered exactly right"
+    else:
+        title = title or "Loss by run"
+        subtitle = f"solid: {train_name}" + (", dotted: validation loss" if any_val else "")
+    fig.update_layout(**base_layout(title, height))
     fig.update_layout(
+        title_subtitle=dict(text=html.escape(subtitle), font=dict(size=LEGEND_SIZE)),
+        margin_t=80,
         legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0,
                     font=dict(size=LEGEND_SIZE)),
-        hoverlabel=dict(font_size=LEGEND_SIZE), margin=dict(b=60),
+        hoverlabel=dict(font_size=LEGEND_SIZE), margin_b=60,
         showlegend=True)
     fig.update_xaxes(title_text="step", rangemode="tozero")
     if metric == "accuracy":

@@ -28,7 +28,8 @@ CHART_JS = """() => {
             .filter(t => t.textContent.trim() && t.getBoundingClientRect().width > 0)
             .map(t => [t.textContent.slice(0, 30), parseFloat(getComputedStyle(t).fontSize)])
             .filter(x => x[1] < 14),
-          traces: plot._fullData.map(t => [t.name, t.line.dash || 'solid', t.y.length])};
+          traces: plot._fullData.map(t => [t.name, t.line.dash || 'solid', t.y.length,
+                                            t.x[t.x.length - 1]])};
 }"""
 
 
@@ -95,5 +96,19 @@ def test_two_baby_gpt_runs_overlaid_at_1280x720(app_server, chromium_browser):
         SCREENSHOT_DIR.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT_DIR / "compare_runs_baby_1280x720.png"))
         save_screenshot(page, "compare_runs_baby")
+        # while it trains, the chart follows this run (redrawn every pages/_runs.LIVE_SECONDS)
+        steps = page.get_by_label("Steps per click of Train", exact=True)
+        steps.fill("100000")
+        steps.press("Enter")
+        wait_ready(page)
+        page.get_by_role("button", name=TRAIN).click()
+        expect(page.get_by_role("button", name="Pause")).to_be_visible(timeout=10_000)
+        page.wait_for_timeout(4_000)
+        before = chart(page, "this run")["traces"][0][3]  # the last step drawn
+        page.wait_for_timeout(5_000)
+        after = chart(page, "this run")["traces"][0][3]
+        page.get_by_role("button", name="Pause").click()
+        assert after > before > 50, (before, after)
+        assert_no_exception(page)
     finally:
         ctx.close()
