@@ -67,7 +67,7 @@ def _keep(page: str, run: LiveRun, task: TaskKey, asked: bool) -> None:
     """Put a snapshot of `run` in the book (asked: the Keep button, which says why not)."""
     book = _book(page)
     snap = run.snapshot()
-    if snap.step < 1:
+    if not snap.steps:  # trained no step here (a fresh model, or a loaded one not trained on)
         if asked:
             _note(page, "Nothing to keep yet: train at least one step first.", "warning")
         return
@@ -208,6 +208,7 @@ def _edited(page: str, ids: list[int], key: str) -> None:
     book = _book(page)
     for note in book.apply_edits(ids, state.get("edited_rows", {})):
         _note(page, note, "warning")
+    book.version += 1  # a fresh editor, also where an edit was refused (it shows the book)
     if picked is not None:  # a renamed run stays the chosen one
         st.session_state[f"{page}_runs_pick"] = book.get(picked).name
 

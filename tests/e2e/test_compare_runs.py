@@ -49,6 +49,17 @@ def train_and_wait(page) -> None:
     wait_ready(page)
 
 
+def show_cell(page, row: int) -> None:
+    """Click the Show checkbox of a row of the runs table (a canvas grid: by position)."""
+    grid = page.locator("[data-testid='stDataFrame']").last
+    grid.scroll_into_view_if_needed()
+    header = row_height = 35  # px, Streamlit's data grid
+    y = header + row_height * row + row_height / 2
+    grid.click(position={"x": 72, "y": y})  # the box, centred in the first column
+    page.wait_for_timeout(1000)
+    wait_ready(page)
+
+
 def rename(page, name: str) -> None:
     """Type a name for the chosen kept run and press Rename."""
     box = page.get_by_label("New name", exact=True)
@@ -96,6 +107,24 @@ def test_two_baby_gpt_runs_overlaid_at_1280x720(app_server, chromium_browser):
         SCREENSHOT_DIR.mkdir(exist_ok=True)
         page.screenshot(path=str(SCREENSHOT_DIR / "compare_runs_baby_1280x720.png"))
         save_screenshot(page, "compare_runs_baby")
+        # the table's Show box: a click on this run's hides it from the chart, another shows it
+        show_cell(page, row=0)
+        chart(page, "document 000")
+        page.wait_for_function(f"() => !({CHART_JS})().legend.some(t => t.startsWith('this run'))",
+                               timeout=15_000, polling=200)
+        assert chart(page, "document 000")["legend"] == ["document 000"]  # nothing to tell apart
+        show_cell(page, row=0)
+        assert chart(page, "this run")["legend"] == ["this run (lr 1e-2)",
+                                                     "document 000 (lr 1e-3)"]
+        # a name typed into the table's Name cell renames the run
+        grid = page.locator("[data-testid='stDataFrame']").last
+        grid.dblclick(position={"x": 230, "y": 35 + 35 * 1.5})  # row 1: document 000
+        page.wait_for_timeout(500)
+        page.keyboard.press("ControlOrMeta+a")
+        page.keyboard.type("slow lr")
+        page.keyboard.press("Enter")
+        wait_ready(page)
+        assert chart(page, "slow lr")["legend"] == ["this run (lr 1e-2)", "slow lr (lr 1e-3)"]
         # while it trains, the chart follows this run (redrawn every pages/_runs.LIVE_SECONDS)
         steps = page.get_by_label("Steps per click of Train", exact=True)
         steps.fill("100000")
