@@ -133,3 +133,16 @@ def test_floor_log_scale_and_readable_text():
              fig.layout.title.subtitle.font.size,
              fig.layout.hoverlabel.font.size, *(a.font.size for a in fig.layout.annotations)]
     assert min(sizes) >= MIN_TEXT_SIZE
+
+
+def test_the_unvalidated_figure_is_what_plotly_validation_makes_of_it():
+    from tests.test_viz_fast import assert_valid
+
+    seq = task_key(SequenceTask("111101111011110", 2, 3))
+    book = book_of(rec("a", snap(60, 1.0, acc=0.5), task=seq), rec("b", snap(8, 2.0), task=seq))
+    for fig in (runs_figure(book.records), runs_figure(book.records, metric="accuracy"),
+                runs_figure(book.records, log_y=True), runs_figure([])):
+        assert_valid(fig)
+    changed = runs_figure(book.records)
+    changed.update_layout(title_text="changed by a caller")  # must not leak into the cache
+    assert runs_figure(book.records).layout.title.text == "Loss by run"
