@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from playwright.sync_api import expect
 
 from .harness import SCREENSHOT_DIR, assert_no_exception, save_screenshot, wait_ready
@@ -49,14 +50,39 @@ def train_and_wait(page) -> None:
     wait_ready(page)
 
 
-def show_cell(page, row: int) -> None:
-    """Click the Show checkbox of a row of the runs table (a canvas grid: by position)."""
+def toggle_show(page, row: int, name: str, shown: bool) -> None:
+    """Click the Show box of a row of the runs table (a canvas grid: by position) until the
+    run called `name` is drawn (shown) or not."""
     grid = page.locator("[data-testid='stDataFrame']").last
-    grid.scroll_into_view_if_needed()
-    header = row_height = 35  # px, Streamlit's data grid
-    y = header + row_height * row + row_height / 2
-    grid.click(position={"x": 72, "y": y})  # the box, centred in the first column
-    page.wait_for_timeout(1000)
+    y = 35 + 35 * (row + 0.5)  # Streamlit's grid: a 35 px header, 35 px rows
+    test = (f"() => {{ const c = ({CHART_JS})(); return c && "
+            f"c.legend.some(t => t.startsWith({name!r})) === {str(shown).lower()}; }}")
+    for _ in range(3):  # a click while the grid is being swapped in is lost
+        wait_ready(page)
+        grid.scroll_into_view_if_needed()
+        grid.click(position={"x": 72, "y": y})  # the box, centred in the first column
+        try:
+            page.wait_for_function(test, timeout=15_000, polling=200)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"{name!r} still {'hidden' if shown else 'drawn'} after 3 clicks")
+
+
+def edit_name_cell(page, row: int, name: str) -> None:
+    """Type `name` into the Name cell of a row of the runs table (the grid's cell editor)."""
+    editor = page.locator("#portal textarea")
+    for _ in range(5):  # a double click while the grid is being swapped in is lost
+        wait_ready(page)
+        page.locator("[data-testid='stDataFrame']").last.dblclick(
+            position={"x": 230, "y": 35 + 35 * (row + 0.5)})
+        try:
+            editor.wait_for(state="visible", timeout=3_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    editor.fill(name)
+    editor.press("Enter")
     wait_ready(page)
 
 
@@ -108,22 +134,13 @@ def test_two_baby_gpt_runs_overlaid_at_1280x720(app_server, chromium_browser):
         page.screenshot(path=str(SCREENSHOT_DIR / "compare_runs_baby_1280x720.png"))
         save_screenshot(page, "compare_runs_baby")
         # the table's Show box: a click on this run's hides it from the chart, another shows it
-        show_cell(page, row=0)
-        chart(page, "document 000")
-        page.wait_for_function(f"() => !({CHART_JS})().legend.some(t => t.startsWith('this run'))",
-                               timeout=15_000, polling=200)
+        toggle_show(page, 0, "this run", shown=False)
         assert chart(page, "document 000")["legend"] == ["document 000"]  # nothing to tell apart
-        show_cell(page, row=0)
+        toggle_show(page, 0, "this run", shown=True)
         assert chart(page, "this run")["legend"] == ["this run (lr 1e-2)",
                                                      "document 000 (lr 1e-3)"]
         # a name typed into the table's Name cell renames the run
-        grid = page.locator("[data-testid='stDataFrame']").last
-        grid.dblclick(position={"x": 230, "y": 35 + 35 * 1.5})  # row 1: document 000
-        page.wait_for_timeout(500)
-        page.keyboard.press("ControlOrMeta+a")
-        page.keyboard.type("slow lr")
-        page.keyboard.press("Enter")
-        wait_ready(page)
+        edit_name_cell(page, row=1, name="slow lr")
         assert chart(page, "slow lr")["legend"] == ["this run (lr 1e-2)", "slow lr (lr 1e-3)"]
         # while it trains, the chart follows this run (redrawn every pages/_runs.LIVE_SECONDS)
         steps = page.get_by_label("Steps per click of Train", exact=True)
