@@ -66,6 +66,7 @@ from pages._live import (
     status_line,
     training_buttons,
 )
+from pages._runs import compare_runs
 
 enter_through_app()
 
@@ -473,7 +474,8 @@ HOW_TO_READ = (
     "in the table; **Replay** goes back to any recorded step.")
 
 if mode.shows("tabs"):
-    labels = ["Walk the chain", "Model vs data", "Before training", "Ablate", "How to read this"]
+    labels = ["Walk the chain", "Model vs data", "Before training", "Compare runs",
+              "Ablate", "How to read this"]
     if mode.shows("share"):
         labels.append("Save, load and share")
     tabs = dict(zip(labels, st.tabs(labels), strict=True))
@@ -492,6 +494,8 @@ if mode.shows("tabs"):
                                          space.in_windows, tok, title="Step 0: untrained",
                                          height=FIG_HEIGHT, last_only=task.last_only),
                             key=f"{P}_network_before", theme=None)
+    with tabs["Compare runs"]:
+        compare_runs(P, f"{P}_run", run, train_name="loss on all windows")
     with tabs["Ablate"]:
         ablation_panel(P, run, task, space=space, font_scale=mode.font_scale)
     with tabs["How to read this"]:

@@ -41,6 +41,7 @@ from pages._live import (
     status_line,
     training_buttons,
 )
+from pages._runs import compare_runs
 
 enter_through_app()
 
@@ -418,6 +419,8 @@ HOW_TO_READ = (
     "b; for sorting, each step looks for the next smallest number in the input. **Replay** "
     "goes back to any step: the table and the heatmap as they were at that step's evaluation."
 )
+with st.expander("Compare runs", icon=":material/compare_arrows:"):
+    compare_runs(P, RUN, run)
 with st.expander("Ablate: switch parts of the model off", icon=":material/block:"):
     ablation_panel(f"{P}_{task_name}", run, task, font_scale=mode.font_scale)
 if not mode.present:

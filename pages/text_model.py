@@ -51,6 +51,7 @@ from pages._live import (
     status_line,
     training_buttons,
 )
+from pages._runs import compare_runs
 
 enter_through_app()
 
@@ -473,7 +474,8 @@ HOW_TO_READ = (
     "watch generation one character at a time."
 )
 
-labels = ["Where the training examples come from", "The corpus and its vocabulary", "Ablate"]
+labels = ["Where the training examples come from", "The corpus and its vocabulary",
+          "Compare runs", "Ablate"]
 if not mode.present:
     labels.insert(0, "How to read this")
 tabs = dict(zip(labels, st.tabs(labels), strict=True))
@@ -484,6 +486,8 @@ with tabs["Where the training examples come from"]:
     examples_tab()
 with tabs["The corpus and its vocabulary"]:
     corpus_tab()
+with tabs["Compare runs"]:
+    compare_runs(P, f"{P}_run", run, task_label=corpus_name)
 with tabs["Ablate"]:
     ablation_panel(P, run, task, font_scale=mode.font_scale)
 if mode.shows("share"):

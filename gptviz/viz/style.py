@@ -40,3 +40,9 @@ DIM_TEXT_COLOR = "#94a3b8"  # labels of arrows not selected
 DIM_OPACITY = 0.3  # what is left of an arrow's opacity while another state is selected
 MARKER_COLOR = "#374151"  # the timeline's current step on the loss curve
 LR_COLOR = "#9467bd"
+# Compare runs (gptviz/viz/runs.py): one colour per kept run, in the order they are given out
+# (no green: the floor the data allows is drawn in FLOOR_COLOR), and the model training now in
+# near-black, so "this run" stands out against the kept ones
+RUN_COLORS = ("#1f77b4", "#ff7f0e", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+              "#bcbd22")
+LIVE_RUN_COLOR = "#111827"
