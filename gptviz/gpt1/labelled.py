@@ -36,9 +36,10 @@ MIN_LETTERS = 0.7  # share of letters that makes a line count as prose (English 
 
 @dataclass(frozen=True)
 class LabelledExample:
-    a: str  # the text (first input)
+    a: str  # the text (first input); multiple choice: the context
     b: str | None  # the second input, for two-input tasks; None for one-input tasks
-    label: int  # index into the task's class_names
+    label: int  # index into the task's class_names; multiple choice: the right choice's index
+    choices: tuple[str, ...] | None = None  # multiple choice: the candidates; None otherwise
 
 
 def corpus_regions(text: str, held_out_fraction: float = HELD_OUT_FRACTION) -> dict[str, str]:
@@ -75,6 +76,8 @@ class LabelledTask(ABC):
     description: str
     class_names: tuple[str, ...]
     two_inputs: bool
+    # how an example becomes token sequences (gptviz.gpt1.finetune.TRANSFORMATIONS)
+    transformation: str = "classification"
 
     def __init__(self, text: str, held_out_fraction: float = HELD_OUT_FRACTION) -> None:
         self.regions = {split: prose_lines(region, self.min_line_chars)
@@ -106,7 +109,7 @@ class LabelledTask(ABC):
         """One example with the given label, from these lines."""
 
     def examples(self, split: str, n: int, seed: int = 0) -> list[LabelledExample]:
-        """n examples from split, labels alternating (balanced), the same for the same seed.
+        """n examples from split, labels in turn (balanced), the same for the same seed.
 
         The first n of a larger draw are the n of a smaller one's superset: examples(s, 32) is
         examples(s, 128)[:32], so curves over the number of examples add data, not new data.
@@ -114,7 +117,8 @@ class LabelledTask(ABC):
         if split not in self.regions:
             raise ValueError(f"Unknown split {split!r}; use 'train' or 'val'.")
         rng = random.Random(f"{self.name}/{split}/{seed}")
-        return [self.make_example(self.regions[split], i % 2, rng) for i in range(n)]
+        return [self.make_example(self.regions[split], i % self.n_classes, rng)
+                for i in range(n)]
 
 
 class BackwardsTask(LabelledTask):
@@ -162,6 +166,7 @@ class WhichEnglishTask(BackwardsTask):
                    "B begins.")
     class_names = ("A", "B")
     two_inputs = True
+    transformation = "entailment"  # <start> A <delim> B <extract>
 
     def __init__(self, text: str, n_chars: int = 24,
                  held_out_fraction: float = HELD_OUT_FRACTION) -> None:
@@ -190,6 +195,7 @@ class ContinuationTask(LabelledTask):
                    "layer in a few minutes.")
     class_names = ("random", "continues")
     two_inputs = True
+    transformation = "entailment"
 
     def __init__(self, text: str, n_chars: int = 24,
                  held_out_fraction: float = HELD_OUT_FRACTION) -> None:
