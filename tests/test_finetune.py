@@ -272,7 +272,7 @@ def test_similarity_adds_both_orders_and_ignores_the_order(tok: CharTokenizer) -
                                LabelledExample("c", "aab", 1)], 16, SIMILARITY)
     ba = encode_examples(tok, [LabelledExample("b a", "abc", 0),
                                LabelledExample("aab", "c", 1)], 16, SIMILARITY)
-    assert ab.idx.shape == (2, 2, 9)  # both orders of each pair: <start> 3+3 chars <delim> <extract>
+    assert ab.idx.shape == (2, 2, 9)  # both orders of each pair, <start> 6 chars <delim> <extract>
     assert ab.idx[:, 0].tolist() == ba.idx[:, 1].tolist()  # swapping A, B swaps the orders
     logits = model(ab.idx).class_logits
     assert logits.shape == (2, 2)
