@@ -13,7 +13,16 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from gptviz.gpt1.comparison import RunCurve
-from gptviz.gpt1.finetune import DELIM, EXTRACT, START
+from gptviz.gpt1.finetune import (
+    DELIM,
+    EXTRACT,
+    MULTIPLE_CHOICE,
+    SIMILARITY,
+    START,
+    example_sequences,
+)
+from gptviz.gpt1.labelled import LabelledExample
+from gptviz.tokenizers import Tokenizer
 
 COLORS = {"pretrained": "#1f77b4", "scratch": "#ff7f0e"}
 NAMES = {"pretrained": "from the pre-trained GPT", "scratch": "from scratch (random weights)"}
@@ -201,3 +210,25 @@ def token_sequences_figure(sequences: Sequence[Sequence[str]],
         legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
     )
     return fig
+
+
+def example_figure(tokenizer: Tokenizer, example: LabelledExample, transformation: str,
+                   title: str | None = None, per_row: float = 24.0) -> go.Figure:
+    """One example as the sequences the model reads (the paper's figure 1), drawn.
+
+    Similarity draws both orders, each text in its own colour wherever it comes; multiple
+    choice draws one sequence per choice, the right one (example.label) marked as such when
+    the example has a label (label -1: none, for a typed example).
+    """
+    seqs = example_sequences(tokenizer, example, transformation)
+    tokens = [[tokenizer.token_str(i) for i in s] for s in seqs]
+    labels: list[str] | None = None
+    parts = [("text A", "text B")] * len(seqs)
+    if transformation == SIMILARITY:
+        labels, parts = ["A, B", "B, A"], [("text A", "text B"), ("text B", "text A")]
+    elif transformation == MULTIPLE_CHOICE:
+        labels = [f"choice {k + 1}" + (" (right)" if k == example.label else "")
+                  for k in range(len(seqs))]
+        parts = [("context", "choice")] * len(seqs)
+    return token_sequences_figure(tokens, seqs, labels=labels, per_row=per_row, title=title,
+                                  parts=parts)
