@@ -354,8 +354,6 @@ def own_example() -> None:
     own = typed_example()
     if own is None:
         return
-    st.plotly_chart(fit(example_figure(tok, own, task.transformation),
-                        font_scale=mode.font_scale), key=f"{P}_own_tokens")
     meta = st.session_state.get(f"{P}_ft_meta") or {}
     usable = models if meta.get("task") == task_name else {}
     if not usable:
@@ -369,6 +367,8 @@ def own_example() -> None:
                     + (" · " + ", ".join(f"{task.class_names[k]} {float(p):.0%}"
                                          for k, p in enumerate(probs))
                        if task.transformation == MULTIPLE_CHOICE else ""))
+    st.plotly_chart(fit(example_figure(tok, own, task.transformation),
+                        font_scale=mode.font_scale), key=f"{P}_own_tokens")
 
 
 with stage2:

@@ -1,7 +1,7 @@
 """Figures for GPT-1's fine-tuning: the comparison chart, and an example as a token sequence.
 
 Pure builders: data in, a plotly Figure out. Plotly reads text labels as a small subset of
-HTML, so every label is passed through html.escape: "<start>" and a user's "<b>" show as typed.
+HTML, so every label is passed through esc: "<start>" and a user's "<b>" show as typed.
 """
 
 from __future__ import annotations
@@ -23,6 +23,13 @@ from gptviz.gpt1.finetune import (
 )
 from gptviz.gpt1.labelled import LabelledExample
 from gptviz.tokenizers import Tokenizer
+
+
+def esc(text: str) -> str:
+    """text with <, > and & written as entities that plotly decodes (it leaves &quot; as it
+    is, so quotes stay quotes: they are not markup in plotly's text)."""
+    return html.escape(text, quote=False)
+
 
 COLORS = {"pretrained": "#1f77b4", "scratch": "#ff7f0e"}
 NAMES = {"pretrained": "from the pre-trained GPT", "scratch": "from scratch (random weights)"}
@@ -79,7 +86,7 @@ def comparison_figure(runs: Sequence[RunCurve], n_labelled: int | None = None,
     fig.update_xaxes(title_text="labelled training examples", type="log",
                      tickvals=counts or None, row=1, col=2)
     fig.update_layout(
-        title=html.escape(title) if title else None, font=FONT, height=460,
+        title=esc(title) if title else None, font=FONT, height=460,
         margin=dict(l=70, r=20, t=90 if title else 60, b=60),
         legend=dict(orientation="h", yanchor="top", y=-0.18, x=0),
     )
@@ -132,12 +139,15 @@ def token_sequences_figure(sequences: Sequence[Sequence[str]],
                            ids: Sequence[Sequence[int]] | None = None,
                            labels: Sequence[str] | None = None, per_row: float = 24.0,
                            title: str | None = None,
-                           parts: Sequence[tuple[str, str]] | None = None) -> go.Figure:
+                           parts: Sequence[tuple[str, str]] | None = None,
+                           row_after_delim: bool = False) -> go.Figure:
     """Several token sequences of one example (similarity: both orders; multiple choice: one
     per choice), one under the other, each named at its left by labels.
 
     parts[k]: what the text before and after <delim> is in sequence k (default text A, text B);
     a part keeps its colour wherever it comes, so "text A" is the same colour in both orders.
+    row_after_delim: the text after <delim> starts a new row, so that the choices (or the
+    second texts) line up under each other.
     """
     if not sequences:
         raise ValueError("There is no sequence to draw.")
@@ -164,16 +174,17 @@ def token_sequences_figure(sequences: Sequence[Sequence[str]],
                 name, color = KIND_NAMES[kind], SPECIAL_COLORS[kind]
                 width = 0.55 * len(tok) + 0.6
             legend.setdefault(name, color)
-            if x + width > per_row and x > 0:
+            after_delim = row_after_delim and i > 0 and tokens[i - 1] == DELIM
+            if (x + width > per_row or after_delim) and x > 0:
                 x, y, n_rows = 0.0, y - ROW_GAP, n_rows + 1
             boxes.append(dict(type="rect", x0=x + 0.04, x1=x + width - 0.04, y0=y - 0.5,
                               y1=y + 0.5, fillcolor=color, layer="below",
                               line=dict(color="#555", width=1)))
             xs.append(x + width / 2)
             ys.append(y)
-            texts.append(html.escape(shown(tok)))
-            hovers.append((f"{html.escape(labels[k])}<br>" if labels else "")
-                          + f"position {i}<br>token {html.escape(repr(tok))}"
+            texts.append(esc(shown(tok)))
+            hovers.append((f"{esc(labels[k])}<br>" if labels else "")
+                          + f"position {i}<br>token {esc(repr(tok))}"
                           + (f"<br>id {ids[k][i]}" if ids is not None else ""))
             special.append(kind not in ("a", "b"))
             x += width
@@ -189,13 +200,13 @@ def token_sequences_figure(sequences: Sequence[Sequence[str]],
     ))
     for name, color in legend.items():  # a legend entry per kind present, in order
         fig.add_trace(go.Scatter(
-            x=[None], y=[None], mode="markers", name=html.escape(name),
+            x=[None], y=[None], mode="markers", name=esc(name),
             marker=dict(symbol="square", size=16, color=color,
                         line=dict(color="#555", width=1)),
         ))
     fig.update_xaxes(visible=False, range=[-0.2, per_row + 0.2])
     if labels:  # each sequence's name at the left of its first row
-        fig.update_yaxes(tickvals=label_y, ticktext=[html.escape(t) for t in labels],
+        fig.update_yaxes(tickvals=label_y, ticktext=[esc(t) for t in labels],
                          showgrid=False, zeroline=False, showline=False, ticks="",
                          tickfont=dict(size=16))
     else:
@@ -203,7 +214,7 @@ def token_sequences_figure(sequences: Sequence[Sequence[str]],
     fig.update_yaxes(range=[bottom - 0.7, 0.7], scaleanchor=None)
     fig.update_layout(
         shapes=boxes,  # all at once: add_shape one by one re-validates the list each time
-        title=dict(text=html.escape(title), y=0.98, yanchor="top") if title else None,
+        title=dict(text=esc(title), y=0.98, yanchor="top") if title else None,
         font=FONT, plot_bgcolor="white",
         height=110 + 62 * n_rows + 31 * (n - 1) + (40 if title else 0),
         margin=dict(l=10, r=10, t=90 if title else 50, b=10),
@@ -212,13 +223,17 @@ def token_sequences_figure(sequences: Sequence[Sequence[str]],
     return fig
 
 
+MANY_PER_ROW = 34.0  # several sequences: <start>, 24 characters and <delim> fit in one row
+
+
 def example_figure(tokenizer: Tokenizer, example: LabelledExample, transformation: str,
-                   title: str | None = None, per_row: float = 24.0) -> go.Figure:
+                   title: str | None = None, per_row: float | None = None) -> go.Figure:
     """One example as the sequences the model reads (the paper's figure 1), drawn.
 
     Similarity draws both orders, each text in its own colour wherever it comes; multiple
     choice draws one sequence per choice, the right one (example.label) marked as such when
-    the example has a label (label -1: none, for a typed example).
+    the example has a label (label -1: none, for a typed example). per_row None: 24 boxes
+    wide for one sequence, MANY_PER_ROW for several (narrower boxes, half the rows).
     """
     seqs = example_sequences(tokenizer, example, transformation)
     tokens = [[tokenizer.token_str(i) for i in s] for s in seqs]
@@ -230,5 +245,7 @@ def example_figure(tokenizer: Tokenizer, example: LabelledExample, transformatio
         labels = [f"choice {k + 1}" + (" (right)" if k == example.label else "")
                   for k in range(len(seqs))]
         parts = [("context", "choice")] * len(seqs)
+    if per_row is None:
+        per_row = 24.0 if len(seqs) == 1 else MANY_PER_ROW
     return token_sequences_figure(tokens, seqs, labels=labels, per_row=per_row, title=title,
-                                  parts=parts)
+                                  parts=parts, row_after_delim=len(seqs) > 1)
