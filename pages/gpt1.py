@@ -118,7 +118,9 @@ with st.sidebar:
     ft_steps = st.number_input("Fine-tuning steps", 1, 5_000, key=f"{P}_ft_steps",
                                persist_state="session",
                                help="Batches of 32 examples; 150 steps of the tiny model take "
-                                    "about 15 seconds per run.")
+                                    "about 15 seconds per run. The similarity task reads two "
+                                    "sequences per example and multiple choice four, so their "
+                                    "runs take longer.")
     init_choice = st.radio("Start fine-tuning from", list(INIT_CHOICES), key=f"{P}_init",
                            format_func=INIT_CHOICES.get, persist_state="session")
     sweep = st.checkbox(f"Also at {', '.join(map(str, SWEEP_COUNTS))} examples",
