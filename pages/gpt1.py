@@ -242,8 +242,10 @@ def draw_comparison() -> None:
     starts = [f"the GPT pre-trained for {meta['pre_step']:,} steps"
               + (f" (held-out loss {meta['pre_loss']:.2f})" if meta["pre_loss"] else "")
               if i == "pretrained" else "random weights" for i in meta["inits"]]
-    st.caption(f"Task: {LABELLED_TASKS[meta['task']].title} · λ = {meta['lam']:g} · "
-               f"{meta['steps']} steps · starting from {' and '.join(starts)}.")
+    n_classes = labelled_task(meta["task"]).n_classes
+    st.caption(f"Task: {LABELLED_TASKS[meta['task']].title} · guessing scores 1 in {n_classes} "
+               f"({chance:.0%}) · λ = {meta['lam']:g} · {meta['steps']} steps · starting from "
+               f"{' and '.join(starts)}.")
     for line in verdict(runs):
         st.markdown(line)
     if runs:

@@ -234,6 +234,8 @@ def test_short_comparison_on_the_new_tasks(at, name, chance, long_key, words):
     assert [s["y0"] for s in chart["layout"]["shapes"]] == [chance, chance]  # the chance line
     assert any(f"chance ({chance:.0%})" == a["text"] for a in chart["layout"]["annotations"])
     assert any("With 16 labelled examples" in m.value for m in at.markdown)
+    assert any(f"guessing scores 1 in {round(1 / chance)} ({chance:.0%})" in c.value
+               for c in at.caption)
     # both fine-tuned models answer the typed example
     answers = [m.value for m in at.markdown if m.value.startswith("Fine-tuned from")]
     assert len(answers) == 2
