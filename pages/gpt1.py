@@ -392,7 +392,7 @@ with stage2:
     if f"{P}_ft_error" in st.session_state:
         st.error(st.session_state[f"{P}_ft_error"])
     comparison_view()
-    with st.expander("The task: how an example becomes one token sequence",
+    with st.expander("The task: how an example becomes token sequences",
                      icon=":material/data_array:"):
         example_section()
     if not mode.present:
