@@ -19,7 +19,7 @@ has never seen text:
   normally, or is at least one spelled backwards? The label is a property of the pair, not of
   which text comes first, as a similarity must be.
 - `RealEndingTask` (GPT-1's multiple choice): a line's start, and four endings: the real one and
-  three copies of it with the letters inside each word shuffled. Which ending is real?
+  three copies of it with the characters inside each word shuffled. Which ending is real?
 
 Harder versions of the last two that ask about the texts' relation (are A and B from the same
 line? near-copies of one line? which ending, the others taken from other lines, continues the
@@ -283,9 +283,9 @@ class RealEndingTask(LabelledTask):
     title = "Which ending is real? (multiple choice)"
     description = ("Multiple choice, like GPT-1's story endings. The context is the start of a "
                    "line; one choice is how the line really goes on, the others are that same "
-                   "ending with the letters inside each word shuffled: the same letters and "
-                   "word lengths, so only knowing how English words are spelled tells them "
-                   "apart.")
+                   "ending with the characters inside each word shuffled: the same "
+                   "characters and word lengths, so only knowing how English words are spelled "
+                   "tells them apart.")
     two_inputs = False
     transformation = "multiple choice"
 
