@@ -2,11 +2,12 @@
 
 Pre-trains a small character GPT on the built-in corpus (stage 1), then fine-tunes it with the
 classification head on each labelled task (stage 2), and the same architecture from scratch, at a
-few numbers of labelled examples; prints validation accuracies and wall times.
+few numbers of labelled examples and seeds; prints validation accuracies and wall times, then a
+markdown table with the mean and the range (min-max) over the seeds of each cell.
 
-    python -m bench.gpt1_compare --threads 1          # the page's defaults (tiny model)
+    python -m bench.gpt1_compare --threads 1          # the page's defaults (tiny model), 3 seeds
     python -m bench.gpt1_compare --n-layer 4 --n-embd 128   # the small model
-    python -m bench.gpt1_compare --pretrain-steps 600 --counts 32 128 512 --seeds 0 1 2
+    python -m bench.gpt1_compare --tasks both ending --counts 128 --seeds 0
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
@@ -53,6 +55,28 @@ def pretrain(args: argparse.Namespace, text: str, tok) -> tuple[torch.nn.Module,
     return model, info
 
 
+def spread(values: Sequence[float]) -> str:
+    """Mean and range of accuracies, in percent: "88.3% (85.2–91.4)"; one value: "88.3%"."""
+    mean = 100 * sum(values) / len(values)
+    if len(values) == 1:
+        return f"{mean:.1f}%"
+    return f"{mean:.1f}% ({100 * min(values):.1f}–{100 * max(values):.1f})"
+
+
+def markdown_table(results: dict[str, dict[tuple[str, int], list[float]]], counts: Sequence[int],
+                   titles: dict[str, str], chance: dict[str, float]) -> str:
+    """One row per task, one column per number of examples: pre-trained / from scratch."""
+    head = ["task", "chance", *(f"{n} examples" for n in counts)]
+    lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
+    for name, cells in results.items():
+        row = [titles[name], f"{chance[name]:.0%}"]
+        for n in counts:
+            pre, scratch = cells.get(("pretrained", n)), cells.get(("scratch", n))
+            row.append(" / ".join(spread(v) if v else "–" for v in (pre, scratch)))
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("--block-size", type=int, default=64)
@@ -66,7 +90,9 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=150)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--lam", type=float, default=0.5)
-    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2],
+                   help="fine-tuning seeds (head, scratch weights, examples, batches); the table "
+                        "gives the mean and range over them")
     p.add_argument("--inits", nargs="+", default=["pretrained", "scratch"])
     p.add_argument("--json", help="append one JSON line per run to this file")
     p.add_argument("--threads", type=int, default=0, help="torch threads (0: leave as is)")
@@ -80,13 +106,21 @@ def main() -> None:
     model, info = pretrain(args, text, tok)
     print(f"pre-training: {info['steps']} steps in {info['seconds']:.0f} s, "
           f"train loss {info['train_loss']:.3f}, held-out loss {info['val_loss']:.3f}", flush=True)
+    results: dict[str, dict[tuple[str, int], list[float]]] = {}
+    titles, chance = {}, {}
+    t_all = time.perf_counter()
     for name in args.tasks:
         task = LABELLED_TASKS[name](text)
+        titles[name], chance[name] = task.title, 1 / task.n_classes
+        cells = results.setdefault(name, {})
         for seed in args.seeds:
             ft = FineTuneConfig(lam=args.lam, steps=args.steps, learning_rate=args.lr, seed=seed)
             t0 = time.perf_counter()
             runs = run_comparison(task, tok, model.config, ft, model, args.counts, args.inits)
             table = accuracy_table(runs)
+            for init, row in table.items():
+                for n, acc in row.items():
+                    cells.setdefault((init, n), []).append(acc)
             if args.json:
                 with open(args.json, "a") as f:
                     for r in runs:
@@ -100,9 +134,13 @@ def main() -> None:
             print(f"{name} seed {seed} (lambda {args.lam}, {args.steps} steps, lr {args.lr}): "
                   f"{time.perf_counter() - t0:.0f} s", flush=True)
             for init, row in table.items():
-                cells = "  ".join(f"n={n}: {acc:.3f} ({secs[(init, n)]:.0f}s)"
-                                  for n, acc in sorted(row.items()))
-                print(f"  {init:10s} {cells}", flush=True)
+                line = "  ".join(f"n={n}: {acc:.3f} ({secs[(init, n)]:.0f}s)"
+                                 for n, acc in sorted(row.items()))
+                print(f"  {init:10s} {line}", flush=True)
+    print(f"\nall fine-tuning: {time.perf_counter() - t_all:.0f} s; validation accuracy, "
+          f"pre-trained / from scratch, mean (min–max) over seeds {args.seeds}, "
+          f"{torch.get_num_threads()} torch thread(s):\n")
+    print(markdown_table(results, sorted(set(args.counts)), titles, chance), flush=True)
 
 
 if __name__ == "__main__":

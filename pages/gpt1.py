@@ -10,14 +10,23 @@ import streamlit as st
 from gptviz.config import ConfigError, replace
 from gptviz.corpus import builtin_corpus
 from gptviz.gpt1.comparison import PRESETS, PRETRAIN, ComparisonJob, pretrain_task
-from gptviz.gpt1.finetune import EXTRACT, FineTuneConfig, finetune_tokenizer, predict, transform
-from gptviz.gpt1.labelled import LABELLED_TASKS, LabelledTask
+from gptviz.gpt1.finetune import (
+    EXTRACT,
+    MULTIPLE_CHOICE,
+    SIMILARITY,
+    FineTuneConfig,
+    check_fits,
+    example_sequences,
+    finetune_tokenizer,
+    predict,
+)
+from gptviz.gpt1.labelled import LABELLED_TASKS, LabelledExample, LabelledTask
 from gptviz.gpt1.report import progress, run_rows, verdict
 from gptviz.live import LiveRun, Snapshot
 from gptviz.tasks.text import TextTask
 from gptviz.tokenizers import CharTokenizer
 from gptviz.train import Trainer, build_model
-from gptviz.viz.finetune import comparison_figure, token_sequence_figure
+from gptviz.viz.finetune import comparison_figure, example_figure
 from gptviz.viz.loss import loss_figure
 from gptviz.viz.screen import fit
 from pages._entry import enter_through_app  # noqa: E402
@@ -40,10 +49,13 @@ LOSS_HEIGHT = 350  # px: stage 1's Train and its loss curve share one 1280x720 s
 COMPARE_HEIGHT = 350  # ... and stage 2's Fine-tune and its comparison chart
 STAGES = ["Stage 1 · Pre-train on text", "Stage 2 · Fine-tune on a labelled task"]
 FT_REFRESH_SECONDS = 1.0  # accuracy changes only at evaluations: one redraw a second is plenty
-OWN_EXAMPLES = {  # a starting point for "Try your own", per task: (A, B)
-    "backwards": ("The return value is a new list of the items.", None),
-    "which": ("nruteR a wen weiv fo eht", "Return a new view of the"),
-    "continues": ("Return a new view of the dic", "tionary keys and values"),
+OWN_EXAMPLES = {  # a starting point for "Try your own", per task (label -1: none)
+    "backwards": LabelledExample("The return value is a new list of the items.", None, -1),
+    "which": LabelledExample("nruteR a wen weiv fo eht", "Return a new view of the", -1),
+    "continues": LabelledExample("Return a new view of the dic", "tionary keys and values", -1),
+    "both": LabelledExample("Return a new view of the", "syek s'yranoitcid", -1),
+    "ending": LabelledExample("Return a new view of the", None, -1, (
+        "iicdtnoray ysek", "yorcindait ekys", "dictionary keys", "tdinocyari skey")),
 }
 
 
@@ -106,7 +118,9 @@ with st.sidebar:
     ft_steps = st.number_input("Fine-tuning steps", 1, 5_000, key=f"{P}_ft_steps",
                                persist_state="session",
                                help="Batches of 32 examples; 150 steps of the tiny model take "
-                                    "about 15 seconds per run.")
+                                    "about 15 seconds per run. The similarity task reads two "
+                                    "sequences per example and multiple choice four, so their "
+                                    "runs take longer.")
     init_choice = st.radio("Start fine-tuning from", list(INIT_CHOICES), key=f"{P}_init",
                            format_func=INIT_CHOICES.get, persist_state="session")
     sweep = st.checkbox(f"Also at {', '.join(map(str, SWEEP_COUNTS))} examples",
@@ -220,15 +234,18 @@ def draw_comparison() -> None:
     # training thread needs, and the fragment reruns every second
     signature = (meta["id"], meta["n"], mode.font_scale,
                  tuple((r.init, r.n_labelled, len(r.steps), r.finished) for r in runs))
+    chance = 1 / labelled_task(meta["task"]).n_classes
     st.plotly_chart(memo(f"{P}_fig", signature, lambda: fit(comparison_figure(
-        runs, meta["n"], title="Validation accuracy: pre-trained vs from scratch"),
+        runs, meta["n"], chance, title="Validation accuracy: pre-trained vs from scratch"),
         height=COMPARE_HEIGHT, font_scale=mode.font_scale, legend_under=True)),
         key=f"{P}_compare")
     starts = [f"the GPT pre-trained for {meta['pre_step']:,} steps"
               + (f" (held-out loss {meta['pre_loss']:.2f})" if meta["pre_loss"] else "")
               if i == "pretrained" else "random weights" for i in meta["inits"]]
-    st.caption(f"Task: {LABELLED_TASKS[meta['task']].title} · λ = {meta['lam']:g} · "
-               f"{meta['steps']} steps · starting from {' and '.join(starts)}.")
+    n_classes = labelled_task(meta["task"]).n_classes
+    st.caption(f"Task: {LABELLED_TASKS[meta['task']].title} · guessing scores 1 in {n_classes} "
+               f"({chance:.0%}) · λ = {meta['lam']:g} · {meta['steps']} steps · starting from "
+               f"{' and '.join(starts)}.")
     for line in verdict(runs):
         st.markdown(line)
     if runs:
@@ -245,66 +262,117 @@ def comparison_view() -> None:
         st.rerun()  # finished: redraw the whole page once (buttons) and stop ticking
 
 
+def chance_text(t: LabelledTask) -> str:
+    return (f"the classes are balanced: guessing scores {1 / t.n_classes:.0%}"
+            if t.transformation != MULTIPLE_CHOICE else
+            f"the right choice is equally often in each place: guessing scores 1 in "
+            f"{t.n_classes}, {1 / t.n_classes:.0%}")
+
+
+HOW_IT_READS = {
+    SIMILARITY: "A similarity has no first and second text, so GPT-1 feeds **both orders** "
+                "through the same GPT and **adds** their two final states at `<extract>` "
+                "before W_y: swapping A and B cannot change the answer.",
+    MULTIPLE_CHOICE: "Multiple choice makes **one sequence per choice**, `<start>` context "
+                     "`<delim>` choice `<extract>`. W_y turns each choice's final state at "
+                     "`<extract>` into **one score**, and a softmax across the scores gives "
+                     "each choice's probability; the loss is the cross-entropy at the right "
+                     "choice.",
+}
+
+
+def example_title(t: LabelledTask, ex: LabelledExample, seqs: list[list[int]]) -> str:
+    short, long = min(map(len, seqs)), max(map(len, seqs))
+    size = f"{short} tokens" if short == long else f"{short}–{long} tokens"
+    if len(seqs) > 1:
+        size = f"{len(seqs)} sequences of {size}"
+    what = "right choice" if t.transformation == MULTIPLE_CHOICE else "label"
+    return f"{what}: {t.class_names[ex.label]} · {size}" if ex.label >= 0 else size
+
+
+def example_text(t: LabelledTask, ex: LabelledExample) -> str:
+    """One line for the example picker."""
+    if ex.choices is not None:
+        return f"[{t.class_names[ex.label]}] {ex.a} → " + " / ".join(ex.choices)
+    return f"[{t.class_names[ex.label]}] {ex.a}" + (f" | {ex.b}" if ex.b is not None else "")
+
+
 def example_section() -> None:
-    """The task, and how one of its examples becomes one token sequence."""
+    """The task, and how one of its examples becomes token sequences."""
     st.markdown(task.description + " The labels are made by this program from the text itself, "
-                "so they are always right, and the classes are balanced: guessing scores 50%.")
+                f"so they are always right, and {chance_text(task)}.")
     if not mode.present:
         st.markdown(
             "GPT-1 does not change the model for each task; it changes the *input*. Every "
-            "example is written as one sequence: `<start>`, the text, and `<extract>` at the "
+            "example is written as a sequence: `<start>`, the text, and `<extract>` at the "
             "end; a task with two texts puts `<delim>` between them. The model reads the "
             "sequence left to right, and the new layer W_y reads only the model's final state "
-            "at `<extract>`, which has seen everything before it, and turns it into one score "
-            "per class.")
+            "at `<extract>`, which has seen everything before it. "
+            + HOW_IT_READS.get(task.transformation, "W_y turns it into one score per class."))
     examples = task.examples("train", 8, seed=int(st.session_state[f"{P}_seed"]))
     pick = st.selectbox(
         "Example (from the labelled training set)", range(len(examples)), key=f"{P}_example",
         persist_state="session",
-        format_func=lambda i: f"{i + 1}. [{task.class_names[examples[i].label]}] "
-                              f"{examples[i].a}"
-                              + (f" | {examples[i].b}" if examples[i].b is not None else ""))
+        format_func=lambda i: f"{i + 1}. {example_text(task, examples[i])}")
     ex = examples[int(pick)]
-    ids = transform(tok, ex.a, ex.b)
-    st.plotly_chart(fit(token_sequence_figure(
-        [tok.token_str(i) for i in ids], ids,
-        title=f"label: {task.class_names[ex.label]} · {len(ids)} tokens"),
-        font_scale=mode.font_scale), key=f"{P}_tokens")
+    seqs = example_sequences(tok, ex, task.transformation)
+    st.plotly_chart(fit(example_figure(tok, ex, task.transformation,
+                                       title=example_title(task, ex, seqs)),
+                        font_scale=mode.font_scale), key=f"{P}_tokens")
+
+
+def typed_example() -> LabelledExample | None:
+    """The example typed in the boxes (defaults: OWN_EXAMPLES), or None with a message."""
+    default = OWN_EXAMPLES[task_name]
+    key = f"{P}_own_{{}}_{task_name}"
+    if task.transformation == MULTIPLE_CHOICE:
+        a = st.text_input("Context", value=default.a, key=key.format("a"),
+                          persist_state="session")
+        cols = st.columns(task.n_classes)
+        choices = tuple(col.text_input(f"Choice {k + 1}", value=default.choices[k],
+                                       key=key.format(f"c{k}"), persist_state="session")
+                        for k, col in enumerate(cols))
+        typed = LabelledExample(a, None, -1, choices)
+    else:
+        c1, c2 = st.columns(2)
+        a = c1.text_input("Text A" if task.two_inputs else "Text", value=default.a,
+                          key=key.format("a"), persist_state="session")
+        b = (c2.text_input("Text B", value=default.b, key=key.format("b"),
+                           persist_state="session") if task.two_inputs else None)
+        typed = LabelledExample(a, b, -1)
+    if not typed.a or not all(typed.choices or [typed.b if task.two_inputs else "x"]):
+        st.warning("Type some text in every box to see it as tokens.")
+        return None
+    try:  # characters outside the vocabulary, or longer than the model's context
+        check_fits(example_sequences(tok, typed, task.transformation), model_config.block_size,
+                   task.transformation)
+    except ValueError as e:
+        st.error(str(e))
+        return None
+    return typed
 
 
 def own_example() -> None:
     st.subheader("Try your own example")
     models = dict(job.models)
-    default_a, default_b = OWN_EXAMPLES[task_name]
-    c1, c2 = st.columns(2)
-    own_a = c1.text_input("Text" if not task.two_inputs else "Text A", value=default_a,
-                          key=f"{P}_own_a_{task_name}", persist_state="session")
-    own_b = None
-    if task.two_inputs:
-        own_b = c2.text_input("Text B", value=default_b, key=f"{P}_own_b_{task_name}",
-                              persist_state="session")
-    try:
-        if not own_a or (task.two_inputs and not own_b):
-            raise ConfigError("Type some text to see it as tokens.")
-        own_ids = transform(tok, own_a, own_b)
-        if len(own_ids) > model_config.block_size:
-            raise ConfigError(f"This is {len(own_ids)} tokens with its special tokens; the "
-                              f"model reads at most {model_config.block_size}. Shorten it.")
-    except (ConfigError, ValueError) as e:
-        st.warning(str(e))
+    own = typed_example()
+    if own is None:
         return
-    st.plotly_chart(fit(token_sequence_figure([tok.token_str(i) for i in own_ids], own_ids),
-                        font_scale=mode.font_scale), key=f"{P}_own_tokens")
     meta = st.session_state.get(f"{P}_ft_meta") or {}
     usable = models if meta.get("task") == task_name else {}
     if not usable:
         st.caption(f"Fine-tune on this task to see what the models say about it (they read the "
                    f"state at {EXTRACT}).")
     for (init, n), m in sorted(usable.items()):
-        probs = predict(m, tok, own_a, own_b)
+        probs = predict(m, tok, own.a, own.b, own.choices)
         best = int(probs.argmax())
         st.markdown(f"Fine-tuned from **{init}** on {n} examples: "
-                    f"**{task.class_names[best]}** ({float(probs[best]):.0%})")
+                    f"**{task.class_names[best]}** ({float(probs[best]):.0%})"
+                    + (" · " + ", ".join(f"{task.class_names[k]} {float(p):.0%}"
+                                         for k, p in enumerate(probs))
+                       if task.transformation == MULTIPLE_CHOICE else ""))
+    st.plotly_chart(fit(example_figure(tok, own, task.transformation),
+                        font_scale=mode.font_scale), key=f"{P}_own_tokens")
 
 
 with stage2:
@@ -324,7 +392,7 @@ with stage2:
     if f"{P}_ft_error" in st.session_state:
         st.error(st.session_state[f"{P}_ft_error"])
     comparison_view()
-    with st.expander("The task: how an example becomes one token sequence",
+    with st.expander("The task: how an example becomes token sequences",
                      icon=":material/data_array:"):
         example_section()
     if not mode.present:

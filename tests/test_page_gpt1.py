@@ -144,15 +144,16 @@ def test_reset_throws_the_pretrained_weights_away(at):
     assert new in at.session_state[GUARD_KEY].runs
 
 
-@pytest.mark.parametrize("text, words", [
-    ("caf\u00e9 \u00e9t\u00e9", "not in the vocabulary"),
-    ("x" * 80, "Shorten it"),
-    ("", "Type some text"),
+@pytest.mark.parametrize("text, words, kind", [
+    ("caf\u00e9 \u00e9t\u00e9", "not in the vocabulary", "error"),
+    ("x" * 80, "Shorten it", "error"),
+    ("", "Type some text", "warning"),
 ])
-def test_bad_own_example_shows_a_message(at, text, words):
+def test_bad_own_example_shows_a_message(at, text, words, kind):
     at.text_input(key="gpt1_own_a_backwards").set_value(text).run()
     assert not at.exception
-    assert any(words in w.value for w in at.warning), [w.value for w in at.warning]
+    shown = [m.value for m in getattr(at, kind)]
+    assert any(words in m for m in shown), shown
 
 
 def test_own_example_escapes_markup(at):
@@ -162,3 +163,88 @@ def test_own_example_escapes_markup(at):
     text = own["data"][0]["text"]
     assert text[:4] == ["&lt;start&gt;", "&lt;", "b", "&gt;"] and text[-1] == "&lt;extract&gt;"
     assert not any("<" in t or ">" in t for t in text)  # plotly can't read any of it as markup
+
+
+# --- similarity and multiple choice ----------------------------------------------------------
+
+def tokens_figure(at: AppTest) -> dict:
+    """The picked training example's figure (its title starts with label or right choice)."""
+    return json.loads(next(s for s in plotly_specs(at)
+                           if '"label: ' in s or '"right choice: ' in s))
+
+
+def test_similarity_shows_both_orders_and_multiple_choice_one_sequence_per_choice(at):
+    import html
+
+    from gptviz.corpus import builtin_corpus
+    from gptviz.gpt1.labelled import BothEnglishTask, RealEndingTask
+
+    def drawn(s: str) -> list[str]:  # each character as the figure writes it
+        return [html.escape(c.replace(" ", "\u2423"), quote=False) for c in s]
+
+    text = builtin_corpus()
+    at.selectbox(key="gpt1_task").set_value("both").run()
+    assert not at.exception
+    ex = BothEnglishTask(text).examples("train", 8, seed=0)[0]  # the page's first example
+    fig = tokens_figure(at)
+    assert fig["layout"]["title"]["text"] == (f"label: {BothEnglishTask.class_names[ex.label]} "
+                                              f"· 2 sequences of 51 tokens")
+    shown = fig["data"][0]["text"]
+    a, b = drawn(ex.a), drawn(ex.b)
+    start, delim, extract = "&lt;start&gt;", "&lt;delim&gt;", "&lt;extract&gt;"
+    assert shown == [start, *a, delim, *b, extract, start, *b, delim, *a, extract]
+    assert fig["layout"]["yaxis"]["ticktext"] == ["A, B", "B, A"]
+    assert any("both orders" in m.value for m in at.markdown)
+
+    at.selectbox(key="gpt1_task").set_value("ending").run()
+    assert not at.exception
+    ex = RealEndingTask(text).examples("train", 8, seed=0)[0]
+    fig = tokens_figure(at)
+    assert fig["layout"]["title"]["text"] == (f"right choice: choice {ex.label + 1} "
+                                              f"· 4 sequences of 43 tokens")
+    names = fig["layout"]["yaxis"]["ticktext"]
+    assert names == [f"choice {k + 1}" + (" (right)" if k == ex.label else "") for k in range(4)]
+    shown = fig["data"][0]["text"]
+    for k, choice in enumerate(ex.choices):  # <start> context <delim> choice_k <extract>
+        seq = shown[43 * k: 43 * (k + 1)]
+        assert seq == [start, *drawn(ex.a), delim, *drawn(choice), extract]
+    # chance is said as what it is: 1 in 4
+    assert any("1 in 4, 25%" in m.value for m in at.markdown)
+
+
+@pytest.mark.parametrize("name, chance, long_key, words", [
+    ("both", 0.5, "gpt1_own_b_both", "The pair is"),
+    ("ending", 0.25, "gpt1_own_c1_ending", "The context with its longest choice is"),
+])
+def test_short_comparison_on_the_new_tasks(at, name, chance, long_key, words):
+    run = at.session_state["gpt1_pre_run"]
+    button(at, "One step").click().run()
+    at.selectbox(key="gpt1_task").set_value(name).run()
+    small_finetune(at)
+    button(at, "Fine-tune (2 runs").click().run()
+    wait_job(at)
+    assert not at.exception and not at.error
+    job = at.session_state["gpt1_job"]
+    status, runs, _, _ = job.snapshot()
+    assert status == "done" and [(r.init, r.finished) for r in runs] == [
+        ("pretrained", True), ("scratch", True)]
+    for r in runs:  # an accuracy at each of the 5 evaluations, for both starting points
+        assert r.steps == [0, 1, 2, 3, 4] and all(0.0 <= a <= 1.0 for a in r.val_accuracy)
+    chart = json.loads(next(s for s in plotly_specs(at) if "Validation accuracy: pre-trained" in s))
+    assert [s["y0"] for s in chart["layout"]["shapes"]] == [chance, chance]  # the chance line
+    assert any(f"chance ({chance:.0%})" == a["text"] for a in chart["layout"]["annotations"])
+    assert any("With 16 labelled examples" in m.value for m in at.markdown)
+    assert any(f"guessing scores 1 in {round(1 / chance)} ({chance:.0%})" in c.value
+               for c in at.caption)
+    # both fine-tuned models answer the typed example
+    answers = [m.value for m in at.markdown if m.value.startswith("Fine-tuned from")]
+    assert len(answers) == 2
+    if name == "ending":
+        assert all("choice 1 " in m and "choice 4 " in m for m in answers)
+    # a text too long for the context: a message, no traceback, the models kept
+    models = dict(job.models)
+    at.text_input(key=long_key).set_value("x" * 60).run()
+    assert not at.exception
+    assert any(words in e.value and "Shorten it" in e.value for e in at.error)
+    assert dict(job.models) == models and at.session_state["gpt1_pre_run"] is run
+    assert not [m for m in at.markdown if m.value.startswith("Fine-tuned from")]

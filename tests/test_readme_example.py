@@ -49,6 +49,8 @@ def test_readme_gpt1_snippet_computes_the_combined_loss():
     # backward reached the classification head and the transformer
     grads = [p.grad for p in ns["model"].parameters() if p.requires_grad]
     assert grads and all(g is not None and torch.isfinite(g).all() for g in grads)
+    # the multiple-choice lines: 8 examples of 4 sequences, a score for each choice
+    assert ns["quiz"].idx.shape == (8, 4, 43) and ns["scores"].shape == (8, 4)
 
 
 def test_readme_library_snippet_trains_document_000_and_ablates(capsys):

@@ -64,8 +64,10 @@ class CompareProgress:
 def labelled_data(task: LabelledTask, tokenizer: Tokenizer, block_size: int, n_train: int,
                   n_val: int, seed: int = 0) -> tuple[EncodedExamples, EncodedExamples]:
     """n_train training examples (seeded) and the fixed validation set (always seed 0)."""
-    train = encode_examples(tokenizer, task.examples("train", n_train, seed), block_size)
-    val = encode_examples(tokenizer, task.examples("val", n_val, 0), block_size)
+    train = encode_examples(tokenizer, task.examples("train", n_train, seed), block_size,
+                            task.transformation)
+    val = encode_examples(tokenizer, task.examples("val", n_val, 0), block_size,
+                          task.transformation)
     return train, val
 
 
@@ -111,7 +113,7 @@ def run_comparison(
         runs.append(curve)
         t0 = time.perf_counter()
         model = new_classifier(init, model_config, task.n_classes, extract_id, pretrained,
-                               config.seed, config.head_dropout)
+                               config.seed, config.head_dropout, task.transformation)
         tuner = FineTuner(model, train_all.subset(slice(0, n)), val, config)
 
         def record(event: FineTuneEvent, curve: RunCurve = curve, i: int = i,

@@ -2,10 +2,14 @@
 
 Radford et al. (2018), "Improving Language Understanding by Generative Pre-Training":
 
-- Input transformations: every example becomes one token sequence, framed by special tokens:
-  `<start> text <extract>`, or `<start> A <delim> B <extract>` for two inputs (entailment).
+- Input transformations (the paper's figure 1): every example becomes token sequences framed by
+  special tokens. Classification: `<start> text <extract>`. Entailment: `<start> A <delim> B
+  <extract>`. Similarity: both orders, `<start> A <delim> B <extract>` and `<start> B <delim> A
+  <extract>`. Multiple choice: `<start> context <delim> choice_k <extract>` for each choice k.
 - The head: the final transformer state at the `<extract>` token, h_l^m, goes through one new
-  linear layer W_y; P(y | x^1..x^m) = softmax(h_l^m W_y).
+  linear layer W_y; P(y | x^1..x^m) = softmax(h_l^m W_y). Similarity adds the two orders' states
+  elementwise before W_y, so swapping A and B cannot change the answer. Multiple choice maps each
+  choice's state to one score (W_y has one output) and takes the softmax across the choices.
 - The loss: L3 = L2 + lambda * L1, where L2 is the classification cross-entropy and L1 is the
   language-modelling loss on the same sequences, kept as an auxiliary objective.
 
@@ -34,6 +38,10 @@ from gptviz.train import TrainingDiverged, build_model, resolve_device
 
 START, DELIM, EXTRACT = "<start>", "<delim>", "<extract>"
 SPECIAL_TOKENS = (START, DELIM, EXTRACT)
+# the paper's figure 1: how an example becomes sequences, and how the head reads them
+CLASSIFICATION, ENTAILMENT, SIMILARITY, MULTIPLE_CHOICE = (
+    "classification", "entailment", "similarity", "multiple choice")
+TRANSFORMATIONS = (CLASSIFICATION, ENTAILMENT, SIMILARITY, MULTIPLE_CHOICE)
 INITS = ("pretrained", "scratch")  # where fine-tuning starts from
 TRAIN_ACC_EXAMPLES = 128  # training accuracy is measured on the first this-many examples
 
@@ -67,11 +75,52 @@ def transform(tokenizer: Tokenizer, a: str, b: str | None = None) -> list[int]:
     return [*ids, extract]
 
 
+def example_sequences(tokenizer: Tokenizer, example: LabelledExample,
+                      transformation: str | None = None) -> list[list[int]]:
+    """The token sequences one example becomes (the paper's figure 1).
+
+    classification: [<start> a <extract>]; entailment: [<start> a <delim> b <extract>];
+    similarity: [<start> a <delim> b <extract>, <start> b <delim> a <extract>];
+    multiple choice: [<start> a <delim> choice_k <extract> for each choice k].
+    None: classification or entailment, whichever the example's inputs fit.
+    """
+    ex = example
+    if transformation is None:
+        transformation = CLASSIFICATION if ex.b is None else ENTAILMENT
+    if transformation not in TRANSFORMATIONS:
+        raise ValueError(f"transformation must be one of {TRANSFORMATIONS}, not "
+                         f"{transformation!r}")
+    if transformation == MULTIPLE_CHOICE:
+        if not ex.choices or len(ex.choices) < 2 or ex.b is not None:
+            raise ValueError("A multiple-choice example needs a context and two or more "
+                             "choices.")
+        return [transform(tokenizer, ex.a, c) for c in ex.choices]
+    if ex.choices is not None:
+        raise ValueError(f"A {transformation} example has no choices.")
+    if (transformation == CLASSIFICATION) != (ex.b is None):
+        raise ValueError(f"A {transformation} example needs "
+                         + ("one input." if transformation == CLASSIFICATION else "two inputs."))
+    if transformation == SIMILARITY:
+        return [transform(tokenizer, ex.a, ex.b), transform(tokenizer, ex.b, ex.a)]
+    return [transform(tokenizer, ex.a, ex.b)]
+
+
+def check_fits(seqs: Sequence[Sequence[int]], block_size: int, transformation: str) -> None:
+    """A ConfigError (a ValueError) with a sentence when a sequence is longer than the context."""
+    T = max(len(s) for s in seqs)
+    if T <= block_size:
+        return
+    what = {SIMILARITY: "The pair", MULTIPLE_CHOICE: "The context with its longest choice"}.get(
+        transformation, "This example")
+    raise ConfigError(f"{what} is {T} tokens with its special tokens; the model reads at most "
+                      f"{block_size}. Shorten it.")
+
+
 @dataclass(frozen=True)
 class EncodedExamples:
-    idx: torch.Tensor  # (N, T) token ids, padded with 0 after <extract>
-    lm_targets: torch.Tensor  # (N, T) next token at each position, -1 where none (L1 skips it)
-    labels: torch.Tensor  # (N,) class indices
+    idx: torch.Tensor  # (N, S, T) token ids: S sequences per example, padded with 0 after <extract>
+    lm_targets: torch.Tensor  # (N, S, T) next token at each position, -1 where none (L1 skips it)
+    labels: torch.Tensor  # (N,) class indices (multiple choice: the index of the right choice)
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -81,21 +130,25 @@ class EncodedExamples:
 
 
 def encode_examples(tokenizer: Tokenizer, examples: Sequence[LabelledExample],
-                    block_size: int) -> EncodedExamples:
+                    block_size: int, transformation: str | None = None) -> EncodedExamples:
     """Transform every example and pad them into tensors the model reads in one batch."""
     if not examples:
         raise ConfigError("There are no labelled examples to encode.")
-    seqs = [transform(tokenizer, ex.a, ex.b) for ex in examples]
-    T = max(len(s) for s in seqs)
+    seqs = [example_sequences(tokenizer, ex, transformation) for ex in examples]
+    S = len(seqs[0])
+    if any(len(s) != S for s in seqs):
+        raise ValueError("Every example needs the same number of sequences (of choices).")
+    T = max(len(s) for group in seqs for s in group)
     if T > block_size:
         raise ConfigError(f"An example is {T} tokens long with its special tokens, but the "
                           f"model's context is {block_size}. Pre-train with a longer context.")
-    idx = torch.zeros(len(seqs), T, dtype=torch.long)
-    lm_targets = torch.full((len(seqs), T), -1, dtype=torch.long)
-    for i, s in enumerate(seqs):
-        row = torch.tensor(s, dtype=torch.long)
-        idx[i, : len(s)] = row
-        lm_targets[i, : len(s) - 1] = row[1:]  # as GPT-1's code: every next token, specials too
+    idx = torch.zeros(len(seqs), S, T, dtype=torch.long)
+    lm_targets = torch.full((len(seqs), S, T), -1, dtype=torch.long)
+    for i, group in enumerate(seqs):
+        for j, s in enumerate(group):
+            row = torch.tensor(s, dtype=torch.long)
+            idx[i, j, : len(s)] = row
+            lm_targets[i, j, : len(s) - 1] = row[1:]  # as GPT-1's code: every next token
     labels = torch.tensor([ex.label for ex in examples], dtype=torch.long)
     return EncodedExamples(idx, lm_targets, labels)
 
@@ -103,7 +156,7 @@ def encode_examples(tokenizer: Tokenizer, examples: Sequence[LabelledExample],
 # --- the classifier ------------------------------------------------------------------------
 
 class ClassifierHead(nn.Module):
-    """W_y: the final hidden state at <extract>, (B, C) -> class logits, (B, n_classes)."""
+    """W_y: the final hidden state at <extract>, (..., C) -> scores, (..., n_classes)."""
 
     def __init__(self, n_embd: int, n_classes: int, dropout: float = 0.1) -> None:
         super().__init__()
@@ -117,8 +170,8 @@ class ClassifierHead(nn.Module):
 
 
 class ClassifierOutput(NamedTuple):
-    class_logits: torch.Tensor  # (B, n_classes)
-    lm_logits: torch.Tensor  # (B, T, vocab_size)
+    class_logits: torch.Tensor  # (B, n_classes); multiple choice: (B, S), one per choice
+    lm_logits: torch.Tensor  # (B, S, T, vocab_size); (B, T, vocab_size) when idx was (B, T)
     lm_loss: torch.Tensor | None  # L1 on these sequences, when lm_targets are given
 
 
@@ -126,15 +179,27 @@ class ClassifierGPT(nn.Module):
     """A GPT plus a classification head on its state at the <extract> token.
 
     The GPT is used as it is: its language-model head still gives L1, the new head gives L2.
+    idx is (B, T), one sequence per example, or (B, S, T), S sequences per example (similarity:
+    the two orders; multiple choice: one per choice). The S states at <extract> are added
+    elementwise before W_y (one sequence: just its state), or, for multiple choice, each goes
+    through W_y to one score and the S scores are the logits over the choices.
     """
 
-    def __init__(self, gpt: GPT, n_classes: int, extract_id: int, dropout: float = 0.1) -> None:
+    def __init__(self, gpt: GPT, n_classes: int, extract_id: int, dropout: float = 0.1,
+                 transformation: str = CLASSIFICATION) -> None:
         super().__init__()
         if not 0 <= extract_id < gpt.config.vocab_size:
             raise ConfigError(f"The <extract> id {extract_id} is outside the model's vocabulary "
                               f"of {gpt.config.vocab_size}.")
+        if transformation not in TRANSFORMATIONS:
+            raise ValueError(f"transformation must be one of {TRANSFORMATIONS}, not "
+                             f"{transformation!r}")
         self.gpt = gpt
-        self.head = ClassifierHead(gpt.config.n_embd, n_classes, dropout)
+        self.transformation = transformation
+        self.per_choice = transformation == MULTIPLE_CHOICE
+        # multiple choice: one score per choice, whatever the number of choices
+        self.head = ClassifierHead(gpt.config.n_embd, 1 if self.per_choice else n_classes,
+                                   dropout)
         self.extract_id = extract_id
 
     def hidden_states(self, idx: torch.Tensor) -> torch.Tensor:
@@ -151,17 +216,34 @@ class ClassifierGPT(nn.Module):
             raise ValueError("Every sequence needs an <extract> token: use transform().")
         return is_extract.int().argmax(dim=1)
 
+    def extract_states(self, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(h at <extract> of every sequence, (B, S, C); all final states, (B*S, T, C))."""
+        B, S, T = idx.shape
+        flat = idx.reshape(B * S, T)  # every sequence through the same GPT, as one batch
+        h = self.hidden_states(flat)  # (B*S, T, C)
+        pos = self.extract_positions(flat)  # (B*S,)
+        h_extract = h[torch.arange(B * S, device=idx.device), pos]  # (B*S, C)
+        return h_extract.view(B, S, -1), h
+
     def forward(self, idx: torch.Tensor,
                 lm_targets: torch.Tensor | None = None) -> ClassifierOutput:
-        h = self.hidden_states(idx)  # (B, T, C)
-        pos = self.extract_positions(idx)  # (B,)
-        h_extract = h[torch.arange(idx.size(0), device=idx.device), pos]  # (B, C)
-        class_logits = self.head(h_extract)  # (B, n_classes)
-        lm_logits = self.gpt.lm_head(h)  # (B, T, vocab_size)
+        one = idx.dim() == 2  # (B, T): one sequence per example
+        if one:
+            idx = idx.unsqueeze(1)
+            lm_targets = None if lm_targets is None else lm_targets.unsqueeze(1)
+        B, S, T = idx.shape
+        h_extract, h = self.extract_states(idx)  # (B, S, C), (B*S, T, C)
+        if self.per_choice:
+            class_logits = self.head(h_extract).squeeze(-1)  # (B, S): a score per choice
+        else:
+            # (B, n_classes); similarity: W_y(h_AB + h_BA), the same for B, A
+            class_logits = self.head(h_extract.sum(dim=1))
+        lm_logits = self.gpt.lm_head(h)  # (B*S, T, vocab_size)
         lm_loss = None
         if lm_targets is not None:
             lm_loss = F.cross_entropy(lm_logits.view(-1, lm_logits.size(-1)),
                                       lm_targets.reshape(-1), ignore_index=-1)
+        lm_logits = lm_logits.view(B, T, -1) if one else lm_logits.view(B, S, T, -1)
         return ClassifierOutput(class_logits, lm_logits, lm_loss)
 
 
@@ -194,15 +276,22 @@ def accuracy(model: ClassifierGPT, data: EncodedExamples, batch_size: int = 256)
 
 
 @torch.no_grad()
-def predict(model: ClassifierGPT, tokenizer: Tokenizer, a: str,
-            b: str | None = None) -> torch.Tensor:
-    """Class probabilities for one example, (n_classes,)."""
+def predict(model: ClassifierGPT, tokenizer: Tokenizer, a: str, b: str | None = None,
+            choices: Sequence[str] | None = None) -> torch.Tensor:
+    """Class probabilities for one example, (n_classes,); multiple choice: one per choice.
+
+    The model's own transformation says how the texts become sequences. A sequence longer than
+    the model's context is a ConfigError (a ValueError) that says so.
+    """
     model.eval()
-    idx = torch.tensor([transform(tokenizer, a, b)], device=model.gpt.device)
-    if idx.size(1) > model.gpt.config.block_size:
-        raise ConfigError(f"This example is {idx.size(1)} tokens with its special tokens; the "
-                          f"model reads at most {model.gpt.config.block_size}. Shorten it.")
-    return F.softmax(model(idx).class_logits[0].float(), dim=-1).cpu()
+    example = LabelledExample(a, b, 0, None if choices is None else tuple(choices))
+    seqs = example_sequences(tokenizer, example, model.transformation)
+    check_fits(seqs, model.gpt.config.block_size, model.transformation)
+    T = max(len(s) for s in seqs)
+    idx = torch.zeros(1, len(seqs), T, dtype=torch.long)
+    for j, s in enumerate(seqs):
+        idx[0, j, : len(s)] = torch.tensor(s)
+    return F.softmax(model(idx.to(model.gpt.device)).class_logits[0].float(), dim=-1).cpu()
 
 
 # --- fine-tuning -----------------------------------------------------------------------------
@@ -262,8 +351,8 @@ FineTuneEvent = FineTuneStep | FineTuneEval
 
 
 def new_classifier(init: str, model_config: GPTConfig, n_classes: int, extract_id: int,
-                   pretrained: GPT | None = None, seed: int = 0,
-                   head_dropout: float = 0.1) -> ClassifierGPT:
+                   pretrained: GPT | None = None, seed: int = 0, head_dropout: float = 0.1,
+                   transformation: str = CLASSIFICATION) -> ClassifierGPT:
     """A ClassifierGPT starting from a copy of the pre-trained GPT, or from random weights.
 
     Both get the same head (seeded alike), so the only difference is the GPT's starting weights.
@@ -282,7 +371,7 @@ def new_classifier(init: str, model_config: GPTConfig, n_classes: int, extract_i
     else:
         raise ValueError(f"init must be one of {INITS}, not {init!r}")
     torch.manual_seed(seed)  # the head's W_y, the same for both starting points
-    return ClassifierGPT(gpt, n_classes, extract_id, head_dropout)
+    return ClassifierGPT(gpt, n_classes, extract_id, head_dropout, transformation)
 
 
 class FineTuner:
@@ -291,7 +380,7 @@ class FineTuner:
     def __init__(self, model: ClassifierGPT, train: EncodedExamples, val: EncodedExamples,
                  config: FineTuneConfig) -> None:
         config.validate()
-        T = max(train.idx.size(1), val.idx.size(1))
+        T = max(train.idx.size(-1), val.idx.size(-1))
         if T > model.gpt.config.block_size:
             raise ConfigError(f"Examples are {T} tokens long but the model's context is "
                               f"{model.gpt.config.block_size}.")

@@ -15,6 +15,15 @@ has never seen text:
   in the original text, or was it taken from elsewhere? The pre-trained model can tell (its own
   next-character loss at the junction separates the classes), but at this scale neither starting
   point learns to say so through the classifier in a few minutes: the hard case, kept to show it.
+- `BothEnglishTask` (two inputs without an order, GPT-1's similarity): are A and B both written
+  normally, or is at least one spelled backwards? The label is a property of the pair, not of
+  which text comes first, as a similarity must be.
+- `RealEndingTask` (GPT-1's multiple choice): a line's start, and four endings: the real one and
+  three copies of it with the characters inside each word shuffled. Which ending is real?
+
+Harder versions of the last two that ask about the texts' relation (are A and B from the same
+line? near-copies of one line? which ending, the others taken from other lines, continues the
+start?) stayed at chance from both starting points in 150 steps, like `ContinuationTask`.
 
 Examples come from single lines of prose (mostly letters, leading indentation removed).
 `corpus_regions` splits the text as `TextTask(text, tok, block, val_fraction)` does: labelled
@@ -36,9 +45,10 @@ MIN_LETTERS = 0.7  # share of letters that makes a line count as prose (English 
 
 @dataclass(frozen=True)
 class LabelledExample:
-    a: str  # the text (first input)
+    a: str  # the text (first input); multiple choice: the context
     b: str | None  # the second input, for two-input tasks; None for one-input tasks
-    label: int  # index into the task's class_names
+    label: int  # index into the task's class_names; multiple choice: the right choice's index
+    choices: tuple[str, ...] | None = None  # multiple choice: the candidates; None otherwise
 
 
 def corpus_regions(text: str, held_out_fraction: float = HELD_OUT_FRACTION) -> dict[str, str]:
@@ -67,6 +77,12 @@ def spell_backwards(text: str) -> str:
     return " ".join(word[::-1] for word in text.split(" "))
 
 
+def shuffle_words(text: str, rng: random.Random) -> str:
+    """Every word's characters in a random order, spaces where they were: "the key." ->
+    "teh e.yk" (sometimes unchanged: a text of one-letter words has no other order)."""
+    return " ".join("".join(rng.sample(word, len(word))) for word in text.split(" "))
+
+
 class LabelledTask(ABC):
     """A classification task: examples (a, b, label) drawn reproducibly from a corpus."""
 
@@ -75,6 +91,8 @@ class LabelledTask(ABC):
     description: str
     class_names: tuple[str, ...]
     two_inputs: bool
+    # how an example becomes token sequences (gptviz.gpt1.finetune.TRANSFORMATIONS)
+    transformation: str = "classification"
 
     def __init__(self, text: str, held_out_fraction: float = HELD_OUT_FRACTION) -> None:
         self.regions = {split: prose_lines(region, self.min_line_chars)
@@ -106,7 +124,7 @@ class LabelledTask(ABC):
         """One example with the given label, from these lines."""
 
     def examples(self, split: str, n: int, seed: int = 0) -> list[LabelledExample]:
-        """n examples from split, labels alternating (balanced), the same for the same seed.
+        """n examples from split, labels in turn (balanced), the same for the same seed.
 
         The first n of a larger draw are the n of a smaller one's superset: examples(s, 32) is
         examples(s, 128)[:32], so curves over the number of examples add data, not new data.
@@ -114,7 +132,8 @@ class LabelledTask(ABC):
         if split not in self.regions:
             raise ValueError(f"Unknown split {split!r}; use 'train' or 'val'.")
         rng = random.Random(f"{self.name}/{split}/{seed}")
-        return [self.make_example(self.regions[split], i % 2, rng) for i in range(n)]
+        return [self.make_example(self.regions[split], i % self.n_classes, rng)
+                for i in range(n)]
 
 
 class BackwardsTask(LabelledTask):
@@ -162,6 +181,7 @@ class WhichEnglishTask(BackwardsTask):
                    "B begins.")
     class_names = ("A", "B")
     two_inputs = True
+    transformation = "entailment"  # <start> A <delim> B <extract>
 
     def __init__(self, text: str, n_chars: int = 24,
                  held_out_fraction: float = HELD_OUT_FRACTION) -> None:
@@ -190,6 +210,7 @@ class ContinuationTask(LabelledTask):
                    "layer in a few minutes.")
     class_names = ("random", "continues")
     two_inputs = True
+    transformation = "entailment"
 
     def __init__(self, text: str, n_chars: int = 24,
                  held_out_fraction: float = HELD_OUT_FRACTION) -> None:
@@ -227,3 +248,79 @@ LABELLED_TASKS: dict[str, type[LabelledTask]] = {
     WhichEnglishTask.name: WhichEnglishTask,
     ContinuationTask.name: ContinuationTask,
 }
+
+
+class BothEnglishTask(BackwardsTask):
+    name = "both"
+    title = "Are both English? (similarity: both orders)"
+    description = ("Two inputs with no order, like GPT-1's similarity tasks. A and B are pieces "
+                   "of two lines; each is written normally or with every word spelled "
+                   "backwards. Are both English? The answer is about the pair, not about which "
+                   "comes first, so both orders go through the model.")
+    class_names = ("not both", "both English")
+    two_inputs = True
+    transformation = "similarity"
+
+    def __init__(self, text: str, n_chars: int = 24,
+                 held_out_fraction: float = HELD_OUT_FRACTION) -> None:
+        super().__init__(text, n_chars, held_out_fraction)
+
+    @property
+    def max_chars(self) -> int:
+        return 2 * self.n_chars
+
+    def make_example(self, lines: list[str], label: int, rng: random.Random) -> LabelledExample:
+        # not both: A backwards, B backwards, or both, a third of the time each
+        backwards = (False, False) if label == 1 else rng.choice(
+            [(True, False), (False, True), (True, True)])
+        a, b = (super(BothEnglishTask, self).make_example(lines, int(bw), rng).a
+                for bw in backwards)
+        return LabelledExample(a, b, label)
+
+
+class RealEndingTask(LabelledTask):
+    name = "ending"
+    title = "Which ending is real? (multiple choice)"
+    description = ("Multiple choice, like GPT-1's story endings. The context is the start of a "
+                   "line; one choice is how the line really goes on, the others are that same "
+                   "ending with the characters inside each word shuffled: the same "
+                   "characters and word lengths, so only knowing how English words are spelled "
+                   "tells them apart.")
+    two_inputs = False
+    transformation = "multiple choice"
+
+    def __init__(self, text: str, n_context: int = 24, n_ending: int = 16, n_choices: int = 4,
+                 held_out_fraction: float = HELD_OUT_FRACTION) -> None:
+        if not 2 <= n_choices <= 8:
+            raise ConfigError("A multiple-choice task needs 2 to 8 choices.")
+        self.n_context, self.n_ending = n_context, n_ending
+        self.class_names = tuple(f"choice {k + 1}" for k in range(n_choices))
+        super().__init__(text, held_out_fraction)
+
+    @property
+    def min_line_chars(self) -> int:
+        return self.n_context + self.n_ending
+
+    @property
+    def max_chars(self) -> int:
+        return self.n_context + self.n_ending  # with each choice
+
+    def make_example(self, lines: list[str], label: int, rng: random.Random) -> LabelledExample:
+        while True:
+            line = rng.choice(lines)
+            start = rng.randrange(len(line) - self.n_context - self.n_ending + 1)
+            cut = start + self.n_context
+            context, real = line[start:cut], line[cut: cut + self.n_ending]
+            wrong: list[str] = []
+            for _ in range(20 * self.n_classes):  # distinct shuffles, none the real one
+                other = shuffle_words(real, rng)
+                if other != real and other not in wrong:
+                    wrong.append(other)
+                if len(wrong) == self.n_classes - 1:
+                    choices = (*wrong[:label], real, *wrong[label:])
+                    return LabelledExample(context, None, label, choices)
+            # an ending too short to shuffle three ways ("a of "): take another
+
+
+LABELLED_TASKS[BothEnglishTask.name] = BothEnglishTask
+LABELLED_TASKS[RealEndingTask.name] = RealEndingTask

@@ -58,7 +58,7 @@ def test_pretrain_then_finetune_both_ways_and_compare(app_server, browser_page):
     assert_no_exception(page)
     # the transformed example: special tokens drawn as tokens
     stage(page, 2)
-    page.get_by_text("The task: how an example becomes one token sequence").click()
+    page.get_by_text("The task: how an example becomes token sequences").click()
     tokens = page.locator(".js-plotly-plot", has_text="tokens").first
     expect(tokens).to_contain_text("<start>")
     expect(tokens).to_contain_text("<extract>")
