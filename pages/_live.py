@@ -37,9 +37,19 @@ from gptviz.checkpoint import (
     load_bundle,
     save_bundle,
 )
-from gptviz.config import ConfigError
+from gptviz.config import SCHEDULES, ConfigError, TrainConfig
 from gptviz.live import TRAINING_SLOTS, BackgroundJob, LiveRun, Snapshot
-from gptviz.urlparams import Param, encode_params, left_out, parse_params, share_url
+from gptviz.urlparams import (
+    BoolParam,
+    ChoiceParam,
+    FloatParam,
+    IntParam,
+    Param,
+    encode_params,
+    left_out,
+    parse_params,
+    share_url,
+)
 
 VIEW_PARAMS = ("hide", "present")  # URL parameters of pages/_instrument.py's view_mode
 REFRESH_SECONDS = 0.5  # two redraws a second: smooth to watch, cheap for the trainer
@@ -77,6 +87,63 @@ def page_defaults(defaults: Mapping[str, Any]) -> None:
     for k, v in defaults.items():
         if k not in st.session_state:
             st.session_state[k] = v
+
+
+# --- the learning-rate schedule (nanoGPT's), the same on every training page ---------------
+SCHEDULE_WORDS = {"constant": "constant (after any warm-up)",
+                  "cosine": "warm-up, then cosine decay (nanoGPT)"}
+
+
+def schedule_specs(p: str) -> dict[str, Param]:
+    """The schedule's settings for page prefix p, for the page's SPECS (widgets and links)."""
+    return {f"{p}_schedule": ChoiceParam(SCHEDULES), f"{p}_warmup": IntParam(0, 100_000),
+            f"{p}_min_lr": FloatParam(0.0, 1.0), f"{p}_decay_matrices": BoolParam()}
+
+
+def schedule_values(p: str, train: TrainConfig) -> dict[str, Any]:
+    """The schedule widgets' values for `train` (a preset's, or a loaded model's)."""
+    return {f"{p}_schedule": train.schedule, f"{p}_warmup": train.warmup_steps,
+            f"{p}_min_lr": train.min_lr, f"{p}_decay_matrices": train.decay_matrices_only}
+
+
+def schedule_kwargs(p: str, values: Mapping[str, Any]) -> dict[str, Any]:
+    """TrainConfig keyword arguments from the schedule settings in `values` (session state)."""
+    return dict(schedule=str(values[f"{p}_schedule"]), warmup_steps=int(values[f"{p}_warmup"]),
+                min_lr=float(values[f"{p}_min_lr"]),
+                decay_matrices_only=bool(values[f"{p}_decay_matrices"]))
+
+
+def schedule_inputs(p: str, specs: Mapping[str, Param]) -> None:
+    """The schedule's widgets, in a sidebar expander (read them with schedule_kwargs).
+
+    A bad combination (a warm-up longer than the run, a floor above the peak) is for
+    TrainConfig.validate() to refuse with its sentence, so the page shows it and keeps the model.
+    """
+    keep = {"persist_state": "session"}
+    with st.expander("Learning-rate schedule", icon=":material/timeline:"):
+        schedule = st.selectbox(
+            "Schedule", SCHEDULES, key=f"{p}_schedule", format_func=SCHEDULE_WORDS.get, **keep,
+            help="Constant: the learning rate above at every step (after any warm-up). Cosine "
+                 "(nanoGPT's get_lr): a linear warm-up, then a cosine decay that reaches the "
+                 "floor at step 'Steps per click of Train' and stays there. The model's own step "
+                 "counts: a second click trains on at the floor. Drawn under the loss curve.")
+        warm, floor = specs[f"{p}_warmup"], specs[f"{p}_min_lr"]
+        st.number_input("Warm-up steps", warm.lo, warm.hi, key=f"{p}_warmup", **keep,
+                                 help="The learning rate climbs linearly from about 0 to its "
+                                      "value over the model's first steps.")
+        st.number_input("Floor of the learning rate", floor.lo, floor.hi,
+                                 key=f"{p}_min_lr", format="%.0e", step=1e-4, **keep,
+                                 disabled=schedule != "cosine",
+                                 help="Cosine only: the learning rate it decays to.")
+        st.checkbox("Weight decay on matrices only (nanoGPT)", key=f"{p}_decay_matrices",
+                            **keep, help="nanoGPT's configure_optimizers: no weight decay on "
+                                         "biases and LayerNorm gains. Fixed when the model is "
+                                         "built: changing it builds a new model.")
+
+
+def lr_panel(train: TrainConfig, lrs: list[float]) -> list[float] | None:
+    """The learning rates to draw under the loss: only when they change (a schedule)."""
+    return lrs if train.schedule != "constant" or train.warmup_steps else None
 
 
 def keep_run(key: str, identity: Hashable, build: Callable[[], LiveRun],

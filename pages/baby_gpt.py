@@ -40,7 +40,7 @@ from gptviz.urlparams import BoolParam, ChoiceParam, FloatParam, IntParam, TextP
 from gptviz.viz.attention import attention_figure, format_attention
 from gptviz.viz.chain import stationary_figure
 from gptviz.viz.graph import TRAINED_ON, transition_heatmap
-from gptviz.viz.loss import loss_figure
+from gptviz.viz.loss import LR_PANEL_PX, loss_figure
 from gptviz.viz.network import chain_figure, clicked_state
 from pages._ablate import ablation_panel
 from pages._entry import enter_through_app  # noqa: E402
@@ -56,11 +56,16 @@ from pages._live import (
     fitted_note,
     install_run,
     keep_run,
+    lr_panel,
     memo,
     model_download,
     model_upload,
     page_defaults,
     reset_run,
+    schedule_inputs,
+    schedule_kwargs,
+    schedule_specs,
+    schedule_values,
     settings_error,
     share_box,
     status_line,
@@ -89,6 +94,7 @@ SPECS = {
     f"{P}_seed": IntParam(0, 2**31 - 1), f"{P}_device": ChoiceParam(("cpu", "cuda")),
     f"{P}_seq": TextParam(MAX_SHARED_SEQUENCE, "0-9a-z", "the symbols 0-9 and a-z"),
     f"{P}_last_only": BoolParam(), f"{P}_prefixes": BoolParam(),
+    **schedule_specs(P),
 }
 # what a locked-demo link (?hide=a,b) can hide, documented in the README
 HIDEABLE = {"settings": "the sidebar's settings", "preset": "the document 000 button",
@@ -117,7 +123,8 @@ def settings_of(m: GPTConfig, t: TrainConfig) -> dict:
     return {f"{P}_vocab": m.vocab_size, f"{P}_context": m.block_size, f"{P}_layers": m.n_layer,
             f"{P}_heads": m.n_head, f"{P}_embd": m.n_embd, f"{P}_bias": m.bias,
             f"{P}_lr": t.learning_rate, f"{P}_wd": t.weight_decay, f"{P}_batch": t.batch_size,
-            f"{P}_steps": t.max_steps, f"{P}_seed": t.seed, f"{P}_device": t.device}
+            f"{P}_steps": t.max_steps, f"{P}_seed": t.seed, f"{P}_device": t.device,
+            **schedule_values(P, t)}
 
 
 DOC000_WIDGETS = {**settings_of(DOC000_MODEL, DOC000_TRAIN), f"{P}_device": auto_device(),
@@ -167,6 +174,7 @@ if mode.shows("settings"):
         number("Seed", "seed")
         st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device", **KEEP,
                      help="CUDA needs an NVIDIA GPU; the app says so if there is none.")
+        schedule_inputs(P, SPECS)
 S = {k: st.session_state[k] for k in SPECS if k in st.session_state}  # the settings, read once
 
 # --- build or keep the model ------------------------------------------------------------------
@@ -182,10 +190,11 @@ try:
     every = 1 if task.full_batch(batch) else math.ceil(len(task.examples["train"][0]) / batch)
     tcfg = TrainConfig(learning_rate=float(S[f"{P}_lr"]), weight_decay=float(S[f"{P}_wd"]),
                        batch_size=batch, max_steps=int(S[f"{P}_steps"]), seed=seed,
-                       device=device, eval_interval=every, eval_batches=1).validate()
+                       device=device, eval_interval=every, eval_batches=1,
+                       **schedule_kwargs(P, S)).validate()
     resolve_device(device)
     space = StateSpace(task, show_prefixes=bool(st.session_state[f"{P}_prefixes"]))
-    run = keep_run(f"{P}_run", (mcfg, seed, device), lambda: LiveRun(
+    run = keep_run(f"{P}_run", (mcfg, seed, device, tcfg.decay_matrices_only), lambda: LiveRun(
         Trainer(build_model(mcfg, seed), task, tcfg), recorder=space.recorder()),
         label="Baby GPT")
 except ConfigError as e:
@@ -320,9 +329,12 @@ def live() -> None:
     st.session_state[f"{P}_shown"] = (step, probs)
     left, right_col = figures.columns([2, 3])
     with left:
-        st.plotly_chart(memo(f"{P}_loss_fig", (run, snap.step, replay), lambda: loss_figure(
+        lrs = lr_panel(run.trainer.config, snap.lrs)  # a schedule: its rate under the loss
+        st.plotly_chart(memo(f"{P}_loss_fig", (run, snap.step, replay, lrs is None),
+                             lambda: loss_figure(
             snap.steps, snap.losses, snap.evals, floor, title="Training loss",
-            train_name="loss on all windows", marker_step=replay, height=FIG_HEIGHT)),
+            train_name="loss on all windows", marker_step=replay, lrs=lrs,
+            height=FIG_HEIGHT - (LR_PANEL_PX // 2 if lrs is not None else 0))),
             key=f"{P}_loss", theme=None)
     with right_col:
         graph(step, probs, note)
@@ -435,7 +447,8 @@ def apply_bundle(b: Bundle) -> str:
                              f"{P}_last_only": last})
     recorder = StateSpace(new_task, bool(st.session_state[f"{P}_prefixes"])).recorder()
     install_run(f"{P}_run", LiveRun(trainer, recorder=recorder),
-                (c, trainer.config.seed, trainer.config.device))
+                (c, trainer.config.seed, trainer.config.device,
+                 trainer.config.decay_matrices_only))
     return (f"Loaded a model trained for {b.step:,} steps: {c.n_layer} layers, {c.n_head} heads, "
             f"{c.n_embd} dimensions, vocabulary {c.vocab_size}, context {c.block_size}. The "
             "settings now match it; Train continues from its weights (with a fresh optimizer)."

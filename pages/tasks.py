@@ -35,8 +35,13 @@ from pages._live import (
     REFRESH_SECONDS,
     apply_url_settings,
     keep_run,
+    lr_panel,
     memo,
     page_defaults,
+    schedule_inputs,
+    schedule_kwargs,
+    schedule_specs,
+    schedule_values,
     share_box,
     status_line,
     training_buttons,
@@ -64,6 +69,7 @@ SPECS = {
     f"{P}_eval": IntParam(1, 10_000),
     f"{P}_seed": IntParam(0, 2**31 - 1), f"{P}_device": ChoiceParam(("cpu", "cuda")),
     f"{P}_own": TextParam(60, "0-9+=,", "digits, spaces, commas and + or ="),
+    **schedule_specs(P),
 }
 KEEP = {"persist_state": "session"}  # a widget's value survives a visit to another page
 
@@ -79,7 +85,8 @@ def preset_widgets(preset: Preset) -> dict[str, Any]:
     m, t, o = preset.model, preset.train, preset.task_options
     values = {f"{P}_layers": m["n_layer"], f"{P}_heads": m["n_head"], f"{P}_embd": m["n_embd"],
               f"{P}_lr": t.learning_rate, f"{P}_wd": t.weight_decay, f"{P}_batch": t.batch_size,
-              f"{P}_steps": t.max_steps, f"{P}_eval": t.eval_interval, f"{P}_seed": t.seed}
+              f"{P}_steps": t.max_steps, f"{P}_eval": t.eval_interval, f"{P}_seed": t.seed,
+              **schedule_values(P, t)}
     if preset.task == "addition":
         values[f"{P}_ndigit"] = o["ndigit"]
     else:
@@ -144,6 +151,7 @@ with st.sidebar:
     seed = number("Seed", "seed")
     device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device", **KEEP,
                           help="CUDA needs an NVIDIA GPU; the app says so if there is none.")
+    schedule_inputs(P, SPECS)
 
 st.session_state[f"{P}_saved"][task_name] = {
     k: st.session_state[k] for k in preset_widgets(default_preset(task_name))}
@@ -188,9 +196,11 @@ try:
                                    n_embd=int(n_embd))).validate()
     tcfg = TrainConfig(learning_rate=float(lr), weight_decay=float(wd), batch_size=int(batch),
                        max_steps=int(steps), seed=int(seed), device=device,
-                       eval_interval=int(eval_every), eval_batches=1).validate()
+                       eval_interval=int(eval_every), eval_batches=1,
+                       **schedule_kwargs(P, st.session_state)).validate()
     resolve_device(device)
-    run = keep_run(RUN, (tuple(sorted(task_opts.items())), mcfg, tcfg.seed, device), build,
+    run = keep_run(RUN, (tuple(sorted(task_opts.items())), mcfg, tcfg.seed, device,
+                         tcfg.decay_matrices_only), build,
                    TASK_LABELS[task_name])
     run.update(config=tcfg)  # learning rate, weight decay, batch, ...: also while it trains
 except ConfigError as e:
@@ -340,7 +350,8 @@ def draw(snap: Snapshot, replay: int | None) -> None:
     left, right = st.columns(2)
     with left:
         st.plotly_chart(fit(loss_figure(snap.steps, snap.losses, snap.evals, task.entropy_floor(),
-                                        title="Loss on the answer digits", height=fig_height),
+                                        title="Loss on the answer digits", height=fig_height,
+                                        lrs=lr_panel(run.trainer.config, snap.lrs)),
                             font_scale=mode.font_scale, marker_step=replay, legend_under=True),
                         key=f"{P}_loss")
     with right:

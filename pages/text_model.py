@@ -43,10 +43,15 @@ from pages._live import (
     fitted_note,
     install_run,
     keep_run,
+    lr_panel,
     memo,
     model_download,
     model_upload,
     page_defaults,
+    schedule_inputs,
+    schedule_kwargs,
+    schedule_specs,
+    schedule_values,
     share_box,
     status_line,
     training_buttons,
@@ -80,7 +85,7 @@ SPECS = {
     f"{P}_steps": IntParam(1, 100_000), f"{P}_eval": IntParam(5, 10_000),
     f"{P}_seed": IntParam(0, 2**31 - 1), f"{P}_device": ChoiceParam(("cpu", "cuda")),
     f"{P}_prompt": TextParam(200), f"{P}_sample_len": IntParam(10, SAMPLE_CHARS_MAX),
-    f"{P}_sample_temp": FloatParam(0.1, 2.0),
+    f"{P}_sample_temp": FloatParam(0.1, 2.0), **schedule_specs(P),
 }
 # the widgets that set each field of the model (a loaded model must fit their bounds)
 ARCH_KEYS = {"block_size": f"{P}_block", "n_layer": f"{P}_layers", "n_head": f"{P}_heads",
@@ -113,7 +118,8 @@ def preset_widgets(label: str) -> dict[str, object]:
     p = TEXT_PRESETS[label]
     return {f"{P}_block": p.block_size, f"{P}_layers": p.n_layer, f"{P}_heads": p.n_head,
             f"{P}_embd": p.n_embd, f"{P}_batch": p.batch_size, f"{P}_lr": p.learning_rate,
-            f"{P}_steps": p.steps, f"{P}_eval": p.eval_interval}
+            f"{P}_steps": p.steps, f"{P}_eval": p.eval_interval,
+            **schedule_values(P, p.train_config())}
 
 
 def apply_preset() -> None:
@@ -158,6 +164,7 @@ with st.sidebar:
                              "and write a sample.")
     seed = number("Seed", f"{P}_seed")
     device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device", persist_state=KEEP)
+    schedule_inputs(P, SPECS)
     st.header("Samples")
     prompt = st.text_input("Sample prompt", key=f"{P}_prompt", persist_state=KEEP)
     sample_len = number("Characters per sample", f"{P}_sample_len")
@@ -229,10 +236,11 @@ try:
     mcfg = model_config(block, n_layer, n_head, n_embd)
     tcfg = TrainConfig(learning_rate=float(lr), batch_size=int(batch), max_steps=int(steps),
                        seed=int(seed), device=device, grad_clip=1.0,
-                       eval_interval=int(eval_every), eval_batches=4).validate()
+                       eval_interval=int(eval_every), eval_batches=4,
+                       **schedule_kwargs(P, st.session_state)).validate()
     resolve_device(device)
     # a new model only for a new text, architecture, seed or device; the same model otherwise
-    run = keep_run(f"{P}_run", (digest, mcfg, int(seed), device),
+    run = keep_run(f"{P}_run", (digest, mcfg, int(seed), device, tcfg.decay_matrices_only),
                    lambda: fresh_run(mcfg, tcfg), MODEL_LABEL)
     run.update(config=tcfg)  # learning rate, batch size, evaluation: taken at the next step
 except ConfigError as e:
@@ -322,7 +330,8 @@ def draw(snap: Snapshot, replay: int | None) -> None:
         # redraws for almost nothing
         key = (id(run), snap.step, len(snap.evals), replay, mode.font_scale)
         st.plotly_chart(memo(f"{P}_loss", key, lambda: fit(
-            text_loss_figure(snap.steps, snap.losses, snap.evals, refs),
+            text_loss_figure(snap.steps, snap.losses, snap.evals, refs,
+                             lrs=lr_panel(run.trainer.config, snap.lrs)),
             height=PRESENT_FIG_HEIGHT if mode.present else FIG_HEIGHT,
             font_scale=mode.font_scale, marker_step=replay, legend_under=True)),
             key=f"{P}_loss")
@@ -390,9 +399,10 @@ def apply_bundle(b: Bundle) -> str:
     st.session_state.update({key: getattr(c, field) for field, key in ARCH_KEYS.items()})
     st.session_state.update({key: getattr(t, field) for field, key in TRAIN_KEYS.items()})
     st.session_state[f"{P}_device"] = t.device
+    st.session_state.update(schedule_values(P, t))
     # under the identity the page computes from these widget values: kept, not rebuilt
     install_run(f"{P}_run", recorded_run(trainer), (digest, model_config(
-        c.block_size, c.n_layer, c.n_head, c.n_embd), t.seed, t.device))
+        c.block_size, c.n_layer, c.n_head, c.n_embd), t.seed, t.device, t.decay_matrices_only))
     return (f"Loaded a model trained for {b.step:,} steps: {c.n_layer} layers, {c.n_head} heads, "
             f"{c.n_embd} dimensions, context {c.block_size}. The settings in the sidebar now "
             "match it; Train continues from its weights (with a fresh optimizer)."

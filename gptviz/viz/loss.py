@@ -22,7 +22,7 @@ from gptviz.viz.style import (
 )
 
 MAX_DRAWN = 1000  # points per trace; more only costs the browser time
-LR_PANEL_PX = 150  # the learning-rate panel adds this much height under the loss curve
+LR_PANEL_PX = 120  # the learning-rate panel adds this much height under the loss curve
 
 
 def _thin(x: Sequence[float], y: Sequence[float]) -> tuple[np.ndarray, np.ndarray]:

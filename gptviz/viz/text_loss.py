@@ -17,13 +17,15 @@ REFERENCE_COLOURS = ("#7F7F7F", "#2CA02C", "#9467BD")
 
 def text_loss_figure(steps: Sequence[int], losses: Sequence[float],
                      evals: Sequence[EvalEvent], references: Mapping[str, float],
-                     title: str = "Loss (cross-entropy per character)") -> go.Figure:
-    """loss_figure plus one dotted horizontal line per reference value, labelled.
+                     title: str = "Loss (cross-entropy per character)",
+                     lrs: Sequence[float] | None = None) -> go.Figure:
+    """loss_figure plus one dotted horizontal line per reference value, labelled (lrs: the
+    learning rate at each step, in a panel under the loss, as loss_figure draws it).
 
     Redrawn live: the lines are built (by plotly's validated add_hline, ~5 ms each) once per
     set of references, and the figure is assembled without validation (see viz/fast.py).
     """
-    data, layout = loss_parts(steps, losses, evals, floor=None, title=title)
+    data, layout = loss_parts(steps, losses, evals, floor=None, title=title, lrs=lrs)
     shapes, annotations = _reference_lines(tuple(references.items()))
     layout["shapes"] = [*layout.get("shapes", ()), *copy.deepcopy(shapes)]
     layout["annotations"] = [*layout.get("annotations", ()), *copy.deepcopy(annotations)]
