@@ -29,14 +29,17 @@ def shot(page, name: str) -> None:
 
 
 BOXES_JS = """(n) => {
-  const plots = Array.from(document.querySelectorAll('.js-plotly-plot'))
-    .filter(p => p.getBoundingClientRect().width > 0);
+  // by the charts' keys (pages/baby_gpt.py), not by order: Streamlit replaces a chart's element
+  // at each redraw, and a chart caught between two elements must not let a later one stand in
+  const keys = [['baby_loss'], ['baby_network', 'baby_heat'], ['baby_attn']].slice(0, n);
+  const plots = keys.map(ks => ks.map(k => document.querySelector(`.st-key-${k} .js-plotly-plot`))
+    .find(p => p && p.getBoundingClientRect().width > 0));
   const btn = Array.from(document.querySelectorAll('button'))
     .find(b => /^(pause|play_arrow)?\\s*(Pause|Train [\\d,]+ steps?)$/.test(b.innerText.trim()));
-  if (!btn || plots.length < n) return null;
+  if (!btn || plots.some(p => !p)) return null;
   const r = e => { const b = e.getBoundingClientRect();
                    return {x: b.x, y: b.y, right: b.right, bottom: b.bottom}; };
-  return {button: r(btn), plots: plots.slice(0, n).map(r)};
+  return {button: r(btn), plots: plots.map(r)};
 }"""
 
 
@@ -91,18 +94,19 @@ def test_controls_loss_and_graph_share_one_screen_before_during_and_after(
         steps.fill("5000")
         steps.press("Enter")
         wait_ready(page)
+        shot(page, f"baby_before_{width}x{height}")
         check_one_screen(page, with_attention=width >= 1920)  # before
         page.get_by_role("button", name=TRAIN).click()
         expect(page.get_by_role("button", name="Pause")).to_be_visible(timeout=10_000)
         expect(page.locator("[data-testid='stProgress']").first).to_contain_text(
             re.compile(r"Step [1-9]"), timeout=30_000)
-        check_one_screen(page, with_attention=width >= 1920)  # during
         shot(page, f"baby_training_{width}x{height}")
+        check_one_screen(page, with_attention=width >= 1920)  # during
         page.get_by_role("button", name="Pause").click()
         expect(page.get_by_role("button", name=TRAIN)).to_be_visible(timeout=30_000)
         wait_ready(page)
-        check_one_screen(page, with_attention=width >= 1920)  # after
         shot(page, f"baby_trained_{width}x{height}")
+        check_one_screen(page, with_attention=width >= 1920)  # after
         assert_no_exception(page)
     finally:
         ctx.close()
