@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import torch
 
+from gptviz.ablate import Ablation, ablate
 from gptviz.config import ConfigError
 from gptviz.induction import Layout, Scores, floor_fixed, floor_varied, measure
 from gptviz.tasks.base import Split, Task
@@ -26,8 +27,7 @@ SEPARATOR = "|"
 MAX_VOCAB = len(ALPHABET)
 MAX_SEQ_LEN = 256
 LAYOUTS = ("fixed", "varied")
-VAL_SEQUENCES = 256  # the fixed validation set
-METRIC_SEQUENCES = 128  # of them, the ones every evaluation's metrics are measured on
+VAL_SEQUENCES = 256  # the fixed validation set: the validation loss and the metrics
 
 
 def check_settings(seq_len: int, vocab_size: int, layout: str, min_half: int) -> int:
@@ -138,11 +138,17 @@ class InductionTask(Task):
 
     # --- what is measured -----------------------------------------------------------------
     def metric_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.val[0][:METRIC_SEQUENCES], self.val[1][:METRIC_SEQUENCES]
+        """The sequences the metrics are measured on: the whole validation set."""
+        return self.val
 
-    def scores(self, model: torch.nn.Module) -> Scores:
-        """The losses of both halves and every head's scores, on the metric sequences."""
-        return measure(model, *self.metric_batch(), self.layout)
+    def scores(self, model: torch.nn.Module, ablation: Ablation | None = None) -> Scores:
+        """The losses of both halves and every head's scores, on the metric sequences; with
+        `ablation`, measured with those parts switched off (gptviz.ablate: hooks, removed
+        afterwards; the weights are never touched)."""
+        if not ablation:
+            return measure(model, *self.metric_batch(), self.layout)
+        with ablate(model, ablation):
+            return measure(model, *self.metric_batch(), self.layout)
 
     def metrics(self, model: torch.nn.Module) -> dict[str, float]:
         return self.scores(model).metrics()

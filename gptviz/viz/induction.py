@@ -133,18 +133,21 @@ def scores_now(metrics: dict[str, float], n_layer: int, n_head: int) -> tuple[
 
 
 def stripe_attention_figure(att: np.ndarray, tokens: Sequence[str], layer: int, head: int,
-                            start: int, n: int, title: str, height: int = 420) -> go.Figure:
+                            first: int, copy: int, n: int, title: str,
+                            height: int = 420) -> go.Figure:
     """One head's attention (T, T) on one sequence, with hollow squares where an induction
-    head looks: from each repeated token (start+n+1 .. start+2n-1) to the token after its
-    earlier copy (query - n). layer, head: 0-based, titled from 1."""
+    head looks: from each repeated token (copy .. copy+n-2) to the token after its earlier
+    copy (query - (copy - first) + 1). first, copy, n: the sequence's gptviz.induction.Layout;
+    layer, head: 0-based, titled from 1."""
     if att.ndim != 2:
         raise ValueError(f"expected one head's (T, T) attention, got shape {att.shape}")
     fig = attention_figure(att[None, None], tokens, title=title, height=height)
     fig.layout.annotations[0].text = panel_title(layer, head)  # the head shown, not "1 · 1"
     labels = fig.data[0].x
-    queries = list(range(start + n + 1, start + 2 * n))
+    queries = [q for q in range(copy, copy + n - 1) if q < len(labels)]
     fig.add_trace(go.Scatter(
-        x=[labels[q - n] for q in queries], y=[labels[q] for q in queries], mode="markers",
+        x=[labels[q - (copy - first) + 1] for q in queries], y=[labels[q] for q in queries],
+        mode="markers",
         name="where an induction head looks", showlegend=True,
         marker=dict(symbol="square-open", size=14, color=STRIPE_COLOR, line=dict(width=2)),
         hovertemplate="query %{y} → key %{x}: the token after the earlier copy<extra></extra>"))
