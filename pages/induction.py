@@ -213,8 +213,8 @@ def example(snap: Snapshot, step: int, head: tuple[int, int]) -> None:
     fig = stripe_attention_figure(
         np.asarray(att), tokens, head[0], head[1], int(lay.first[0]), int(lay.copy[0]),
         int(lay.n[0]),
-        title=f"Where {head_name(*head)} looks on one sequence (step {step:,}): "
-              "each row a position, each column a token it can read", height=ATT_HEIGHT)
+        title=f"Where {head_name(*head)} looks on one sequence (step {step:,})",
+        height=ATT_HEIGHT)
     st.plotly_chart(fit(fig), key=f"{P}_att_fig", theme=None)
 
 
@@ -244,7 +244,8 @@ SCORES = (
     "squares on the heatmap mark those cells); its *previous-token score* is its mean "
     "attention to the position just before. Solid lines: the last layer's heads; dotted: the "
     "others'. The thick line is the head with the best induction score, the one the toggle "
-    "switches off."
+    "switches off. On the heatmap, each row is a position of one sequence and each column a "
+    "token it can read; the darker the cell, the more attention."
 )
 SHORTCUT = (
     "**A shortcut.** In the fixed layout the token to copy is always n - 1 positions back (15 "

@@ -251,3 +251,23 @@ def test_bad_settings_get_a_sentence(kwargs, words):
     with pytest.raises(ValueError, match=words) as e:
         InductionTask(**kwargs)
     assert isinstance(e.value, ConfigError) and e.value.args[0].endswith(".")
+
+
+# --- the crash, end to end ------------------------------------------------------------------
+@pytest.mark.slow
+def test_the_demo_crashes_and_switching_its_best_head_off_brings_the_loss_back():
+    from gptviz.ablate import Ablation
+    from gptviz.tasks.presets import PRESETS
+
+    task, mcfg, tcfg = PRESETS["induction"]["demo"].build(train=dict(eval_interval=50))
+    trainer = Trainer(build_model(mcfg, tcfg.seed), task, tcfg)
+    before = task.scores(trainer.model)
+    trainer.run(200)  # the preset's seed crashes at about step 100-125
+    whole = task.scores(trainer.model)
+    assert before.repeat_loss > 4.0 and whole.repeat_loss < 0.3  # the crash
+    assert whole.first_half_loss == pytest.approx(math.log(64), abs=0.05)  # nothing to learn
+    off = task.scores(trainer.model, Ablation(heads=frozenset({whole.best_head})))
+    assert off.repeat_loss > whole.repeat_loss + 1.0  # it rises again without that head
+    assert off.first_half_loss == pytest.approx(math.log(64), abs=0.1)
+    again = task.scores(trainer.model)  # the hooks are gone: the model is whole
+    assert again.repeat_loss == pytest.approx(whole.repeat_loss, rel=1e-6)

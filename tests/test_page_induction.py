@@ -88,7 +88,7 @@ def test_training_leaves_the_first_half_at_ln_v_and_switching_the_head_off(at):
     toggle.set_value(True).run()
     assert not at.exception
     marker = next(t for t in figure(at, "Loss on each half")["data"]
-                  if t["name"] == f"repeated half, {name} off")
+                  if t["name"] == f"{name} off")
     assert marker["x"] == [STEPS] and marker["y"] == [pytest.approx(off, rel=1e-4)]
     text = next(m.value for m in at.markdown if m.value.startswith(f"**{name} switched off**"))
     assert f"from **{whole:.3f}** to **{off:.3f}** nats" in text

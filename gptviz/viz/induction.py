@@ -44,13 +44,16 @@ def _metric(evals: Sequence[EvalEvent], key: str) -> tuple[np.ndarray, np.ndarra
 def _loss_layout(ln_v: float, floor: float, title: str, height: int) -> go.Figure:
     fig = go.Figure()
     layout = base_layout(title, height)
-    lines = [(ln_v, f"ln V = {ln_v:.2f}: guessing", GUESS_COLOR, "bottom"),
-             (floor, f"lowest possible, all targets: {floor:.2f}", FLOOR_COLOR, "top")]
-    layout["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, y0=y, y1=y,
-                             line=dict(color=c, dash="dash", width=2)) for y, _, c, _ in lines]
-    layout["annotations"] = [dict(xref="paper", x=1, y=y, text=text, showarrow=False,
-                                  xanchor="right", yanchor=anchor, font=dict(color=c, size=14))
-                             for y, text, c, anchor in lines]
+    # ln V labelled above its line on the right; the floor below its line on the left, where
+    # the curves are still high (on the right a switched-off head's marker may sit there)
+    lines = [(ln_v, f"ln V = {ln_v:.2f}: guessing", GUESS_COLOR, "bottom", 1, "right"),
+             (floor, f"lowest possible, all targets: {floor:.2f}", FLOOR_COLOR, "top", 0,
+              "left")]
+    layout["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, y0=ln[0], y1=ln[0],
+                             line=dict(color=ln[2], dash="dash", width=2)) for ln in lines]
+    layout["annotations"] = [dict(xref="paper", x=x, y=y, text=text, showarrow=False,
+                                  xanchor=xa, yanchor=ya, font=dict(color=c, size=14))
+                             for y, text, c, ya, x, xa in lines]
     fig.update_layout(**layout, xaxis=dict(title=dict(text="step"), rangemode="tozero"),
                       yaxis=dict(title=dict(text="loss (nats)"),
                                  range=[0, math.ceil(ln_v * 1.1 * 2) / 2]))
@@ -79,9 +82,9 @@ def half_loss_figure(evals: Sequence[EvalEvent], vocab_size: int, floor: float,
     if ablated is not None:
         step, loss, what = ablated
         data.append(dict(type="scatter", x=[step], y=[loss], mode="markers+text",
-                         name=f"repeated half, {what} off",
+                         name=f"{what} off",
                          marker=dict(color=ABLATED_COLOR, size=16, symbol="x"),
-                         text=[f"{what} off: {loss:.2f}"], textposition="middle left",
+                         text=[f"{what} off: {loss:.2f}"], textposition="bottom left",
                          textfont=dict(color=ABLATED_COLOR, size=15),
                          hovertemplate=f"{what} switched off<br>repeated half: %{{y:.3f}}"
                                        "<extra></extra>"))
@@ -90,7 +93,7 @@ def half_loss_figure(evals: Sequence[EvalEvent], vocab_size: int, floor: float,
 
 @layout_cache
 def _scores_layout(title: str, height: int) -> go.Figure:
-    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.05,
+    fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.1,
                         subplot_titles=["induction score", "previous-token score"])
     for ann in fig.layout.annotations:
         ann.font.size = 15
