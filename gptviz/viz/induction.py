@@ -14,12 +14,12 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from gptviz.induction import head_name, per_head
+from gptviz.induction import head_name
 from gptviz.train import EvalEvent
 from gptviz.viz import fast
 from gptviz.viz.attention import attention_figure, panel_title
 from gptviz.viz.fast import layout_cache
-from gptviz.viz.style import FLOOR_COLOR, MARKER_COLOR, base_layout
+from gptviz.viz.style import FLOOR_COLOR, base_layout
 
 FIRST_COLOR = "#7f7f7f"  # the first half: nothing to learn
 REPEAT_COLOR = "#d62728"  # the repeated half: the crash
@@ -128,13 +128,6 @@ def head_scores_figure(evals: Sequence[EvalEvent], n_layer: int, n_head: int,
     return fast.figure(data, _scores_layout(title, height))
 
 
-def scores_now(metrics: dict[str, float], n_layer: int, n_head: int) -> tuple[
-        list[list[float]], list[list[float]]]:
-    """(induction, previous-token) [layer][head] of one evaluation's metrics."""
-    return (per_head(metrics, "induction", n_layer, n_head),
-            per_head(metrics, "prev_token", n_layer, n_head))
-
-
 def stripe_attention_figure(att: np.ndarray, tokens: Sequence[str], layer: int, head: int,
                             first: int, copy: int, n: int, title: str,
                             height: int = 420) -> go.Figure:
@@ -158,5 +151,3 @@ def stripe_attention_figure(att: np.ndarray, tokens: Sequence[str], layer: int, 
                                   x=1.0, font=dict(size=14)), showlegend=True)
     return fig
 
-
-MARKER = MARKER_COLOR  # re-exported for pages that mark a replayed step
