@@ -32,8 +32,11 @@ TASK_OPTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
     "length": ("length", ("sorting",)),
     "num_digits": ("num_digits", ("sorting",)),
     "sequence": ("sequence", ("sequence",)),
-    "vocab_size": ("vocab_size", ("sequence",)),
+    "vocab_size": ("vocab_size", ("sequence", "induction")),
     "block_size": ("block_size", ("sequence", "text")),
+    "seq_len": ("seq_len", ("induction",)),
+    "layout": ("layout", ("induction",)),
+    "min_half": ("min_half", ("induction",)),
 }
 MODEL_OPTIONS = ("n_layer", "n_head", "n_embd", "dropout", "bias")
 TRAIN_OPTIONS = {"lr": "learning_rate", "weight_decay": "weight_decay",
@@ -60,8 +63,15 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--length", type=int, help="sorting: numbers per sequence")
     g.add_argument("--num-digits", type=int, help="sorting: numbers are 0..num_digits-1")
     g.add_argument("--sequence", help="sequence: the training sequence")
-    g.add_argument("--vocab-size", type=int, help="sequence: vocabulary size")
+    g.add_argument("--vocab-size", type=int,
+                   help="sequence: vocabulary size; induction: random tokens V")
     g.add_argument("--block-size", type=int, help="sequence, text: context length")
+    g.add_argument("--seq-len", type=int,
+                   help="induction: tokens per sequence (the model reads one fewer)")
+    g.add_argument("--layout", choices=["fixed", "varied"],
+                   help="induction: every sequence n + n tokens (fixed), or separators and a "
+                        "half and start drawn per sequence (varied)")
+    g.add_argument("--min-half", type=int, help="induction, varied: the shortest half")
     m = t.add_argument_group("model (override the preset's)")
     m.add_argument("--n-layer", type=int)
     m.add_argument("--n-head", type=int)
@@ -156,6 +166,10 @@ class Printer:
             parts.append(f"val loss {e.val_loss:.4f}")
         if "accuracy" in e.metrics:
             parts.append(f"accuracy {100 * e.metrics['accuracy']:5.1f}%")
+        if "repeat_loss" in e.metrics:  # the induction task
+            parts.append(f"first half {e.metrics['first_half_loss']:.3f}")
+            parts.append(f"repeated half {e.metrics['repeat_loss']:.3f}")
+            parts.append(f"induction score {e.metrics['induction_score']:.2f}")
         if ms is not None:
             parts.append(f"{ms:.1f} ms/step")
         self.emit(record, " | ".join(parts))

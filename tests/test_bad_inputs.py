@@ -117,6 +117,7 @@ TXT = "upload:Plain text, UTF-8"
 UPLOADING = {"text_source": "Upload a .txt file"}
 GEN = "pages/generate.py"
 GPT1 = "pages/gpt1.py"
+IND = "pages/induction.py"
 GEN_LABEL = "A small text model"
 
 
@@ -247,6 +248,14 @@ ROWS: list[Bad] = [
     Bad(TASKS, "url", {"tasks_own": "<script>alert(1)</script>"}, "may only hold digits"),
     Bad(TASKS, "url", {"tasks_task": "sorting", "tasks_length": "99"},
         "above the maximum 12"),
+    # --- Induction heads ---------------------------------------------------------------------
+    Bad(IND, "widget:number_input:ind_seq_len", 31, "cannot be cut into two equal halves"),
+    Bad(IND, "widget:number_input:ind_seq_len", 2, "too short to repeat"),
+    Bad(IND, "widget:number_input:ind_vocab", 1, "2 to 64 random tokens"),
+    Bad(IND, "widget:number_input:ind_heads", 3, "not divisible"),
+    Bad(IND, "widget:number_input:ind_min_half", 40, "shortest half must be 2 to 15",
+        before={"ind_layout": "varied"}),
+    Bad(IND, "url", {"ind_seq_len": "31", "<script>": XSS}, None),
     # --- GPT-1 (numbers only, all bounded by their widgets): hostile links draw it normally --
     Bad(GPT1, "url", {"gpt1_lam": "1e999", "<script>": XSS, "page": "../../etc"}, None),
     # --- the app's entry point and home page: hostile links draw the page normally -------
@@ -335,6 +344,7 @@ PROBES = {
     BABY: PageProbe(_trains("baby_run").prepare, _trains("baby_run").usable),
     TEXT: _trains("text_run"),
     TASKS: _trains("tasks_runs"),
+    IND: _trains("ind_run"),
     TOK: PageProbe(lambda at: None, _tokenizes),
     FP: PageProbe(lambda at: None, _predicts),
     GPT1: PageProbe(lambda at: None, _draws),
@@ -405,7 +415,7 @@ def test_bad_input_gets_a_message_and_the_page_stays_usable(row: Bad):
         at.run()
         assert not at.exception
     probe.usable(at, kept)
-    for key in ("baby_run", "text_run"):
+    for key in ("baby_run", "text_run", "ind_run"):
         if key in at.session_state:
             at.session_state[key].pause()
     for key in ("tasks_addition_run", "tasks_sorting_run"):

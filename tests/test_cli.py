@@ -99,3 +99,37 @@ def test_schedule_options_reach_the_trainer():
     assert evals[1]["lr"] == pytest.approx(expected)
     assert evals[2]["lr"] == pytest.approx(1e-5 + 0.5 * (1 + math.cos(math.pi * 15 / 16))
                                            * (1e-3 - 1e-5))
+
+
+def test_induction_json_lines_carry_the_halves_and_the_best_induction_score():
+    status, out = run_cli("train", "--task", "induction", "--seq-len", "8", "--vocab-size", "8",
+                          "--n-layer", "2", "--n-head", "2", "--n-embd", "16", "--steps", "60",
+                          "--lr", "1e-2",
+                          "--eval-interval", "30", "--batch-size", "32", "--seed", "0", "--json")
+    assert status == 0
+    records = [json.loads(line) for line in out.splitlines()]
+    assert records[0]["model"]["block_size"] == 7 and records[0]["model"]["vocab_size"] == 8
+    evals = [r for r in records if r["event"] == "eval"]
+    assert [e["step"] for e in evals] == [0, 30, 60]
+    for e in evals:
+        assert {"val_loss", "first_half_loss", "repeat_loss", "induction_score"} <= e.keys()
+        heads = [e[f"induction_L{layer}H{h}"] for layer in (1, 2) for h in (1, 2)]
+        assert e["induction_score"] == max(heads)  # the best head's
+        assert 0.0 <= e["induction_score"] <= 1.0
+        # 3 first-half and 4 repeated targets of 7: the loss over all is their weighted mean
+        assert e["val_loss"] == pytest.approx(
+            (3 * e["first_half_loss"] + 4 * e["repeat_loss"]) / 7, rel=1e-5)
+    assert evals[0]["first_half_loss"] == pytest.approx(math.log(8), abs=0.1)  # a guess
+    assert evals[-1]["repeat_loss"] < evals[0]["repeat_loss"] - 0.05  # it learns to copy
+    status, text = run_cli("train", "--task", "induction", "--seq-len", "8", "--vocab-size", "8",
+                           "--n-embd", "16", "--steps", "10", "--eval-interval", "10")
+    assert status == 0 and re.search(r"first half [\d.]+ \| repeated half [\d.]+ \| "
+                                     r"induction score [\d.]+", text)
+
+
+def test_induction_settings_the_task_refuses_get_a_sentence(capsys):
+    status, _ = run_cli("train", "--task", "induction", "--seq-len", "7", "--steps", "1")
+    assert status == 2
+    assert "cannot be cut into two equal halves" in capsys.readouterr().err
+    status, _ = run_cli("train", "--task", "sorting", "--seq-len", "8")
+    assert status == 2 and "--seq-len applies to the induction task" in capsys.readouterr().err

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from gptviz.config import DOC000_SEQUENCE
 from gptviz.tasks.addition import AdditionTask
 from gptviz.tasks.base import ExampleTask, Task
+from gptviz.tasks.induction import InductionTask
 from gptviz.tasks.problems import ProblemError, ProblemTask, Solution
 from gptviz.tasks.sequence import SequenceTask
 from gptviz.tasks.sorting import SortingTask
@@ -31,11 +32,12 @@ def make_sequence_task(sequence: str = DOC000_SEQUENCE, vocab_size: int = 2,
 # name -> factory taking keyword options, each with a default
 TASKS: dict[str, Callable[..., Task]] = {
     "addition": AdditionTask,
+    "induction": InductionTask,
     "sorting": SortingTask,
     "sequence": make_sequence_task,
     "text": make_text_task,
 }
 
-__all__ = ["TASKS", "AdditionTask", "ExampleTask", "ProblemError", "ProblemTask",
+__all__ = ["TASKS", "AdditionTask", "ExampleTask", "InductionTask", "ProblemError", "ProblemTask",
            "SequenceTask", "Solution", "SortingTask", "Task", "TextTask", "make_sequence_task",
            "make_text_task"]

@@ -103,6 +103,20 @@ PRESETS: dict[str, dict[str, Preset]] = {
                           n_embd=DOC000_MODEL.n_embd, bias=DOC000_MODEL.bias),
                train=DOC000_TRAIN),
     ),
+    "induction": _presets(
+        Preset("induction", "demo", "TransformerLens's demo: 16 random tokens of 64, then the "
+               "same 16 again; 2 layers, 2 heads, 64 dims.",
+               task_options=dict(seq_len=32, vocab_size=64, layout="fixed"),
+               model=dict(n_layer=2, n_head=2, n_embd=64),
+               train=TrainConfig(learning_rate=1e-3, batch_size=64, max_steps=600,
+                                 eval_interval=25, eval_batches=1)),
+        Preset("induction", "varied", "Halves of 2 to 15 tokens at varying places, marked by "
+               "separators: no positional shortcut, so only an induction circuit can copy.",
+               task_options=dict(seq_len=32, vocab_size=64, layout="varied", min_half=2),
+               model=dict(n_layer=2, n_head=2, n_embd=64),
+               train=TrainConfig(learning_rate=3e-3, batch_size=64, max_steps=4000,
+                                 eval_interval=100, eval_batches=1)),
+    ),
     "text": _presets(
         Preset("text", "char-small", "Characters of the built-in corpus (CPython's docs), "
                "context 64, a small model.",

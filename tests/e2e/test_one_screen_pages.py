@@ -12,6 +12,7 @@ screenshots/one_screen_<page>_<when>_1280x720.png (what the projector shows).
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -271,3 +272,35 @@ def test_gpt1_stages_each_fit_one_screen(app_server, page):
                          finetune_button=page.get_by_role("button",
                                                           name=re.compile(r"Fine-tune \(")),
                          figure_comparison=plot(page, "pre-trained vs from scratch"))
+
+
+# --- Induction heads ------------------------------------------------------------------------
+def induction_parts(page) -> dict:
+    return {"train_button": train_button(page),
+            "figure_loss": plot(page, "Loss on each half"),
+            "figure_heads": plot(page, "What each head does")}
+
+
+def test_induction_trains_to_the_crash_on_one_screen_and_switches_its_head_off(app_server,
+                                                                                page):
+    open_via_nav(page, app_server, "Induction heads")
+    expect(page.locator("h1").first).to_contain_text("Induction heads")
+    set_number(page, "Steps per click of Train", 200)
+    assert_on_one_screen(page, "induction_before", **induction_parts(page))
+    t0 = time.perf_counter()
+    train_button(page).click()
+    wait_training(page, at_least=20)
+    assert_on_one_screen(page, "induction_training", **induction_parts(page))
+    wait_training_finished(page, timeout=240_000)
+    print(f"\ninduction: 200 steps trained and drawn in {time.perf_counter() - t0:.1f} s")
+    assert_no_exception(page)
+    assert_on_one_screen(page, "induction_trained", **induction_parts(page))
+    switch = page.get_by_role("switch", name=re.compile("Switch off the induction head"))
+    expect(switch).to_be_enabled()
+    page.get_by_text("Switch off the induction head").first.click()
+    expect(switch).to_be_checked()
+    wait_ready(page)
+    expect(page.get_by_text(re.compile(r"switched off \(step 200\)"))).to_be_visible()
+    expect(plot(page, "Loss on each half")).to_contain_text("off:")  # the marker's label
+    assert_no_exception(page)
+    assert_on_one_screen(page, "induction_switched_off", **induction_parts(page))
