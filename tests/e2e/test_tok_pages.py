@@ -69,9 +69,11 @@ def test_forward_pass_page_opens_a_stage(tok_server, browser_page):
     assert_no_exception(page)
     expect(page.get_by_text("Prediction:", exact=False).first).to_be_visible()
     plots_before = page.locator(".js-plotly-plot").count()
-    assert plots_before == 2  # top-k bars and the logit lens; stages are closed
-    page.get_by_text("Block 1 · Attention weights (softmax)", exact=False).click()
-    expect(page.locator(".js-plotly-plot")).to_have_count(3, timeout=30_000)
+    # the block diagram, the stage picked in it, the top-k bars and the logit lens; the list of
+    # every stage below is closed
+    assert plots_before == 4
+    page.get_by_text("Block 1 · Attention weights (softmax)", exact=False).last.click()
+    expect(page.locator(".js-plotly-plot")).to_have_count(5, timeout=30_000)
     wait_ready(page)
     assert_no_exception(page)
     save_screenshot(page, "forward_pass_attention_open")
