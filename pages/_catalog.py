@@ -19,6 +19,10 @@ CATALOG: list[PageInfo] = [
              "Watch a GPT learn",
              "A GPT with 2 tokens and a context of 3 is a Markov chain with 8 states. Train it "
              "on a bit sequence and watch its state graph move toward the data (document 000)."),
+    PageInfo("pages/induction.py", "Induction heads", ":material/content_copy:",
+             "Watch a GPT learn",
+             "Random tokens, then the same tokens again: watch the repeated half's loss crash, "
+             "find the head that copies, switch it off and watch the loss rise again."),
     PageInfo("pages/tokenizers.py", "Tokenizers", ":material/token:",
              "Text, tokens and generation",
              "Type text and see how GPT-2, characters, bytes or a BPE you train yourself cut it "
@@ -39,10 +43,6 @@ CATALOG: list[PageInfo] = [
              "minGPT's tasks",
              "Train minGPT's sorting and addition demos and watch held-out accuracy climb; type "
              "your own problems and see which digit goes wrong (document 001)."),
-    PageInfo("pages/induction.py", "Induction heads", ":material/content_copy:",
-             "Watch a GPT learn",
-             "Random tokens, then the same tokens again: watch the repeated half's loss crash, "
-             "find the head that copies, switch it off and watch the loss come back."),
     PageInfo("pages/gpt1.py", "GPT-1: pre-train, fine-tune", ":material/school:",
              "Pre-train, then fine-tune",
              "Pre-train a GPT on plain text, then fine-tune it on a small labelled task and "

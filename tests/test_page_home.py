@@ -60,3 +60,13 @@ def test_a_presenter_link_to_a_page_without_a_live_view_says_so():
     assert not at.exception
     assert any("Presenter mode and locked demos are for the pages that train live" in i.value
                for i in at.info)
+
+
+def test_catalog_sections_are_contiguous_so_the_navigation_keeps_its_order():
+    # app.py groups the pages by section in first-seen order: a section split in two would put
+    # its later page out of the catalog's (and the home page's) order
+    from pages._catalog import CATALOG
+
+    sections = [info.section for info in CATALOG]
+    firsts = list(dict.fromkeys(sections))
+    assert sections == [s for s in firsts for _ in range(sections.count(s))]
