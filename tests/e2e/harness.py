@@ -103,6 +103,29 @@ def streamlit_server(
 _NAV_LINK = "[data-testid='stSidebarNavLink']"
 
 
+def single_page_entry(page_file: str, title: str) -> str:
+    """An app script that serves pages/<page_file> alone (one torch thread), for a test server
+    that needs neither the navigation nor the other pages."""
+    return f"""
+import sys
+sys.path.insert(0, {str(REPO_ROOT)!r})
+import streamlit as st
+import torch
+
+st.set_page_config(page_title="gptviz", layout="wide")
+
+
+@st.cache_resource
+def _one_thread() -> None:
+    torch.set_num_threads(1)
+
+
+_one_thread()
+page = st.Page({str(REPO_ROOT / "pages" / page_file)!r}, title={title!r})
+st.navigation([page]).run()
+"""
+
+
 def nav_titles(page) -> list[str]:
     """The page titles in the sidebar navigation, in order.
 

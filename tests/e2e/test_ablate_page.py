@@ -15,10 +15,10 @@ import pytest
 from playwright.sync_api import expect
 
 from .harness import (
-    REPO_ROOT,
     SCREENSHOT_DIR,
     assert_no_exception,
     save_screenshot,
+    single_page_entry,
     streamlit_server,
     wait_ready,
     wait_training_finished,
@@ -27,24 +27,7 @@ from .harness import (
 pytestmark = pytest.mark.browser
 
 W, H = 1280, 720
-ENTRY = f"""
-import sys
-sys.path.insert(0, {str(REPO_ROOT)!r})
-import streamlit as st
-import torch
-
-st.set_page_config(page_title="gptviz", layout="wide")
-
-
-@st.cache_resource
-def _one_thread() -> None:
-    torch.set_num_threads(1)
-
-
-_one_thread()
-page = st.Page({str(REPO_ROOT / "pages" / "baby_gpt.py")!r}, title="Baby GPT")
-st.navigation([page]).run()
-"""
+ENTRY = single_page_entry("baby_gpt.py", "Baby GPT")
 TRAIN = re.compile(r"Train [\d,]+ steps?")
 LOSS = re.compile(r"Loss on training data\s*([\d.]+) → ([\d.]+)")
 
@@ -144,8 +127,7 @@ def test_train_pause_switch_a_head_off_and_see_the_loss_change(baby_server, chro
         ctx.close()
 
 
-TASKS_ENTRY = ENTRY.replace("baby_gpt.py", "tasks.py").replace('title="Baby GPT"',
-                                                                'title="Sorting & addition"')
+TASKS_ENTRY = single_page_entry("tasks.py", "Sorting & addition")
 
 
 @pytest.fixture(scope="module")

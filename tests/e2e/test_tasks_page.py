@@ -14,33 +14,16 @@ import pytest
 from playwright.sync_api import expect
 
 from .harness import (
-    REPO_ROOT,
     assert_no_exception,
     save_screenshot,
+    single_page_entry,
     streamlit_server,
     wait_ready,
 )
 
 pytestmark = pytest.mark.browser
 
-ENTRY = f"""
-import sys
-sys.path.insert(0, {str(REPO_ROOT)!r})
-import streamlit as st
-import torch
-
-st.set_page_config(page_title="gptviz", layout="wide")
-
-
-@st.cache_resource
-def _one_thread() -> None:
-    torch.set_num_threads(1)
-
-
-_one_thread()
-page = st.Page({str(REPO_ROOT / "pages" / "tasks.py")!r}, title="Sorting & addition")
-st.navigation([page]).run()
-"""
+ENTRY = single_page_entry("tasks.py", "Sorting & addition")
 
 
 @pytest.fixture(scope="module")
