@@ -46,7 +46,8 @@ INIT_CHOICES = {
     "scratch": "Random weights only (from scratch)",
 }
 LOSS_HEIGHT = 350  # px: stage 1's Train and its loss curve share one 1280x720 screen
-COMPARE_HEIGHT = 350  # ... and stage 2's Fine-tune and its comparison chart
+COMPARE_HEIGHT = 320  # ... and stage 2's Fine-tune, its status and its comparison chart,
+# with room to spare for a status line that wraps
 STAGES = ["Stage 1 · Pre-train on text", "Stage 2 · Fine-tune on a labelled task"]
 FT_REFRESH_SECONDS = 1.0  # accuracy changes only at evaluations: one redraw a second is plenty
 OWN_EXAMPLES = {  # a starting point for "Try your own", per task (label -1: none)

@@ -38,6 +38,8 @@ def test_verdict_needs_both_starting_points_finished():
 def test_progress_counts_finished_runs_and_the_current_step():
     assert progress("queued", [], 2, 10) == (0.0, "Waiting for a free training slot "
                                                   "(other users are training)…")
+    # before the first run reports, the job knows no plan yet: never "run 0 of 0"
+    assert progress("running", [], 0, 10) == (0.0, "Starting fine-tuning…")
     half = RunCurve("scratch", 16, steps=[0, 5])
     frac, text = progress("running", [finished("pretrained", 16, 0.7), half], 2, 10)
     assert frac == pytest.approx(0.75)  # one run of two, and half of the second

@@ -40,9 +40,9 @@ def progress(status: str, runs: Sequence[RunCurve], total: int,
     step = current.steps[-1] if current is not None and current.steps else 0
     partial = 0.0 if current is None or current.finished else step / max(1, steps_per_run)
     text = {"queued": "Waiting for a free training slot (other users are training)…",
-            "running": f"Fine-tuning run {len(runs)} of {total}"
-                       + (f" ({current.init}, {current.n_labelled} examples, step {step})"
-                          if current else ""),
+            "running": (f"Fine-tuning run {len(runs)} of {total}"
+                        f" ({current.init}, {current.n_labelled} examples, step {step})"
+                        if current else "Starting fine-tuning…"),
             "done": f"Finished {done} runs.", "stopped": f"Stopped after {done} finished runs.",
             "error": "Fine-tuning stopped with an error."}.get(status, status)
     return min(1.0, (done + partial) / max(1, total)), text

@@ -33,7 +33,8 @@ from bench.server import (
 
 __all__ = ["CHROMIUM_ARGS", "CHROMIUM_PATH", "REPO_ROOT", "SCREENSHOT_DIR",
            "SERVER_START_TIMEOUT_S", "VIEWPORT", "assert_no_exception", "free_port",
-           "nav_titles", "open_via_nav", "save_screenshot", "start_streamlit", "stop_streamlit",
+           "nav_titles", "open_via_nav", "save_screenshot", "set_number", "start_streamlit",
+           "stop_streamlit",
            "streamlit_server", "wait_ready", "wait_training_finished"]
 
 SCREENSHOT_DIR = REPO_ROOT / "screenshots"
@@ -155,3 +156,22 @@ def wait_training_finished(page, timeout: float = 90_000) -> None:
 
     expect(page.get_by_text(TRAINING_FINISHED)).to_be_visible(timeout=timeout)
     wait_ready(page)
+
+
+def set_number(page, label: str, value: float | int, tries: int = 4) -> None:
+    """Type `value` into the number input labelled `label`, commit it (Enter) and check that
+    the input holds it. Under load a rerun still in flight can redraw the input and drop what
+    was typed; then it is typed again."""
+    box = page.get_by_role("spinbutton", name=label, exact=True)
+    for _ in range(tries):
+        box.fill(str(value))
+        box.press("Enter")
+        page.wait_for_timeout(400)
+        wait_ready(page)
+        shown = box.input_value()
+        try:
+            if abs(float(shown) - float(value)) <= 1e-9 + 1e-6 * abs(float(value)):
+                return
+        except ValueError:
+            pass
+    raise AssertionError(f"{label!r} holds {box.input_value()!r}, not {value!r}")

@@ -11,7 +11,7 @@ import re
 
 from playwright.sync_api import expect
 
-from .harness import assert_no_exception, save_screenshot, wait_ready
+from .harness import assert_no_exception, save_screenshot, set_number, wait_ready
 
 STEP_RE = re.compile(r"Step ([\d,]+)")
 
@@ -28,14 +28,6 @@ def nav(page, title: str) -> None:
     page.wait_for_timeout(300)
     wait_ready(page)
 
-
-def set_number(page, label: str, value: float | int) -> None:
-    """Type a value into the number input labelled `label` and commit it (Enter)."""
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    page.wait_for_timeout(300)
-    wait_ready(page)
 
 
 def number_value(page, label: str) -> str:

@@ -16,8 +16,15 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from .harness import REPO_ROOT, VIEWPORT, assert_no_exception, start_streamlit, stop_streamlit
-from .switching import nav, open_page, set_number
+from .harness import (
+    REPO_ROOT,
+    VIEWPORT,
+    assert_no_exception,
+    set_number,
+    start_streamlit,
+    stop_streamlit,
+)
+from .switching import nav, open_page
 
 pytestmark = pytest.mark.browser
 

@@ -17,19 +17,13 @@ from .harness import (
     assert_no_exception,
     open_via_nav,
     save_screenshot,
+    set_number,
     wait_ready,
     wait_training_finished,
 )
 
 pytestmark = pytest.mark.browser
 
-
-def set_number(page, label: str, value: int) -> None:
-    box = page.get_by_role("spinbutton", name=label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    page.wait_for_timeout(500)
-    wait_ready(page)
 
 
 def comparison_spec(page) -> dict:

@@ -23,6 +23,7 @@ from .harness import (
     assert_no_exception,
     open_via_nav,
     save_screenshot,
+    set_number,
     wait_ready,
     wait_training_finished,
 )
@@ -36,6 +37,13 @@ TRAIN_OR_PAUSE = re.compile(r"^(play_arrow|pause)?\s*(Train [\d,]+ steps?|Pause)
 # [scrollTop of the main area, the sidebar's width]
 _SCROLL_JS = """() => [document.querySelector("[data-testid='stMain']").scrollTop,
     document.querySelector("[data-testid='stSidebar']").getBoundingClientRect().width]"""
+# the main area's elements that start on the first screen: y, height, kind, text (for a failure)
+_LAYOUT_JS = """() => [...document.querySelectorAll(
+    "[data-testid='stMain'] [data-testid='stElementContainer']")]
+    .map(e => [e.getBoundingClientRect(), e]).filter(([r]) => r.height > 0 && r.top < 720)
+    .map(([r, e]) => `y=${Math.round(r.top)} h=${Math.round(r.height)} `
+        + `${(e.firstElementChild || e).dataset.testid || ''}: `
+        + e.innerText.replace(/\\s+/g, ' ').slice(0, 60))"""
 _FONTS_JS = """e => [...e.querySelectorAll('text')].filter(t => t.textContent.trim())
     .map(t => [t.textContent.slice(0, 30), parseFloat(getComputedStyle(t).fontSize)])"""
 
@@ -49,13 +57,6 @@ def page(chromium_browser):
     finally:
         context.close()
 
-
-def set_number(page, label: str, value: int) -> None:
-    box = page.get_by_label(label, exact=True)
-    box.fill(str(value))
-    box.press("Enter")
-    page.wait_for_timeout(400)
-    wait_ready(page)
 
 
 def choose(page, label: str, option: str) -> None:
@@ -90,8 +91,11 @@ def assert_on_one_screen(page, name: str, **parts) -> dict[str, dict]:
         b = box_of(loc)
         assert b is not None, f"{name}: {what} has no box"
         boxes[what] = {k: round(v) for k, v in b.items()}
-        assert (b["x"] >= 0 and b["y"] >= 0 and b["x"] + b["width"] <= W
-                and b["y"] + b["height"] <= H), f"{name}: {what} is off the screen: {b}"
+        if not (b["x"] >= 0 and b["y"] >= 0 and b["x"] + b["width"] <= W
+                and b["y"] + b["height"] <= H):
+            shots(page, f"{name}_FAILED")
+            raise AssertionError(f"{name}: {what} is off the screen: {b}; what lies above it:\n"
+                                 + "\n".join(page.evaluate(_LAYOUT_JS)))
         if what.startswith("figure"):
             small = [(t, s) for t, s in loc.evaluate(_FONTS_JS) if s < MIN_FONT_PX]
             assert not small, f"{name}: {what} has text under {MIN_FONT_PX} px: {small[:5]}"
