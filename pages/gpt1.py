@@ -7,7 +7,7 @@ import math
 
 import streamlit as st
 
-from gptviz.config import ConfigError, replace
+from gptviz.config import ConfigError, TrainConfig, replace
 from gptviz.corpus import builtin_corpus
 from gptviz.gpt1.comparison import PRESETS, PRETRAIN, ComparisonJob, pretrain_task
 from gptviz.gpt1.finetune import (
@@ -27,11 +27,23 @@ from gptviz.tasks.text import TextTask
 from gptviz.tokenizers import CharTokenizer
 from gptviz.train import Trainer, build_model
 from gptviz.viz.finetune import comparison_figure, example_figure
-from gptviz.viz.loss import loss_figure
+from gptviz.viz.loss import LR_PANEL_PX, loss_figure
 from gptviz.viz.screen import fit
 from pages._entry import enter_through_app  # noqa: E402
 from pages._instrument import compact_page, presenter_toggle, view_mode
-from pages._live import keep_run, live_view, memo, page_defaults, session_guard, training_buttons
+from pages._live import (
+    keep_run,
+    live_view,
+    lr_panel,
+    memo,
+    page_defaults,
+    schedule_inputs,
+    schedule_kwargs,
+    schedule_specs,
+    schedule_values,
+    session_guard,
+    training_buttons,
+)
 
 enter_through_app()
 
@@ -82,7 +94,7 @@ text, tok = corpus()
 page_defaults({f"{P}_preset": "tiny", f"{P}_pre_steps": PRETRAIN.max_steps,
                f"{P}_task": "backwards", f"{P}_lam": 0.5, f"{P}_n": 128, f"{P}_init": "both",
                f"{P}_ft_steps": 150, f"{P}_sweep": False, f"{P}_lr": 1e-3, f"{P}_seed": 0,
-               f"{P}_example": 0})
+               f"{P}_example": 0, **schedule_values(P, PRETRAIN)})
 mode = view_mode(P, {})  # presenter mode: ?present=1 or the toggle
 compact_page(mode)
 st.title("GPT-1: pre-train, then fine-tune")
@@ -108,6 +120,7 @@ with st.sidebar:
                                 persist_state="session",
                                 help="600 steps take about a minute on a laptop's CPU with the "
                                      "tiny model, several minutes with the small one.")
+    schedule_inputs(P, schedule_specs(P))  # stage 1's learning-rate schedule (constant: none)
     st.header("Stage 2 · Fine-tune")
     task_name = st.selectbox("Labelled task", list(LABELLED_TASKS), key=f"{P}_task",
                              format_func=lambda k: LABELLED_TASKS[k].title,
@@ -143,21 +156,34 @@ stage1, stage2 = st.tabs(STAGES, key=f"{P}_stage")
 
 
 # --- stage 1 ----------------------------------------------------------------------------------
-def build_pretraining() -> LiveRun:
-    return LiveRun(Trainer(build_model(model_config, PRETRAIN.seed), text_task(preset.block_size),
-                           replace(PRETRAIN, max_steps=int(pre_steps))))
+def build_pretraining(train: TrainConfig) -> LiveRun:
+    return LiveRun(Trainer(build_model(model_config, train.seed), text_task(preset.block_size),
+                           train))
 
 
-# kept while the model size stays; a new size (or Reset) is a fresh model
-run = keep_run(PRE_KEY, preset_key, build_pretraining, PRE_LABEL)
+try:
+    pre_train = replace(PRETRAIN, max_steps=int(pre_steps),
+                        **schedule_kwargs(P, st.session_state)).validate()
+    # kept while the model size stays; a new size (or Reset) is a fresh model
+    run = keep_run(PRE_KEY, (preset_key, pre_train.decay_matrices_only),
+                   lambda: build_pretraining(pre_train), PRE_LABEL)
+    run.update(config=pre_train)  # steps and schedule: taken at the next step
+except ConfigError as e:
+    st.error(f"**Cannot use these settings:** {e}")
+    if PRE_KEY in st.session_state:
+        st.info("Your pre-trained model is kept; fix the setting to continue.")
+    st.stop()
 uniform = math.log(tok.vocab_size)
 
 
 def draw_pretraining(snap: Snapshot) -> None:
-    st.plotly_chart(memo(f"{P}_loss", (id(run), snap.step, len(snap.evals), mode.font_scale),
+    lrs = lr_panel(run.trainer.config, snap.lrs)  # a schedule: its rate under the loss
+    st.plotly_chart(memo(f"{P}_loss", (id(run), snap.step, len(snap.evals), mode.font_scale,
+                                       lrs is None),
                          lambda: fit(loss_figure(snap.steps, snap.losses, snap.evals,
                                                  title="Stage 1: next-character loss",
-                                                 height=LOSS_HEIGHT),
+                                                 height=LOSS_HEIGHT - (0 if lrs is None else
+                                                                       LR_PANEL_PX), lrs=lrs),
                                      font_scale=mode.font_scale)), key=f"{P}_loss")
     last = snap.evals[-1] if snap.evals else None
     if last is not None and last.val_loss is not None:

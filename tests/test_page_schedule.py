@@ -97,3 +97,36 @@ def test_weight_decay_on_matrices_only_builds_a_new_model_with_nanogpts_groups()
         free = [p for g in groups if g["weight_decay"] == 0 for p in g["params"]]
         assert decayed and all(p.dim() >= 2 for p in decayed)
         assert free and all(p.dim() < 2 for p in free)
+
+
+def test_gpt1_pretraining_takes_the_schedule_and_keeps_its_model_on_a_bad_one():
+    """GPT-1's stage 1 has no learning-rate widget: its peak is PRETRAIN's."""
+    from gptviz.gpt1.comparison import PRETRAIN
+    with page_session("gpt1", stop=("gpt1_pre_run",)) as at:
+        assert not lr_traces(at)  # constant by default: GPT-1's published numbers stay
+        at.number_input(key="gpt1_pre_steps").set_value(12).run()
+        at.selectbox(key="gpt1_schedule").set_value("cosine").run()
+        at.number_input(key="gpt1_warmup").set_value(3).run()
+        at.number_input(key="gpt1_min_lr").set_value(1e-4).run()
+        assert not at.exception and not at.error, [e.value for e in at.error]
+        run = at.session_state["gpt1_pre_run"]
+        button(at, "Train 12 steps").click().run()
+        wait_done(at, run)
+        at.run()
+        snap = run.snapshot()
+        assert len(snap.steps) == 12
+        for step, lr in zip(snap.steps, snap.lrs, strict=True):
+            assert lr == pytest.approx(nanogpt_lr(step - 1, PRETRAIN.learning_rate, 3, 12,
+                                                  1e-4)), step
+        (trace,) = lr_traces(at)
+        assert array(trace["y"]) == pytest.approx(snap.lrs)
+        model = run.trainer.model
+        at.number_input(key="gpt1_warmup").set_value(50).run()  # longer than the run
+        assert not at.exception
+        assert any("warm-up (50 steps) is longer than the run (12 steps)" in e.value
+                   for e in at.error), [e.value for e in at.error]
+        assert any("pre-trained model is kept" in i.value for i in at.info)
+        at.number_input(key="gpt1_warmup").set_value(0).run()
+        assert not at.error
+        assert at.session_state["gpt1_pre_run"].trainer.model is model  # kept
+        assert run.trainer.step_count == 12
