@@ -9,6 +9,7 @@ import streamlit as st
 
 import pages._preload  # noqa: F401  first: heavy imports once, and torch on one thread
 from pages._catalog import CATALOG
+from pages._restart import restart_note
 
 st.set_page_config(page_title="gptviz: watch a GPT learn", page_icon=":material/neurology:",
                    layout="wide")
@@ -24,4 +25,6 @@ sections: dict[str, list[st.Page]] = {"": [
 for info in CATALOG:
     sections.setdefault(info.section, []).append(
         st.Page(info.path, title=info.title, icon=info.icon))
-st.navigation(sections).run()
+page = st.navigation(sections)
+restart_note()  # a tab that comes back from a server that went away
+page.run()

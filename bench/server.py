@@ -75,6 +75,7 @@ def start_streamlit(
     timeout_s: float = SERVER_START_TIMEOUT_S,
     log_path: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
+    port: int | None = None,
 ) -> tuple[str, subprocess.Popen[bytes]]:
     """Start `streamlit run script_path` on a free port; return (base_url, process).
 
@@ -86,7 +87,7 @@ def start_streamlit(
     script = Path(script_path).resolve()
     if not script.is_file():
         raise FileNotFoundError(f"Streamlit script not found: {script}")
-    port = free_port()
+    port = port or free_port()  # a given port: a restart where the old server was
     url = f"http://127.0.0.1:{port}"
     if log_path is None:
         log_fd, log_name = tempfile.mkstemp(prefix="streamlit-", suffix=".log")

@@ -50,6 +50,7 @@ class Session:
     base_url: str  # http://127.0.0.1:PORT
     page: str = ""  # the URL path of the page, e.g. "baby_gpt"
     query: str = ""  # without "?"
+    cookie: str = ""  # a Cookie header, e.g. nginx's sticky-session key (deploy/)
     ws: websockets.ClientConnection | None = None
     buttons: dict[str, str] = field(default_factory=dict)  # label -> widget id
     redraws: list[Redraw] = field(default_factory=list)
@@ -59,6 +60,7 @@ class Session:
     page_script_hash: str = ""  # the page's, from the server's `navigation` message
     first_element_s: float | None = None  # from open() to the first element
     first_finished_s: float | None = None  # from open() to the end of the first run
+    closed_at: float | None = None  # time.monotonic() when the server closed the connection
     _timers: dict[str, asyncio.Task] = field(default_factory=dict)
     _reader: asyncio.Task | None = None
     _t_open: float = 0.0
@@ -69,7 +71,8 @@ class Session:
         self._t_open = time.monotonic()
         self.ws = await websockets.connect(
             f"ws://{parts.netloc}/_stcore/stream", subprotocols=["streamlit"],
-            origin=self.base_url, max_size=None, open_timeout=timeout, ping_interval=None)
+            origin=self.base_url, max_size=None, open_timeout=timeout, ping_interval=None,
+            additional_headers={"Cookie": self.cookie} if self.cookie else None)
         self._reader = asyncio.create_task(self._read())
         await self.rerun()
         await self.wait_run(timeout)
@@ -129,6 +132,7 @@ class Session:
                     self._handle(msg)
                 except Exception as e:  # a bug of this client: keep reading, and say so
                     self.exceptions.append(f"client: {type(e).__name__}: {e}")
+        self.closed_at = time.monotonic()  # the server (or a proxy) ended the connection
 
     def _handle(self, msg: ForwardMsg) -> None:
         kind = msg.WhichOneof("type")
