@@ -39,6 +39,7 @@ from gptviz.checkpoint import (
 )
 from gptviz.config import SCHEDULES, ConfigError, TrainConfig
 from gptviz.live import TRAINING_SLOTS, BackgroundJob, LiveRun, Snapshot
+from gptviz.live.slots import OPEN_SESSIONS, redraw_interval
 from gptviz.urlparams import (
     BoolParam,
     ChoiceParam,
@@ -277,17 +278,35 @@ def memo(name: str, key: Hashable, build: Callable[[], T]) -> T:
     return value
 
 
-def live_view(run: LiveRun, draw: Callable[[Snapshot], None]) -> None:
-    """Draw `draw(snapshot)` now, and again every REFRESH_SECONDS while the run trains."""
-    was_running = run.running
+def live_seconds(live: bool, base: float = REFRESH_SECONDS,
+                 current: float | None = None) -> float | None:
+    """A live view's run_every: `base` for a small class, longer while many sessions have a
+    training page open (or models train) in this server process, so that every view keeps
+    redrawing (gptviz.live.slots.redraw_interval); None when nothing moves."""
+    if not live:
+        return None
+    class_size = max(OPEN_SESSIONS.value, TRAINING_SLOTS.in_use() + TRAINING_SLOTS.waiting())
+    return redraw_interval(class_size, base, current=current)
 
-    @st.fragment(run_every=REFRESH_SECONDS if was_running else None)
+
+def retuned(interval: float | None, base: float = REFRESH_SECONDS) -> bool:
+    """In a live fragment: whether the class's size now asks for another interval. Then the
+    caller reruns the whole page, which registers the fragment with the new one."""
+    return interval is not None and live_seconds(True, base, current=interval) != interval
+
+
+def live_view(run: LiveRun, draw: Callable[[Snapshot], None]) -> None:
+    """Draw `draw(snapshot)` now, and again while the run trains (live_seconds apart)."""
+    was_running = run.running
+    interval = live_seconds(was_running)
+
+    @st.fragment(run_every=interval)
     def _view() -> None:
         snap = run.snapshot()
         status_line(snap)
         draw(snap)
-        if was_running and not run.running:
-            st.rerun()  # finished: redraw the whole page once (buttons) and stop ticking
+        if (was_running and not run.running) or retuned(interval):
+            st.rerun()  # finished (buttons, stop ticking), or a new redraw interval
 
     _view()
 
@@ -313,6 +332,7 @@ def _on_session_released(holder: _Holder) -> None:
     # never waits, see gptviz/live/job.py). The models
     # stay in session_state, which Streamlit keeps for server.disconnectedSessionTTL so
     # that a reconnecting browser finds them.
+    OPEN_SESSIONS.closed()
     rec = holder.record
     if rec is None:
         return
@@ -329,6 +349,7 @@ def _on_session_released(holder: _Holder) -> None:
 @st.cache_resource(scope="session", max_entries=1, on_release=_on_session_released,
                    show_spinner=False)
 def _session_holder() -> _Holder:
+    OPEN_SESSIONS.opened()  # released (closed) with the session, in _on_session_released
     return _Holder()
 
 

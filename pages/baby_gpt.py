@@ -56,12 +56,14 @@ from pages._live import (
     fitted_note,
     install_run,
     keep_run,
+    live_seconds,
     lr_panel,
     memo,
     model_download,
     model_upload,
     page_defaults,
     reset_run,
+    retuned,
     schedule_inputs,
     schedule_kwargs,
     schedule_specs,
@@ -314,9 +316,10 @@ def animating() -> bool:
 
 
 was_live = animating()
+interval = live_seconds(was_live, LIVE_SECONDS)  # longer while a large class trains here
 
 
-@st.fragment(run_every=LIVE_SECONDS if was_live else None)
+@st.fragment(run_every=interval)
 def live() -> None:
     advance_play(run, P)
     if walking():
@@ -340,8 +343,8 @@ def live() -> None:
         graph(step, probs, note)
     if mode.shows("attention"):
         attention(step, replay)
-    if animating() != was_live:
-        st.rerun()  # started or finished: redraw the whole page once (buttons, ticking)
+    if animating() != was_live or retuned(interval, LIVE_SECONDS):
+        st.rerun()  # started or finished (buttons, ticking), or a new redraw interval
 
 
 live()

@@ -32,12 +32,13 @@ from pages._instrument import (
     view_mode,
 )
 from pages._live import (
-    REFRESH_SECONDS,
     apply_url_settings,
     keep_run,
+    live_seconds,
     lr_panel,
     memo,
     page_defaults,
+    retuned,
     schedule_inputs,
     schedule_kwargs,
     schedule_specs,
@@ -394,17 +395,18 @@ def animating() -> bool:
 
 
 was_live = animating()
+interval = live_seconds(was_live)  # longer while a large class trains on this server
 
 
-@st.fragment(run_every=REFRESH_SECONDS if was_live else None)
+@st.fragment(run_every=interval)
 def live() -> None:
     advance_play(run, P)
     snap = run.snapshot()
     status_line(snap)
     replay = timeline_slider(run, P, snap.target) if mode.shows("timeline") else None
     draw(snap, replay)
-    if animating() != was_live:
-        st.rerun()  # started or finished: redraw the whole page once (buttons, ticking)
+    if animating() != was_live or retuned(interval):
+        st.rerun()  # started or finished (buttons, ticking), or a new redraw interval
 
 
 live()

@@ -52,6 +52,10 @@ start_replica() {  # replica k (1..N) in the background; its pid in pids[k-1]
     echo "$port" > "$RUN_DIR/replica-$k.port"
 }
 
+# the replicas share this machine's cores: each gets its share of the live redraws one process
+# keeps up with (gptviz/live/slots.py), so that views slow down together instead of stalling
+export GPTVIZ_REDRAW_BUDGET="${GPTVIZ_REDRAW_BUDGET:-$((20 / N > 1 ? 20 / N : 1))}"
+
 upstreams=""
 for ((k = 1; k <= N; k++)); do
     : > "$RUN_DIR/replica-$k.log"

@@ -20,12 +20,16 @@ echo "==> pip install -r requirements-dev.txt"
     -r requirements-dev.txt
 
 # Browser tests drive Debian's Chromium through Playwright; never `playwright install`.
-if [[ ! -x /usr/bin/chromium ]]; then
-    echo "==> apt-get install chromium"
+# The replicas test (tests/e2e/test_replicas.py) puts Debian's nginx in front of the app.
+missing=()
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+[[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+if (( ${#missing[@]} )); then
+    echo "==> apt-get install ${missing[*]}"
     SUDO=""
     if [[ "$(id -u)" -ne 0 ]]; then SUDO="sudo"; fi
     $SUDO apt-get update
-    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+    $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y "${missing[@]}"
 fi
 
 echo "==> ruff check"

@@ -159,3 +159,34 @@ def test_cuda_out_of_memory_becomes_a_message(monkeypatch):
     run.step_once()
     assert "GPU ran out of memory" in run.snapshot().message
     assert all(torch.equal(before[k], v) for k, v in run.trainer.model.state_dict().items())
+
+
+def test_redraw_interval_keeps_a_class_near_the_servers_redraw_budget():
+    from gptviz.live.slots import REDRAW_BUDGET, redraw_interval
+    assert redraw_interval(0) == redraw_interval(1) == redraw_interval(10) == 0.5
+    assert redraw_interval(11) == redraw_interval(20) == 1.0
+    assert redraw_interval(21) == 2.0 and redraw_interval(40) == 2.0
+    assert redraw_interval(41) == 4.0 and redraw_interval(10_000) == 4.0  # at most 8x
+    for n in range(1, 81):  # all views together: never above the budget, up to 80 sessions
+        assert n / redraw_interval(n) <= REDRAW_BUDGET + 1e-9, n
+    assert redraw_interval(3, base=2.0) == 2.0  # a slower view keeps its own pace
+
+
+def test_redraw_interval_speeds_up_only_once_the_class_is_clearly_smaller():
+    from gptviz.live.slots import redraw_interval
+    # at 1 s (11-20 sessions), 10 or 8 sessions keep 1 s: no flapping at the boundary
+    assert redraw_interval(10, current=1.0) == 1.0
+    assert redraw_interval(8, current=1.0) == 1.0
+    assert redraw_interval(7, current=1.0) == 0.5  # 7 / 20 = 0.35 s < 0.75 x 0.5 s
+    assert redraw_interval(25, current=1.0) == 2.0  # slowing down is at once
+    assert redraw_interval(5, current=0.7) == 0.5  # an interval not on the ladder: recomputed
+
+
+def test_the_redraw_budget_comes_from_the_environment_within_bounds(monkeypatch):
+    from gptviz.live.slots import ENV_REDRAW_BUDGET, redraw_budget_from_env
+    for raw, want in [("10", 10.0), ("0", 1.0), ("1e9", 1000.0), ("nan", 20.0),
+                      ("ten", 20.0)]:
+        monkeypatch.setenv(ENV_REDRAW_BUDGET, raw)
+        assert redraw_budget_from_env() == want, raw
+    monkeypatch.delenv(ENV_REDRAW_BUDGET)
+    assert redraw_budget_from_env() == 20.0

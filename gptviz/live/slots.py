@@ -87,3 +87,64 @@ class FairSlots:
     def in_use(self) -> int:
         with self._cond:
             return self._holders
+
+
+ENV_REDRAW_BUDGET = "GPTVIZ_REDRAW_BUDGET"
+
+
+def redraw_budget_from_env(default: float = 20.0) -> float:
+    """Live redraws a second one server process keeps up with: 20 measured on a 2-core host
+    (README, "A classroom at once"); scripts/serve.sh divides it among the replicas it starts
+    on one machine. GPTVIZ_REDRAW_BUDGET as a number from 1 to 1000, else the default."""
+    try:
+        v = float(os.environ.get(ENV_REDRAW_BUDGET, str(default)))
+    except ValueError:
+        return default
+    return min(1000.0, max(1.0, v)) if v == v else default
+
+
+REDRAW_BUDGET = redraw_budget_from_env()
+
+
+def redraw_interval(active: int, base: float = 0.5, budget: float = REDRAW_BUDGET,
+                    current: float | None = None) -> float:
+    """Seconds between a live view's redraws when `active` models train (or wait) in this
+    process: `base` for a small class, doubled (up to 8x) as the class grows, so the redraws of
+    all sessions together stay near `budget` a second. Past that, the server cannot keep up:
+    requests pile up and every view stalls (measured: 20 sessions at 0.5 s each, none redrew).
+
+    current: the interval the view ticks at now. It only speeds up again once the class is
+    clearly smaller (a quarter under the faster step's limit), so that a class whose size
+    hovers at a boundary does not make every view switch back and forth.
+    """
+    need = max(0, active) / budget
+    steps = [base * 2**k for k in range(4)]
+    want = next((s for s in steps if s >= need), steps[-1])
+    if current in steps and want < current and need > 0.75 * current / 2:
+        return current
+    return want
+
+
+class SessionCount:
+    """How many browser sessions have a training page open in this process (thread-safe):
+    the size of the class, known before anyone presses Train."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._n = 0
+
+    def opened(self) -> None:
+        with self._lock:
+            self._n += 1
+
+    def closed(self) -> None:
+        with self._lock:
+            self._n = max(0, self._n - 1)
+
+    @property
+    def value(self) -> int:
+        with self._lock:
+            return self._n
+
+
+OPEN_SESSIONS = SessionCount()

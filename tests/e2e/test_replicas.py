@@ -1,0 +1,51 @@
+"""A school at once (slow, run in CI): 2 replicas behind nginx (scripts/serve.sh), 20
+students training through it, then one replica killed.
+
+The students are websocket clients (bench/ws_client.py), each with its own sticky cookie as
+a browser holds one. The figures come from `python -m bench.replicas` (README, "Deploy").
+The issue's aim of 1 live update a second for each of 20 students is not met on 2 cores:
+each replica stretches its views' redraw interval as its share of the class grows
+(gptviz.live.slots.redraw_interval), so views slow down together instead of stalling; the
+bound below is what that design keeps on a loaded CI machine.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from bench.replicas import run
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def school(tmp_path_factory) -> dict:
+    assert shutil.which("nginx") or shutil.os.path.exists("/usr/sbin/nginx"), \
+        "nginx is not installed: scripts/test.sh installs Debian's package"
+    r = run(replicas=2, sessions=20, seconds=20.0, after_kill=8.0,
+            run_dir=tmp_path_factory.mktemp("serve"))
+    print("\nreplicas test:", json.dumps({k: v for k, v in r.items() if k != "per_session"}))
+    return r
+
+
+def test_sticky_sessions_spread_a_class_over_both_replicas_and_all_train(school):
+    r = school
+    assert len(r["replicas_used"]) == 2, r["sessions_per_replica"]  # 20 cookies: both used
+    assert r["every_session_progressed"], r["per_session"]
+    assert r["no_exceptions"], r["per_session"]
+    assert r["redraws_per_s_min"] >= 0.3, r["per_session"]  # each keeps seeing it learn live
+    assert r["newcomer_page_s"] is not None and r["newcomer_page_s"] < 3.0, r
+
+
+def test_killing_a_replica_hangs_nobody_and_the_other_keeps_training(school):
+    r = school
+    assert r["killed_sessions_closed"], r["per_session"]  # their tabs learn it at once
+    assert r["killed_sessions_closed_within_s"] < 5.0, r
+    assert r["survivors_all_gained_steps"], r["per_session"]
+    assert r["survivors_gap_max_s"] <= 2.0, r["per_session"]  # no stall on the other one
+    # a user of the killed replica reloads: a working page (from the survivor, or from the
+    # replica serve.sh started again)
+    assert r["reload_after_kill_page_s"] is not None, r
