@@ -31,6 +31,7 @@ from typing import Any
 
 from bench.common import RESULTS_DIR, machine, run_async, write_json
 from bench.ws_client import Session
+from gptviz.live.slots import redraw_budget_from_env, redraw_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = ROOT / "scripts" / "serve.sh"
@@ -183,6 +184,11 @@ async def _class(url: str, run_dir: Path, sessions: int, seconds: float,
         "survivors_gap_max_s": max(p["gap_max_around_kill_s"] for p in survivors)
         if survivors else None,
         "survivors_all_gained_steps": all(p["steps_gained_after_kill"] > 0 for p in survivors),
+        "survivors_steps_gained_after_kill": sum(p["steps_gained_after_kill"]
+                                                 for p in survivors),
+        # the interval the survivors' views tick at: their replica's share of the class
+        "survivors_redraw_interval_max_s": redraw_interval(
+            len(survivors), budget=redraw_budget_from_env() / len(ports)),
         "reload_after_kill_page_s": None if reload_s is None else round(reload_s, 2),
         "reload_after_kill_texts": reload_texts[:5],
         "per_session": per,

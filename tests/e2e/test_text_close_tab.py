@@ -44,7 +44,8 @@ def test_closing_the_tab_mid_step_keeps_the_server_answering(chromium_browser):
         for label, value in {"Layers": "8", "Embedding size": "512",
                              "Context length (characters)": "256",
                              "Batch size (windows per step)": "64"}.items():
-            assert page.get_by_label(label, exact=True).input_value() == value  # from the URL
+            # from the URL (polled: under load the page may still be on its first run)
+            expect(page.get_by_label(label, exact=True)).to_have_value(value, timeout=30_000)
         page.get_by_role("button", name="Train 1,000 steps").click()
         expect(page.locator("[data-testid='stProgress']").first).to_contain_text(
             "Training", timeout=20_000)  # the trainer thread is inside a step
