@@ -28,6 +28,17 @@ def run_async(coro: Coroutine[Any, Any, Any]) -> Any:
         return pool.submit(asyncio.run, coro).result()
 
 
+def proc_status(pid: int) -> tuple[float, int]:
+    """(resident memory in MB, threads) of a process, from /proc (Linux)."""
+    rss, threads = 0.0, 0
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            rss = int(line.split()[1]) / 1024
+        elif line.startswith("Threads:"):
+            threads = int(line.split()[1])
+    return rss, threads
+
+
 def summarize(values: Sequence[float]) -> dict[str, float | int]:
     """Median with its spread: quartiles (p25, p75), extremes and the count."""
     v = sorted(values)

@@ -28,19 +28,10 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.common import RESULTS_DIR, machine, table, write_json
+from bench.common import RESULTS_DIR, machine, proc_status, table, write_json
 
 WORKLOADS = ("baby", "text")
 DESIGNS = ("threads", "processes")
-
-
-def _rss_mb(pid: int) -> float:
-    """Resident memory of one process, from /proc (Linux)."""
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def _trainer(workload: str, seed: int):
@@ -99,7 +90,7 @@ def _worker(workload: str, seeds: list[int], seconds: float, ready: Any, go: Any
     trainers_ready.wait()
     ready.release()
     t.join()
-    out.put((seeds, result[0], _rss_mb(os.getpid())))
+    out.put((seeds, result[0], proc_status(os.getpid())[0]))
 
 
 def measure(design: str, workload: str, sessions: int, seconds: float,
@@ -114,7 +105,7 @@ def measure(design: str, workload: str, sessions: int, seconds: float,
         time.sleep(0.5 + 0.05 * sessions)  # the trainers are built
         go.set()
         t.join()
-        counts, memory = result[0], _rss_mb(os.getpid())  # this process: torch and all
+        counts, memory = result[0], proc_status(os.getpid())[0]  # this process: torch and all
     else:
         ctx = mp.get_context("spawn")
         n_workers = min(cores, sessions)
@@ -134,7 +125,7 @@ def measure(design: str, workload: str, sessions: int, seconds: float,
         by_seed = {s: c for ss, cs, _ in got for s, c in zip(ss, cs, strict=True)}
         counts = [by_seed[s] for s in seeds]
         # the workers, and this process (the server, which a pool of workers does not replace)
-        memory = sum(rss for _, _, rss in got) + _rss_mb(os.getpid())
+        memory = sum(rss for _, _, rss in got) + proc_status(os.getpid())[0]
     rates = [c / seconds for c in counts]
     return {"design": design, "workload": workload, "sessions": sessions,
             "total_steps_per_s": sum(rates), "slowest_steps_per_s": min(rates),

@@ -33,10 +33,9 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 from bench.common import REPO_ROOT as ROOT
-from bench.common import run_async
+from bench.common import proc_status, run_async
 from bench.server import (
     CHROMIUM_ARGS,
     CHROMIUM_PATH,
@@ -46,17 +45,6 @@ from bench.server import (
     wait_ready,
 )
 from bench.ws_client import Session
-
-
-def proc_status(pid: int) -> tuple[float, int]:
-    """(resident memory in MB, threads) of a process."""
-    rss, threads = 0.0, 0
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            rss = int(line.split()[1]) / 1024
-        elif line.startswith("Threads:"):
-            threads = int(line.split()[1])
-    return rss, threads
 
 
 class Sampler(threading.Thread):

@@ -23,6 +23,7 @@ import secrets
 import signal
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -61,8 +62,6 @@ def _free_ports(n: int) -> int:
 def serve(n: int, run_dir: Path, python: str | None = None,
           timeout: float = 120.0) -> Iterator[dict[str, Any]]:
     """scripts/serve.sh n on loopback; yields {url, run_dir, proc}. Stops everything after."""
-    import sys
-
     base = _free_ports(n)
     env = {**os.environ, "RUN_DIR": str(run_dir), "HOST": "127.0.0.1", "PORT": str(base + n),
            "BASE_PORT": str(base), "PYTHON": python or sys.executable}

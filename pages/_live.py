@@ -53,7 +53,10 @@ from gptviz.urlparams import (
 )
 
 VIEW_PARAMS = ("hide", "present")  # URL parameters of pages/_instrument.py's view_mode
-REFRESH_SECONDS = 0.5  # two redraws a second: smooth to watch, cheap for the trainer
+# two redraws a second while training or replaying: smooth to watch, cheap for the trainer.
+# Measured (python -m bench.live_view): 0.2 s cost the server 0.3-0.6 CPU s a redraw and
+# stalled every view of a class of 10 on 2 cores. A larger class stretches it (live_seconds).
+REFRESH_SECONDS = 0.5
 MODELS_KEY = "gptviz_models"
 GUARD_KEY = "gptviz_session_guard"
 MEMO_KEY = "gptviz_memo"
@@ -289,10 +292,11 @@ def live_seconds(live: bool, base: float = REFRESH_SECONDS,
     return redraw_interval(class_size, base, current=current)
 
 
-def retuned(interval: float | None, base: float = REFRESH_SECONDS) -> bool:
-    """In a live fragment: whether the class's size now asks for another interval. Then the
-    caller reruns the whole page, which registers the fragment with the new one."""
-    return interval is not None and live_seconds(True, base, current=interval) != interval
+def retuned(interval: float | None) -> bool:
+    """In a live fragment ticking at `interval` (from live_seconds with the default base):
+    whether the class's size now asks for another interval. Then the caller reruns the whole
+    page, which registers the fragment with the new one."""
+    return interval is not None and live_seconds(True, current=interval) != interval
 
 
 def live_view(run: LiveRun, draw: Callable[[Snapshot], None]) -> None:

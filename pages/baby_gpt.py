@@ -79,9 +79,6 @@ enter_through_app()
 
 P = "baby"  # widget-key prefix
 MAX_SHARED_SEQUENCE = 2_000  # symbols of the sequence that a link may carry
-# a redraw every 0.5 s while training or replaying: measured (python -m bench.live_view), 0.2 s
-# cost the server 0.3-0.6 CPU s a redraw and stalled every view of a class of 10 on 2 cores
-LIVE_SECONDS = 0.5
 FIG_HEIGHT = 360  # px: the loss and the graph side by side fit a 1280x720 screen
 ATT_HEIGHT = 320  # px: below them, the attention still fits a 1920x1080 screen
 
@@ -316,7 +313,7 @@ def animating() -> bool:
 
 
 was_live = animating()
-interval = live_seconds(was_live, LIVE_SECONDS)  # longer while a large class trains here
+interval = live_seconds(was_live)  # longer while a large class trains here
 
 
 @st.fragment(run_every=interval)
@@ -343,7 +340,7 @@ def live() -> None:
         graph(step, probs, note)
     if mode.shows("attention"):
         attention(step, replay)
-    if animating() != was_live or retuned(interval, LIVE_SECONDS):
+    if animating() != was_live or retuned(interval):
         st.rerun()  # started or finished (buttons, ticking), or a new redraw interval
 
 

@@ -38,6 +38,23 @@ def lr_traces(at) -> list[dict]:
             if t.get("name") == "learning rate"]
 
 
+def train_on_schedule(at, run, train_label: str, steps: int, *, peak: float, warmup: int,
+                      floor: float) -> dict:
+    """Press `train_label`, wait, and check every step's rate against nanoGPT's get_lr (decay
+    over `steps`) and the drawn learning-rate trace against the rates trained; returns it."""
+    button(at, train_label).click().run()
+    wait_done(at, run)
+    at.run()
+    snap = run.snapshot()
+    assert len(snap.steps) == steps
+    for step, lr in zip(snap.steps, snap.lrs, strict=True):
+        # StepEvent.step counts from 1: the rate of step s is get_lr(s - 1)
+        assert lr == pytest.approx(nanogpt_lr(step - 1, peak, warmup, steps, floor)), step
+    (trace,) = lr_traces(at)
+    assert array(trace["y"]) == pytest.approx(snap.lrs)  # drawn as trained
+    return trace
+
+
 @pytest.mark.parametrize("page, p, key, state", PAGES)
 def test_a_cosine_schedule_reaches_the_trainer_and_is_drawn_under_the_loss(page, p, key, state):
     with page_session(page, stop=(key,), session_state=state) as at:
@@ -51,16 +68,7 @@ def test_a_cosine_schedule_reaches_the_trainer_and_is_drawn_under_the_loss(page,
         run = run_of(at, key)
         cfg = run.trainer.config
         assert (cfg.schedule, cfg.warmup_steps, cfg.min_lr) == ("cosine", 4, 1e-3)
-        button(at, "Train").click().run()
-        wait_done(at, run)
-        at.run()
-        snap = run.snapshot()
-        assert len(snap.steps) == 20
-        for step, lr in zip(snap.steps, snap.lrs, strict=True):
-            # StepEvent.step counts from 1: the rate of step s is get_lr(s - 1)
-            assert lr == pytest.approx(nanogpt_lr(step - 1, 1e-2, 4, 20, 1e-3)), step
-        (trace,) = lr_traces(at)
-        assert array(trace["y"]) == pytest.approx(snap.lrs)  # drawn as trained
+        trace = train_on_schedule(at, run, "Train", 20, peak=1e-2, warmup=4, floor=1e-3)
         assert trace["yaxis"] == "y2"  # in its panel under the loss
 
 
@@ -110,16 +118,8 @@ def test_gpt1_pretraining_takes_the_schedule_and_keeps_its_model_on_a_bad_one():
         at.number_input(key="gpt1_min_lr").set_value(1e-4).run()
         assert not at.exception and not at.error, [e.value for e in at.error]
         run = at.session_state["gpt1_pre_run"]
-        button(at, "Train 12 steps").click().run()
-        wait_done(at, run)
-        at.run()
-        snap = run.snapshot()
-        assert len(snap.steps) == 12
-        for step, lr in zip(snap.steps, snap.lrs, strict=True):
-            assert lr == pytest.approx(nanogpt_lr(step - 1, PRETRAIN.learning_rate, 3, 12,
-                                                  1e-4)), step
-        (trace,) = lr_traces(at)
-        assert array(trace["y"]) == pytest.approx(snap.lrs)
+        train_on_schedule(at, run, "Train 12 steps", 12, peak=PRETRAIN.learning_rate, warmup=3,
+                          floor=1e-4)
         model = run.trainer.model
         at.number_input(key="gpt1_warmup").set_value(50).run()  # longer than the run
         assert not at.exception

@@ -108,10 +108,11 @@ REDRAW_BUDGET = redraw_budget_from_env()
 
 def redraw_interval(active: int, base: float = 0.5, budget: float = REDRAW_BUDGET,
                     current: float | None = None) -> float:
-    """Seconds between a live view's redraws when `active` models train (or wait) in this
-    process: `base` for a small class, doubled (up to 8x) as the class grows, so the redraws of
-    all sessions together stay near `budget` a second. Past that, the server cannot keep up:
-    requests pile up and every view stalls (measured: 20 sessions at 0.5 s each, none redrew).
+    """Seconds between a live view's redraws for a class of `active` sessions in this
+    process (those with a training page open, or training): `base` for a small class, doubled
+    (up to 8x) as the class grows, so the redraws of all sessions together stay near `budget`
+    a second. Past that, the server cannot keep up: requests pile up and every view stalls
+    (measured: 20 sessions at 0.5 s each, none redrew).
 
     current: the interval the view ticks at now. It only speeds up again once the class is
     clearly smaller (a quarter under the faster step's limit), so that a class whose size
