@@ -115,8 +115,11 @@ def measure(design: str, workload: str, sessions: int, seconds: float,
                  for s in shares]
         for p in procs:
             p.start()
-        for _ in procs:
-            ready.acquire()
+        for _ in procs:  # every worker built its trainers (never wait forever for one)
+            if not ready.acquire(timeout=120):
+                for p in procs:
+                    p.kill()
+                raise RuntimeError("a worker process did not get ready within 120 s")
         time.sleep(0.05 * sessions)
         go.set()
         got = [out.get(timeout=seconds + 120) for _ in procs]
