@@ -7,7 +7,7 @@ from pathlib import Path
 
 import streamlit as st
 
-import pages._preload  # noqa: F401  first: heavy imports once, and torch on one thread
+from pages import _warm
 from pages._catalog import CATALOG
 from pages._restart import restart_note
 
@@ -20,11 +20,16 @@ _cache = Path(__file__).parent / ".cache" / "tiktoken"
 if _cache.is_dir():
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(_cache))
 
-sections: dict[str, list[st.Page]] = {"": [
-    st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)]}
+home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
+sections: dict[str, list[st.Page]] = {"": [home]}
 for info in CATALOG:
     sections.setdefault(info.section, []).append(
         st.Page(info.path, title=info.title, icon=info.icon))
 page = st.navigation(sections)
 restart_note()  # a tab that comes back from a server that went away
+if page is not home:
+    _warm.wait()  # every other page draws figures: only once the heavy imports are complete
 page.run()
+# torch, pandas, plotly: imported in the background from the end of the first run, so that they
+# take nothing from the home page's own drawing and are ready (or nearly) by the next click
+_warm.start()

@@ -1,7 +1,9 @@
 """Parts 3 and 4: the real app (`streamlit run app.py`) in a real browser (Debian's Chromium).
 
 Measured:
-  startup      `streamlit run app.py` started -> the home page drawn in the browser
+  startup      `streamlit run app.py` started -> the home page drawn in the browser; then,
+               a second after (a user's reaction), every page's first visit since the start:
+               its link clicked -> its title drawn and the app idle
   page switch  click in the sidebar -> the other page drawn (Home <-> Baby GPT)
   redraw       while training, for 8 and 64 states: the browser asks for a redraw (the live
                fragment's timer, every 0.5 s) -> the new step's text is on the page -> the
@@ -241,8 +243,12 @@ def redraw_latencies(sends: list[float], mk: list[list]) -> dict[str, list[float
 # --- the parts -------------------------------------------------------------------------------
 def measure_startup(browser, runs: int) -> dict[str, Any]:
     """`streamlit run app.py` -> home page drawn, with the browser opening the URL at once
-    (retrying until the server answers), as a user who starts the app and its tab together."""
-    healthy, drawn, idle_rss = [], [], []
+    (retrying until the server answers), as a user who starts the app and its tab together;
+    then each page's first visit since the server started, in the navigation's order."""
+    from pages._catalog import CATALOG
+
+    healthy, drawn = [], []
+    visits: dict[str, list[float]] = {info.title: [] for info in CATALOG}
     for _ in range(runs):
         port = free_port()
         url = f"http://127.0.0.1:{port}"
@@ -269,12 +275,28 @@ def measure_startup(browser, runs: int) -> dict[str, Any]:
             wait_ready(page)
             drawn.append(time.perf_counter() - t0)
             healthy.append(t_health[0] - t0)
+            page.wait_for_timeout(1000)
+            for info in CATALOG:
+                visits[info.title].append(first_visit(page, info.title))
         finally:
             ctx.close()
-            idle_rss.append(rss_mb(proc.pid))
             stop_streamlit(proc)
     return {"server_answers_s": summarize(healthy), "first_page_drawn_s": summarize(drawn),
-            "samples_first_page_drawn_s": drawn}
+            "samples_first_page_drawn_s": drawn,
+            "first_visit_s": {k: summarize(v) for k, v in visits.items()},
+            "samples_first_visit_s": visits}
+
+
+def first_visit(page, title: str) -> float:
+    """Seconds from clicking a page's link to its own title drawn and the app idle."""
+    before = page.locator("h1").first.text_content()
+    t0 = time.perf_counter()
+    page.locator(NAV, has_text=title).first.click(force=True)
+    page.wait_for_function(
+        "(t) => { const h = document.querySelector('h1'); return h && h.textContent !== t; }",
+        arg=before, timeout=60_000, polling="raf")
+    wait_ready(page)
+    return time.perf_counter() - t0
 
 
 def measure_page_switch(page, runs: int) -> dict[str, Any]:

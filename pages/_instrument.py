@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
-from gptviz.live import LiveRun
+if TYPE_CHECKING:  # the home page imports this module and must draw without torch
+    from gptviz.live import LiveRun
 
 PRESENT_FONT_SCALE = 1.35  # figure text in presenter mode, against the normal size
 PLAY_SECONDS = 0.3  # one frame of the timeline's replay

@@ -1,6 +1,8 @@
-"""Heavy imports, done once and fully before any page draws, and torch's thread count.
+"""Heavy imports and first-use costs, done once and fully before any page but the home page
+draws, and torch's thread count.
 
-app.py imports this module first.
+pages/_warm.py imports this module in a background thread from the first visit; app.py waits
+for it before running any page but the home page.
 
 When a class opens the app at once, each browser session runs app.py in its own thread. Two
 threads importing pandas (or torch) at the same time can trip CPython's import deadlock
@@ -25,3 +27,18 @@ get_module("pandas")  # plotly's own lazy lookup, now answered from a complete m
 # responsive while several students train at once (and avoids OpenMP threads spinning against
 # each other, which made small models 30-100x slower here; see README, Benchmarks).
 torch.set_num_threads(1)
+
+# First uses that cost more than a page's whole run, paid here instead of on the first visit:
+# torch's optimisers import torch._dynamo (and sympy) on the first construction, about 2 s here;
+# plotly loads its default template and validators on the first figure, about 0.5 s.
+_w = torch.nn.Linear(2, 2)
+_opt = torch.optim.AdamW(_w.parameters())
+_w(torch.zeros(1, 2)).sum().backward()
+_opt.step()
+plotly.graph_objects.Figure(plotly.graph_objects.Scatter(x=[0], y=[0])).update_layout(
+    title="warm-up").to_plotly_json()
+del _w, _opt
+
+# The library's own modules every training page imports (plotly figure builders, the live run)
+import gptviz.live  # noqa: E402, F401
+import gptviz.viz.chain  # noqa: E402, F401

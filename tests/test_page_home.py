@@ -28,18 +28,23 @@ def test_home_page_links_to_every_page():
 
 
 def test_the_app_runs_torch_on_one_thread_and_preloads_pandas_for_plotly():
-    """app.py's first import (pages/_preload.py): torch on one thread for every thread started
-    afterwards (LiveRun's trainers; the README's measured setting), and plotly's lazy pandas
-    lookup answered from a fully imported module."""
+    """The heavy imports app.py starts in the background (pages/_warm.py, pages/_preload.py):
+    torch on one thread for every thread started afterwards (LiveRun's trainers; the README's
+    measured setting), and plotly's lazy pandas lookup answered from a fully imported module."""
     import sys
     import threading
 
     import torch
 
+    from pages import _warm
+
+    _warm.start()
+    _warm.wait()  # the background import (started by an earlier test) has ended: run it anew
     torch.set_num_threads(2)
     sys.modules.pop("pages._preload", None)
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60).run()
     assert not at.exception
+    _warm.wait()
     seen: list[int] = []
     trainer_like = threading.Thread(target=lambda: seen.append(torch.get_num_threads()))
     trainer_like.start()
@@ -49,6 +54,37 @@ def test_the_app_runs_torch_on_one_thread_and_preloads_pandas_for_plotly():
 
     assert get_module("pandas") is sys.modules["pandas"]
     assert hasattr(sys.modules["pandas"], "Series")
+
+
+# Run in a fresh interpreter: this test process has long imported torch. The background
+# warm-up is switched off so that what the page itself imports is what is seen.
+_FRESH = """
+import sys
+from streamlit.testing.v1 import AppTest
+import pages._warm as warm
+warm.start = lambda: None
+at = AppTest.from_file("app.py", default_timeout=60)
+at.run()
+assert not at.exception, at.exception
+print("HOME", sorted(m for m in ("torch", "pandas", "pages._preload") if m in sys.modules))
+at.switch_page("pages/tokenizers.py").run()
+assert not at.exception, at.exception
+print("PAGE", "pages._preload" in sys.modules)
+"""
+
+
+def test_the_home_page_draws_without_torch_and_other_pages_wait_for_it():
+    """First paint: the home page imports neither torch nor pandas (they load in the
+    background meanwhile), and a page that draws figures runs only after the heavy imports
+    are complete (the guard against plotly reading a half-imported pandas)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _FRESH], cwd=ROOT, capture_output=True,
+                         text=True, timeout=180)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "HOME []" in out.stdout, out.stdout
+    assert "PAGE True" in out.stdout, out.stdout
 
 
 def test_a_presenter_link_to_a_page_without_a_live_view_says_so():
