@@ -219,3 +219,18 @@ def test_prompt_encoding_messages(model: GPT) -> None:
         encode_prompt(tok, "abz")
     text = generate_text(model, tok, "abc", 5, greedy=True)
     assert text.startswith("abc") and len(text) == 8
+
+
+@pytest.mark.parametrize("dropout", [0.0, 0.5])
+def test_generation_in_training_mode_draws_what_eval_mode_draws_and_keeps_the_mode(dropout):
+    # a page generates from a model that is training (dropout on): the draws must be the eval
+    # model's, and the model must be left training
+    torch.manual_seed(3)
+    m = GPT(GPTConfig(vocab_size=7, block_size=4, n_layer=1, n_head=2, n_embd=16,
+                      dropout=dropout))
+    m.eval()
+    expect = [s.token for s in generate_steps(m, [1, 2], 12, seed=5)]
+    m.train()
+    got = [s.token for s in generate_steps(m, [1, 2], 12, seed=5)]
+    assert got == expect
+    assert m.training and all(mod.training for mod in m.modules())
