@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages._catalog import CATALOG
+from pages._client_warm import warm_browser
 from pages._entry import enter_through_app  # noqa: E402
 from pages._instrument import no_live_view_here
 
@@ -33,3 +34,5 @@ st.markdown(
     "data's own frequencies, and the attention heatmaps show which earlier tokens each position "
     "reads. Every page explains its figures underneath them."
 )
+
+warm_browser()  # the chart code loads in this tab while the home page is read (draws nothing)

@@ -101,3 +101,23 @@ def test_a_direct_link_as_the_first_visit_still_enters_through_app_py(browser_pa
         assert "/baby_gpt?" in page.url and "baby_context=4" in page.url
         expect(page.get_by_label("Context length T")).to_have_value("4")  # the link's setting
         assert_no_exception(page)
+
+
+def test_the_home_page_loads_the_chart_code_in_the_background_and_shows_nothing_for_it(
+        app_server, browser_page):
+    """pages/_client_warm.py: while the home page is read, the browser fetches Streamlit's
+    plotly and graphviz chunks (no chart is on the page), so a training page's first charts do
+    not wait for them; the component takes no room on the page."""
+    page = browser_page
+    page.goto(app_server)
+    wait_ready(page)
+    assert page.locator(".js-plotly-plot, [data-testid='stGraphVizChart']").count() == 0
+    page.wait_for_function(
+        """() => { const n = performance.getEntriesByType('resource').map(e => e.name);
+                   return ['PlotlyChart', 'GraphVizChart'].every(
+                       c => n.some(u => u.includes('/static/js/' + c + '.'))); }""",
+        timeout=15_000)
+    warm = page.locator(".st-key-gptviz_client_warm")
+    assert warm.count() == 1
+    box = warm.bounding_box()
+    assert box is not None and box["height"] <= 1, box
