@@ -372,9 +372,12 @@ def _show_effects(key: str, run: LiveRun, task: Task, step: int, whole: GPT, bat
         means = _means(key, run, task)[1] if mode == "mean" else None
         effects = memo(f"{key}_abl_effects_{mode}", (run, step, digest),
                        lambda: part_effects(whole, batches["train"], mode, means))
-    st.plotly_chart(part_effects_figure(
-        effects, title=f"Loss increase with one part off ({mode} ablation), step {step:,}",
-        font_scale=font_scale), key=f"{key}_abl_effects", theme=None)
+    # memoised like the effects: every full rerun (each click on the page) drew it anew
+    fig = memo(f"{key}_abl_effects_fig", (run, step, digest, mode, font_scale),
+               lambda: part_effects_figure(
+                   effects, title=f"Loss increase with one part off ({mode} ablation), "
+                                  f"step {step:,}", font_scale=font_scale))
+    st.plotly_chart(fig, key=f"{key}_abl_effects", theme=None)
     st.markdown(EFFECTS_HOW_TO_READ)
 
 

@@ -403,10 +403,13 @@ def walk_tab() -> None:
                 "leaves, so the long run depends on where it starts. Shown: starting from "
                 f"{names[full[0]]}.")
     freq = data_frequencies(task.examples["train"][0], states)
-    st.plotly_chart(stationary_figure([names[i] for i in full], pi, freq,
-                                      title="In the long run: the chain (computed exactly) "
-                                            "against the data", font_scale=mode.font_scale),
-                    key=f"{P}_stationary", theme=None)
+    # a validated figure costs tens of ms: rebuilt only when what it shows changes
+    fig = memo("baby_stationary", (tuple(names[i] for i in full), pi.tobytes(), freq.tobytes(),
+                                   mode.font_scale),
+               lambda: stationary_figure([names[i] for i in full], pi, freq,
+                                         title="In the long run: the chain (computed exactly) "
+                                               "against the data", font_scale=mode.font_scale))
+    st.plotly_chart(fig, key=f"{P}_stationary", theme=None)
 
 
 def take_walk(start: int, tau: float, steps: int) -> None:
