@@ -40,13 +40,13 @@ def clean_name(raw: str, max_chars: int) -> str:
     text = " ".join(str(raw).split())
     if not text:
         raise BadName("Type a display name: the class sees it on the leaderboard.")
-    if len(text) > max_chars:
-        raise BadName(f"A display name has at most {max_chars} characters; this one has "
-                      f"{len(text):,}.")
     for c in text:
         if not (unicodedata.category(c)[0] in "LMN" or c in NAME_PUNCTUATION):
             raise BadName("A display name may hold letters, digits, spaces and the marks "
                           ". - ' only (no markup or symbols).")
+    if len(text) > max_chars:
+        raise BadName(f"A display name has at most {max_chars} characters; this one has "
+                      f"{len(text):,}.")
     if not any(unicodedata.category(c)[0] in "LN" for c in text):
         raise BadName("A display name needs at least one letter or digit.")
     return text
