@@ -15,7 +15,7 @@ import segno
 import streamlit as st
 
 from gptviz.live.runs import escape_markdown
-from gptviz.rooms import RoomError, RoomExpired, RoomNotFound, clean_code
+from gptviz.rooms import RoomError, RoomExpired, RoomNotFound, clean_code, clean_name
 from gptviz.rooms.board import Board, boards
 from gptviz.viz.room import room_figure
 from pages._entry import enter_through_app  # noqa: E402
@@ -129,6 +129,19 @@ def entry() -> None:
                            f"{room_store().limits.max_name_chars} characters.")
         st.button("Join", icon=":material/login:", key=f"{P}_join", on_click=join_room,
                   type="primary")
+        typed_problems()
+
+
+def typed_problems() -> None:
+    """Say at once what is wrong with a typed code or name (Join says it again)."""
+    limit = room_store().limits.max_name_chars
+    for key, check in ((f"{P}_code", clean_code), (f"{P}_name", lambda n: clean_name(n, limit))):
+        value = str(st.session_state.get(key) or "")
+        if value.strip():
+            try:
+                check(value)
+            except RoomError as e:
+                st.error(escape_markdown(str(e)))
 
 
 def code_panel(code: str) -> None:
