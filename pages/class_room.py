@@ -31,7 +31,7 @@ PAGE = "class_room"
 REFRESH_SECONDS = 3.0  # the board redraws this often (longer while a large class trains here)
 PAGES = {"baby_gpt": "Baby GPT", "text_model": "Train on text", "tasks": "Sorting & addition"}
 CODE_CSS = """<style>
-.gptviz-room-code {font: 700 9rem/1.05 ui-monospace, 'DejaVu Sans Mono', monospace;
+.gptviz-room-code {font: 700 7.5rem/1.05 ui-monospace, 'DejaVu Sans Mono', monospace;
   letter-spacing: 0.12em; color: #111827; margin: 0.1em 0 0.2em 0; white-space: nowrap;}
 </style>"""
 
@@ -148,19 +148,19 @@ def code_panel(code: str) -> None:
     """The code in large type and a QR code of the join link, for the projector."""
     code = clean_code(code)  # the six characters of the code alphabet: safe in HTML below
     link = page_url(PAGE, {"room": code})
-    left, right = st.columns([3, 1], vertical_alignment="center")
+    left, right = st.columns([4, 1], vertical_alignment="center")
     with left:
         st.markdown("Join at **Class room** with the code")
         st.html(f'{CODE_CSS}<div class="gptviz-room-code" data-testid="room-code">{code}</div>')
         st.code(link, language=None)
     with right:
         qr = segno.make(link, error="m")
-        st.image(qr.svg_inline(scale=6, border=2), caption="Scan to join", width=220)
+        st.image(qr.svg_inline(scale=6, border=2), caption="Scan to join", width=190)
     host = urlsplit(link).hostname or ""
     if host in ("localhost", "127.0.0.1", "::1"):
-        st.warning("This link names this computer itself (localhost): students' devices cannot "
-                   "reach it. Open the app at this computer's network address (e.g. "
-                   "http://192.168.1.20:8501) and the link and QR code follow.")
+        st.warning(f"This link names this computer itself ({host}): students' devices cannot "
+                   "reach it. Open the app at this computer's network address (such as "
+                   "`http://192.168.1.20:8501`) and the link and QR code follow.")
 
 
 def teacher_controls(code: str, closed: bool) -> None:
@@ -185,7 +185,7 @@ def board_rows(board: Board) -> list[dict[str, str]]:
         score = "–" if s.score is None else (f"{100 * s.score:.1f}%" if percent
                                               else f"{s.score:.4f}")
         rows.append({"rank": "–" if s.rank is None else str(s.rank),
-                     "name": escape_markdown(r.name), board.measure: score,
+                     "name": escape_markdown(r.name), board.label: score,
                      "steps": f"{r.steps:,}",
                      "settings": f"[open]({page_url(r.page, r.settings)})"})
     return rows
@@ -214,7 +214,7 @@ def room_board(code: str) -> None:
             where = PAGES.get(b.page, b.page)
             st.markdown(f"#### {escape_markdown(where)}: {escape_markdown(b.task_label)}")
             better = "higher is better" if b.higher_is_better else "lower is better"
-            st.caption(f"Ranked by {b.measure} ({better}). 'open' opens the run's settings "
+            st.caption(f"Ranked by {b.label} ({better}). 'open' opens the run's settings "
                        "on its page (a share link: the same settings and seed).")
             left, right = st.columns([2, 3])
             left.table(board_rows(b), hide_index=True)

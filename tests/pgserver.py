@@ -17,6 +17,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -50,6 +51,15 @@ class PostgresServer:
     @property
     def url(self) -> str:
         return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/postgres"
+
+    def fresh_database(self) -> str:
+        """A new, empty database on this server; its URL (each test its own tables)."""
+        import psycopg
+
+        name = f"t_{uuid.uuid4().hex[:12]}"
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return self.url.rsplit("/", 1)[0] + f"/{name}"
 
     def _as_postgres(self, *args: str, timeout: float = 60) -> None:
         cmd = list(args)

@@ -146,7 +146,7 @@ def test_the_teacher_opens_shows_closes_and_deletes_a_room(db):
     assert not at.exception
     key = at.session_state["gptviz_room_teacher"]
     html = " ".join(h.proto.body for h in at.get("html"))
-    assert f">{key.code}</div>" in html and "font: 700 9rem" in html  # large, for a projector
+    assert f">{key.code}</div>" in html and "font: 700 7.5rem" in html  # large, for a projector
     (qr,) = at.get("image")
     assert "image/svg+xml" in str(qr.proto) or ".svg" in str(qr.proto), "no QR code (SVG)"
     assert any(f"class_room?room={key.code}" in c.value for c in at.code)

@@ -5,10 +5,8 @@ RoomError with its sentence; time is a fake clock the tests move."""
 from __future__ import annotations
 
 import threading
-import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 
 from gptviz.config import ConfigError, RoomLimits
@@ -56,11 +54,7 @@ class Clock:
 
 
 def fresh_pg_database(server) -> str:
-    """A new, empty database on the session's PostgreSQL server; its URL."""
-    name = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server.url, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    return server.url.rsplit("/", 1)[0] + f"/{name}"
+    return server.fresh_database()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -27,6 +27,7 @@ class Board:
     page: str
     task_label: str
     measure: str  # "held-out accuracy", "validation loss", "training loss"
+    label: str  # the measure in the page's words ("loss on all windows" on Baby GPT)
     higher_is_better: bool
     standings: list[Standing]
 
@@ -66,5 +67,9 @@ def boards(runs: Sequence[RoomRun]) -> list[Board]:
         scored.sort(key=lambda r, m=measure, h=higher: _order(r, m, h))
         standings = [Standing(i + 1, r, _score(r, measure)) for i, r in enumerate(scored)]
         standings += [Standing(None, r, None) for r in rest]
-        out.append(Board(page, group[0].task_label, measure, higher, standings))
+        label = measure
+        if measure == "training loss":  # the pages' own name for it, where they agree
+            names = {r.curve_name for r in group} - {"batch loss"}
+            label = names.pop() if len(names) == 1 else measure
+        out.append(Board(page, group[0].task_label, measure, label, higher, standings))
     return out
