@@ -164,8 +164,10 @@ def post_to_room(page: str, run: LiveRun, specs: Mapping[str, Param], *,
                  task_label: str | None = None, train_name: str = "training loss") -> None:
     """Post `run` to this session's room while it trains (see the module's docstring).
     page: this page's file stem ("baby_gpt"): the room links each run to it."""
-    if member() is None and _state(page).problem is None:
-        return
+    if member() is None:
+        earlier = st.session_state.get(POSTS_KEY, {}).get(page)
+        if earlier is None or earlier.problem is None:
+            return  # not in a room, and nothing to say about one
     state = _state(page)
     key = state.keys.get(run)
     unposted = key is None or state.posted.get(key) != run.snapshot().step
