@@ -173,7 +173,8 @@ def teacher_controls(code: str, closed: bool) -> None:
                   on_click=delete_room)
     c3.button("Leave this view", icon=":material/logout:", key=f"{P}_leave_teacher",
               on_click=leave, args=(TEACHER_KEY,),
-              help="Back to the start; the room goes on (its code still works).")
+              help="Back to the start. The room goes on until it expires, but this tab can "
+                   "no longer close or delete it (neither can a reload: keep this tab open).")
 
 
 def board_rows(board: Board) -> list[dict[str, str]]:

@@ -257,3 +257,41 @@ def test_a_deleted_room_ends_the_membership_with_a_note(db):
     finally:
         at.session_state["baby_run"].pause()
         st.cache_resource.clear()
+
+
+@pytest.mark.parametrize("page, run_key, setup, measure", [
+    ("tasks", "tasks_sorting_run", {"tasks_task": "sorting", "tasks_steps": 30}, "accuracy"),
+    ("text_model", "text_run", {"text_steps": 20}, "val_loss"),
+])
+def test_text_and_tasks_post_their_runs_with_their_own_figures(db, page, run_key, setup,
+                                                               measure):
+    s = store_of(db)
+    key = s.open_room()
+    ana = s.join(key.code, "Ana")
+    at = open_page(page, session_state={"gptviz_room_member": ana, **setup})
+    try:
+        assert not at.exception
+        if page == "text_model":
+            at.selectbox(key="text_preset").set_value("Tiny").run()
+            at.number_input(key="text_steps").set_value(20).run()
+            at.number_input(key="text_eval").set_value(10).run()
+        run = at.session_state[run_key]
+        button(at, "Train").click().run()
+        wait_done(at, run, timeout=120)
+        time.sleep(POST_SECONDS)
+        at.run()
+        assert not at.exception
+        (posted,) = s.runs(key.code)
+        assert (posted.name, posted.page, posted.steps) == ("Ana", page, run.trainer.step_count)
+        last = run.snapshot().evals[-1]
+        if measure == "accuracy":
+            assert posted.accuracy == pytest.approx(last.metrics["accuracy"])
+            assert posted.settings.get("tasks_task") == "sorting"
+        else:
+            assert posted.val_loss == pytest.approx(last.val_loss)
+            assert posted.curve_name == "validation loss"
+        board = room_page(gptviz_room_teacher=key).table[0].value
+        assert list(board["name"]) == ["Ana"]
+    finally:
+        at.session_state[run_key].pause()
+        st.cache_resource.clear()
