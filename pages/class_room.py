@@ -248,7 +248,9 @@ if key is not None:
     except RoomError as e:
         st.warning(escape_markdown(str(e)))
         closed = True
-    code_panel(key.code)
+    if st.toggle("Show the join code", value=True, key=f"{P}_show_code",
+                 help="Off: the board takes the screen (the code stays in the caption below)."):
+        code_panel(key.code)
     teacher_controls(key.code, closed)
     room_board(key.code)
 elif who is not None:

@@ -295,3 +295,12 @@ def test_text_and_tasks_post_their_runs_with_their_own_figures(db, page, run_key
     finally:
         at.session_state[run_key].pause()
         st.cache_resource.clear()
+
+
+def test_the_teacher_can_hide_the_code_so_the_board_takes_the_screen(db):
+    key = store_of(db).open_room()
+    at = room_page(gptviz_room_teacher=key)
+    assert at.get("html") and at.get("image")
+    at.toggle(key="room_show_code").set_value(False).run()
+    assert not at.exception and not at.get("html") and not at.get("image")
+    assert any(f"Room {key.code}" in c.value for c in at.caption)  # the code is still there

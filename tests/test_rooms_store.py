@@ -378,3 +378,25 @@ def test_the_database_and_limits_come_from_the_environment(tmp_path):
         limits_from_env({"GPTVIZ_ROOM_HOURS": "soon"})
     with pytest.raises(ConfigError):
         limits_from_env({"GPTVIZ_ROOM_SIZE": "0"})
+
+
+# --- the schema's version -------------------------------------------------------------------
+def test_an_older_schema_is_migrated_and_a_newer_one_refused(db_url, clock, monkeypatch):
+    from sqlalchemy import text
+
+    from gptviz.rooms import schema
+
+    old = make_store(db_url, clock)
+    key = old.open_room()
+    old.dispose()
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 2)
+    monkeypatch.setattr(schema, "MIGRATIONS", {1: ["ALTER TABLE rooms ADD COLUMN note TEXT"]})
+    new = make_store(db_url, clock)
+    assert new.schema_version() == 2
+    assert new.room(key.code).code == key.code  # the rooms survived the upgrade
+    with new._tx() as conn:
+        assert conn.execute(text("SELECT note FROM rooms")).scalar() is None  # the new column
+    new.dispose()
+    monkeypatch.setattr(schema, "SCHEMA_VERSION", 1)
+    with pytest.raises(StoreUnavailable, match="newer gptviz \\(schema 2"):
+        make_store(db_url, clock).room(key.code)
