@@ -28,6 +28,7 @@ no_live_view_here()
 
 P = "room"
 PAGE = "class_room"
+CHART_RUNS = 20  # curves drawn per chart (the best ones): more is a tangle, and slow to send
 REFRESH_SECONDS = 3.0  # the board redraws this often (longer while a large class trains here)
 PAGES = {"baby_gpt": "Baby GPT", "text_model": "Train on text", "tasks": "Sorting & addition"}
 CODE_CSS = """<style>
@@ -219,10 +220,13 @@ def room_board(code: str) -> None:
                        "on its page (a share link: the same settings and seed).")
             left, right = st.columns([2, 3])
             left.table(board_rows(b), hide_index=True)
-            curves = [(s.run.name, s.run.curve) for s in b.standings]
+            drawn = b.standings[:CHART_RUNS]
+            curves = [(s.run.name, s.run.curve) for s in drawn]
             names = {s.run.curve_name for s in b.standings}
             y = names.pop() if len(names) == 1 else "loss (nats)"
-            right.plotly_chart(room_figure(curves, title=f"Every run: {y}", y_title=y),
+            title = (f"Every run: {y}" if len(drawn) == len(b.standings)
+                     else f"The best {len(drawn)} of {len(b.standings)} runs: {y}")
+            right.plotly_chart(room_figure(curves, title=title, y_title=y),
                                key=f"{P}_chart_{i}", theme=None)
 
     view()

@@ -304,3 +304,21 @@ def test_the_teacher_can_hide_the_code_so_the_board_takes_the_screen(db):
     at.toggle(key="room_show_code").set_value(False).run()
     assert not at.exception and not at.get("html") and not at.get("image")
     assert any(f"Room {key.code}" in c.value for c in at.caption)  # the code is still there
+
+
+def test_a_large_group_draws_its_best_runs_and_lists_them_all(db):
+    from pages.class_room import CHART_RUNS
+
+    s = store_of(db, limits=RoomLimits(posts_per_second=100))
+    key = s.open_room()
+    n = CHART_RUNS + 3
+    for i in range(n):
+        s.post_run(s.join(key.code, f"S{i}"), RunPost(
+            "r", "text_model", "text:1", "docs", {}, "validation loss", [(1, 3.0), (2, 1.0)],
+            2, 1.0, 1.0 + i / 100))
+    at = room_page(gptviz_room_teacher=key)
+    assert not at.exception
+    assert len(at.table[0].value) == n
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    assert [t["name"] for t in spec["data"]] == [f"S{i}" for i in range(CHART_RUNS)]
+    assert f"The best {CHART_RUNS} of {n} runs" in spec["layout"]["title"]["text"]

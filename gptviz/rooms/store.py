@@ -31,7 +31,13 @@ from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, func, select
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError, IntegrityError, NoSuchModuleError
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    IntegrityError,
+    NoSuchModuleError,
+    SQLAlchemyError,
+)
 
 from gptviz.config import ConfigError, RoomLimits
 from gptviz.rooms import schema
@@ -165,8 +171,9 @@ class RoomStore:
 
     # --- connections -------------------------------------------------------------------------
     @contextmanager
-    def _tx(self, write: bool = False) -> Iterator[Connection]:
-        """A transaction, with every database error turned into a sentence."""
+    def _tx(self, write: bool = False, clashes: bool = False) -> Iterator[Connection]:
+        """A transaction, with every database error turned into a sentence; clashes: let an
+        IntegrityError (a unique key taken meanwhile) through, for the caller to say why."""
         self._start()
         assert self._engine is not None
         try:
@@ -177,13 +184,17 @@ class RoomStore:
         except RoomError:
             raise
         except IntegrityError:
-            raise
-        except DBAPIError as e:
+            if clashes:
+                raise
+            log.exception("gptviz rooms: unexpected integrity error")
+            raise StoreUnavailable("The class-room database refused this change just now; "
+                                   "it is tried again.") from None
+        except SQLAlchemyError as e:  # DBAPIError, a pool that timed out, ...
             raise self._down(e) from None
 
-    def _down(self, e: DBAPIError) -> StoreUnavailable:
-        log.warning("gptviz rooms: database error: %s", e.orig)
-        if _read_only(e):
+    def _down(self, e: SQLAlchemyError) -> StoreUnavailable:
+        log.warning("gptviz rooms: database error: %s", getattr(e, "orig", e))
+        if isinstance(e, DBAPIError) and _read_only(e):
             return StoreReadOnly("The class-room database is read-only just now: rooms can be "
                                  "looked at but not opened, joined or posted to.")
         return StoreUnavailable("The class-room database cannot be reached just now (it may be "
@@ -200,7 +211,7 @@ class RoomStore:
                 self._engine = make_engine(self.url)
             try:
                 self._create_schema()
-            except DBAPIError as e:
+            except SQLAlchemyError as e:
                 raise self._down(e) from None
             self._ready = True
 
@@ -244,7 +255,7 @@ class RoomStore:
         for _ in range(20):  # 32^6 codes: a clash is rare, two in a row rarer still
             code = new_code()
             try:
-                with self._tx(write=True) as conn:
+                with self._tx(write=True, clashes=True) as conn:
                     self._purge(conn, now)
                     conn.execute(schema.rooms.insert().values(
                         code=code, teacher_token=_digest(token), created_at=now,
@@ -309,7 +320,7 @@ class RoomStore:
         name = clean_name(name, self.limits.max_name_chars)
         token = secrets.token_urlsafe(24)
         try:
-            with self._tx(write=True) as conn:
+            with self._tx(write=True, clashes=True) as conn:
                 row = self._room_row(conn, code, lock=True)  # joins to one room queue here
                 if row.closed:
                     raise RoomClosed(f"Room {code} is closed: the teacher is not taking new "
