@@ -17,7 +17,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import streamlit as st
 from streamlit.logger import get_logger
@@ -86,13 +86,13 @@ class _PostState:
     last_try: float = 0.0
     problem: str | None = None  # a sentence while posting does not work
     down: bool = False  # the database was unavailable: try again after RETRY_SECONDS
-    stopped: set[str] | None = None  # run keys the room refused for good (too many runs)
+    stopped: set[str] = field(default_factory=set)  # run keys refused for good (too many runs)
 
 
 def _state(page: str) -> _PostState:
     posts = st.session_state.setdefault(POSTS_KEY, {})
     if page not in posts:
-        posts[page] = _PostState(weakref.WeakKeyDictionary(), {}, stopped=set())
+        posts[page] = _PostState(weakref.WeakKeyDictionary(), {})
     return posts[page]
 
 
@@ -126,7 +126,7 @@ def _try_post(page: str, run: LiveRun, specs: Mapping[str, Param], task_label: s
     if key is None:
         key = state.keys[run] = uuid.uuid4().hex
     snap = run.snapshot()
-    if not snap.step or state.posted.get(key) == snap.step or key in (state.stopped or set()):
+    if not snap.step or state.posted.get(key) == snap.step or key in state.stopped:
         return
     now = time.monotonic()
     wait = RETRY_SECONDS if state.down else POST_SECONDS
@@ -145,7 +145,6 @@ def _try_post(page: str, run: LiveRun, specs: Mapping[str, Param], task_label: s
             f"{who.code} when the database is back.")
         return
     except TooManyRuns as e:
-        assert state.stopped is not None
         state.stopped.add(key)
         state.problem = f"{e} Your model is fine and keeps training here."
         return
@@ -170,8 +169,10 @@ def post_to_room(page: str, run: LiveRun, specs: Mapping[str, Param], *,
             return  # not in a room, and nothing to say about one
     state = _state(page)
     key = state.keys.get(run)
-    unposted = key is None or state.posted.get(key) != run.snapshot().step
-    ticking = member() is not None and (run.running or unposted)
+    step = run.snapshot().step
+    unposted = step > 0 and (key is None or state.posted.get(key) != step) and (
+        key not in state.stopped)
+    ticking = member() is not None and (run.running or unposted)  # idle and posted: no ticks
 
     @st.fragment(run_every=POST_SECONDS if ticking else None)
     def poster() -> None:
