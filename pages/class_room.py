@@ -165,7 +165,9 @@ def code_panel(code: str) -> None:
 
 
 def teacher_controls(code: str, closed: bool) -> None:
-    c1, c2, c3 = st.columns([1, 2, 1], vertical_alignment="center")
+    box = st.expander(f"Close or delete room {code}" + (" (closed)" if closed else ""),
+                      icon=":material/settings:")
+    c1, c2, c3 = box.columns([1, 2, 1], vertical_alignment="center")
     c1.button("Close the room", icon=":material/lock:", key=f"{P}_close", on_click=close_room,
               disabled=closed, help="Nobody can join or post any more; the board stays.")
     with c2:

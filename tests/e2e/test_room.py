@@ -13,6 +13,7 @@ from .harness import (
     REPO_ROOT,
     assert_no_exception,
     save_screenshot,
+    set_number,
     streamlit_server,
     wait_ready,
     wait_training_finished,
@@ -66,6 +67,7 @@ def test_teacher_opens_student_joins_trains_and_the_board_shows_them(
             wait_ready(student)
             expect(student.get_by_text(re.compile(f"Class room {code}: posting this run as"))
                    ).to_be_visible(timeout=20_000)
+            set_number(student, "Layers", 2)  # a setting of this run, for its share link
             student.get_by_role("button", name=re.compile(r"Train [\d,]+ step")).first.click()
             wait_training_finished(student)
             expect(student.get_by_text(re.compile(r"\(step 50 posted\)"))).to_be_visible(
@@ -80,8 +82,22 @@ def test_teacher_opens_student_joins_trains_and_the_board_shows_them(
             expect(table).to_contain_text(re.compile(r"\d\.\d{4}"))
             expect(teacher.locator(".js-plotly-plot").first).to_be_visible()
             assert_no_exception(teacher)
-            teacher.screenshot(path=str(save_dir() / f"room_teacher_{backend}_board.png"))
             save_screenshot(teacher, f"room_teacher_{backend}_full")
+            # the code hidden, the board takes the projector: the student's row in view
+            teacher.get_by_text("Show the join code").click()
+            wait_ready(teacher)
+            expect(teacher.locator(".gptviz-room-code")).to_have_count(0)
+            row = teacher.locator("[data-testid='stTable']").first.get_by_text(STUDENT)
+            expect(row).to_be_in_viewport()
+            teacher.screenshot(path=str(save_dir() / f"room_teacher_{backend}_board.png"))
+            # the row's link opens that run's settings on its page
+            href = table.locator("a", has_text="open").first.get_attribute("href") or ""
+            assert f"{url}/baby_gpt?" in href and "baby_layers=2" in href, href
+            shared = teacher_ctx.new_page()
+            shared.goto(href)
+            wait_ready(shared)
+            expect(shared.get_by_role("spinbutton", name="Layers", exact=True)).to_have_value("2")
+            assert_no_exception(shared)
         finally:
             teacher_ctx.close()
             student_ctx.close()
