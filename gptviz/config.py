@@ -157,6 +157,32 @@ class TrainConfig:
         return cls(**{k: v for k, v in d.items() if k in known})
 
 
+@dataclass(frozen=True)
+class RoomLimits:
+    """What one class room allows (gptviz/rooms): enough for a class, too little for a flood."""
+
+    max_members: int = 60  # students in one room
+    max_runs_per_member: int = 10  # runs one student may post to a room
+    posts_per_second: float = 1.0  # posts one student may make a second (the pages post every 2 s)
+    max_name_chars: int = 24  # a display name's length: fits a leaderboard and a legend
+    room_hours: float = 4.0  # a room expires this long after it was opened: a school day
+    curve_points: int = 200  # points kept of a posted loss curve (thinned evenly)
+
+    def validate(self) -> RoomLimits:
+        checks = [
+            (1 <= self.max_members <= 10_000, "A room holds 1 to 10,000 students."),
+            (1 <= self.max_runs_per_member <= 1_000, "A student posts 1 to 1,000 runs."),
+            (0.01 <= self.posts_per_second <= 100, "Posts per second must be 0.01 to 100."),
+            (1 <= self.max_name_chars <= 100, "A name's limit must be 1 to 100 characters."),
+            (0.01 <= self.room_hours <= 24 * 30, "A room lasts 0.01 hours to 30 days."),
+            (2 <= self.curve_points <= 2_000, "A posted curve keeps 2 to 2,000 points."),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise ConfigError(message)
+        return self
+
+
 # Document 000: Karpathy's "baby GPT" as a finite-state Markov chain.
 DOC000_SEQUENCE = "111101111011110"
 DOC000_MODEL = GPTConfig(vocab_size=2, block_size=3, n_layer=4, n_head=4, n_embd=16, bias=False)
@@ -164,4 +190,4 @@ DOC000_TRAIN = TrainConfig(learning_rate=1e-3, weight_decay=1e-1, batch_size=12,
                            seed=1337, eval_interval=1)
 
 __all__ = ["ConfigError", "GPTConfig", "TrainConfig", "DOC000_MODEL", "DOC000_TRAIN",
-           "DOC000_SEQUENCE", "replace"]
+           "DOC000_SEQUENCE", "RoomLimits", "replace"]

@@ -48,4 +48,8 @@ CATALOG: list[PageInfo] = [
              "Pre-train a GPT on plain text, then fine-tune it on a small labelled task and "
              "see whether starting from the pre-trained weights beats starting from scratch "
              "(document 004)."),
+    PageInfo("pages/class_room.py", "Class room", ":material/groups:",
+             "Teach a class",
+             "Open a room for your class: students join with its code, and every run they "
+             "train appears on one leaderboard and one chart, live."),
 ]

@@ -73,6 +73,7 @@ from pages._live import (
     status_line,
     training_buttons,
 )
+from pages._room import post_to_room
 from pages._runs import compare_runs
 
 enter_through_app()
@@ -220,6 +221,7 @@ if mode.shows("preset"):
                  help="Load document 000's experiment: vocab 2, context 3, 4 layers, 4 heads, "
                       "16 dims, no bias, seed 1337, AdamW lr 1e-3, 50 steps on "
                       "'111101111011110'.")
+post_to_room("baby_gpt", run, SPECS, train_name="loss on all windows")  # when in a class room
 
 
 # --- what the figures show: the live model, or a recorded step --------------------------------

@@ -47,6 +47,7 @@ from pages._live import (
     status_line,
     training_buttons,
 )
+from pages._room import post_to_room
 from pages._runs import compare_runs
 
 enter_through_app()
@@ -231,6 +232,7 @@ with c_train:
     training_buttons(run, int(steps), f"{P}_{task_name}")
 with c_present:
     presenter_toggle(P)
+post_to_room("tasks", run, SPECS)  # when in a class room
 
 
 # --- the table and the heatmap: the model now, or as recorded at a replayed step --------------

@@ -57,6 +57,7 @@ from pages._live import (
     status_line,
     training_buttons,
 )
+from pages._room import post_to_room
 from pages._runs import compare_runs
 
 enter_through_app()
@@ -280,6 +281,7 @@ with c_train:
     training_buttons(run, int(steps), P)
 with c_present:
     presenter_toggle(P)
+post_to_room("text_model", run, SPECS, task_label=corpus_name)  # when in a class room
 if prompt != usable_prompt(tok):
     st.warning(f"The sample prompt has characters outside this corpus's vocabulary (or is "
                f"empty); samples start from {visible_token(corpus[0])!r} instead.")

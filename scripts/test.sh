@@ -24,6 +24,9 @@ echo "==> pip install -r requirements-dev.txt"
 missing=()
 [[ -x /usr/bin/chromium ]] || missing+=(chromium)
 [[ -x /usr/sbin/nginx ]] || missing+=(nginx)
+# The room store's tests (tests/test_rooms_store.py, tests/e2e/test_room.py) start a real
+# PostgreSQL server from Debian's binaries (tests/pgserver.py finds them by this glob).
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
 if (( ${#missing[@]} )); then
     echo "==> apt-get install ${missing[*]}"
     SUDO=""

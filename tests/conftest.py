@@ -67,3 +67,13 @@ def gpt2_tiktoken_dir():
         os.environ.pop("TIKTOKEN_CACHE_DIR", None)
     else:
         os.environ["TIKTOKEN_CACHE_DIR"] = old
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A real PostgreSQL server (Debian's) on loopback for the whole session: yields a
+    tests.pgserver.PostgresServer (its .url; .stop() and .start() for the down tests)."""
+    from tests.pgserver import postgres_server
+
+    with postgres_server() as server:
+        yield server

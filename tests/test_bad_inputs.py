@@ -116,6 +116,7 @@ TASKS = "pages/tasks.py"
 TXT = "upload:Plain text, UTF-8"
 UPLOADING = {"text_source": "Upload a .txt file"}
 GEN = "pages/generate.py"
+ROOM = "pages/class_room.py"
 GPT1 = "pages/gpt1.py"
 IND = "pages/induction.py"
 GEN_LABEL = "A small text model"
@@ -258,6 +259,13 @@ ROWS: list[Bad] = [
     Bad(IND, "url", {"ind_seq_len": "31", "<script>": XSS}, None),
     # --- GPT-1 (numbers only, all bounded by their widgets): hostile links draw it normally --
     Bad(GPT1, "url", {"gpt1_lam": "1e999", "<script>": XSS, "page": "../../etc"}, None),
+    # --- the class room: a code or a name that cannot be, said as it is typed -------------
+    Bad(ROOM, "widget:text_input:room_code", "hello!", "A room code has 6 characters"),
+    Bad(ROOM, "widget:text_input:room_code", "AB0OI1", "there is no 0, O, 1 or I"),
+    Bad(ROOM, "widget:text_input:room_name", "[x](http://e)**b**<script>",
+        "may hold letters, digits, spaces"),
+    Bad(ROOM, "widget:text_input:room_name", "a" * 10_000, "this one has 10,000"),
+    Bad(ROOM, "url", {"room": XSS}, "A room code has 6 characters"),
     # --- the app's entry point and home page: hostile links draw the page normally -------
     Bad("app.py", "url", {"page": "../../etc/passwd", "<script>": XSS}, None),
     Bad("app.py", "url", {"x": XSS * 50, "embed": "true", "embed_options": "<b>"}, None),
@@ -349,6 +357,7 @@ PROBES = {
     FP: PageProbe(lambda at: None, _predicts),
     GPT1: PageProbe(lambda at: None, _draws),
     "app.py": PageProbe(lambda at: None, _draws),
+    ROOM: PageProbe(lambda at: None, _draws),
 }
 
 

@@ -41,6 +41,8 @@ SHARED_READ_ONLY = {
                      "seed, nothing stored after __init__",
     "text_task": "GPT-1 page: the corpus as token ids; each trainer draws batches with its own "
                  "generator",
+    "room_store": "Class room: the database's connection pool; a session's room membership "
+                  "and tokens live in its own session_state",
 }
 
 
