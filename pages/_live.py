@@ -39,6 +39,7 @@ from gptviz.checkpoint import (
 )
 from gptviz.config import SCHEDULES, ConfigError, TrainConfig
 from gptviz.live import TRAINING_SLOTS, BackgroundJob, LiveRun, Snapshot
+from gptviz.live.memory import JANITOR
 from gptviz.live.slots import OPEN_SESSIONS, redraw_interval
 from gptviz.urlparams import (
     BoolParam,
@@ -171,7 +172,7 @@ def keep_run(key: str, identity: Hashable, build: Callable[[], LiveRun],
             raise ConfigError(f"The model could not be put on the chosen device: "
                               f"{str(e)[:200]} Choose the CPU.") from None
         if run is not None:
-            run.pause()
+            run.retire()
         install_run(key, new, identity)
         run = new
     if label is not None:
@@ -184,7 +185,7 @@ def install_run(key: str, run: LiveRun, identity: Hashable) -> None:
     """Make `run` the page's run (a loaded model, say), pausing the one it replaces."""
     old: LiveRun | None = st.session_state.get(key)
     if old is not None and old is not run:
-        old.pause()
+        old.retire()
     st.session_state[key] = run
     st.session_state[f"{key}_identity"] = identity
 
@@ -201,7 +202,7 @@ def reset_run(key: str) -> None:
     """Throw the page's run away (the Reset button): the next rerun builds a fresh one."""
     run: LiveRun | None = st.session_state.pop(key, None)
     if run is not None:
-        run.pause()
+        run.retire()  # a Train or One step clicked right after reaches it: ignored
 
 
 def training_buttons(run: LiveRun, steps: int, key: str,
@@ -337,6 +338,7 @@ def _on_session_released(holder: _Holder) -> None:
     # stay in session_state, which Streamlit keeps for server.disconnectedSessionTTL so
     # that a reconnecting browser finds them.
     OPEN_SESSIONS.closed()
+    JANITOR.soon()  # what closed sessions held: freed once Streamlit drops them (memory.py)
     rec = holder.record
     if rec is None:
         return
@@ -354,6 +356,7 @@ def _on_session_released(holder: _Holder) -> None:
                    show_spinner=False)
 def _session_holder() -> _Holder:
     OPEN_SESSIONS.opened()  # released (closed) with the session, in _on_session_released
+    JANITOR.soon()  # a new session is when Streamlit drops the expired ones (memory.py)
     return _Holder()
 
 

@@ -220,23 +220,26 @@ with stage1:
 def start_finetuning() -> None:
     """Button callback: checks, then a background comparison on a copy of the pre-trained GPT."""
     st.session_state.pop(f"{P}_ft_error", None)
-    r: LiveRun = st.session_state[PRE_KEY]
+    # None when a Reset clicked just before (in the same rerun) threw the pre-trained GPT away
+    r: LiveRun | None = st.session_state.get(PRE_KEY)
     try:
         cfg = FineTuneConfig(lam=float(lam), n_labelled=int(n_labelled), steps=int(ft_steps),
                              learning_rate=float(lr), seed=int(seed),
                              eval_interval=max(1, int(ft_steps) // 10)).validate()
         pre_step, pretrained = 0, None
         if "pretrained" in inits:
-            r.pause()  # a fixed copy to start from (and the two would share the CPU)
-            # the published weights, never waiting for a step; pre_step is the step they are at
-            pre_step, pretrained = r.read_view(lambda m: copy.deepcopy(m).cpu())
+            if r is not None:
+                r.pause()  # a fixed copy to start from (and the two would share the CPU)
+                # the published weights, never waiting for a step; pre_step is their step
+                pre_step, pretrained = r.read_view(lambda m: copy.deepcopy(m).cpu())
             if pre_step == 0:
                 raise ConfigError("The GPT has not been pre-trained yet: press Train in stage 1 "
                                   "first (or fine-tune from scratch only).")
     except ConfigError as e:
         st.session_state[f"{P}_ft_error"] = str(e)
         return
-    held_out = next((e.val_loss for e in reversed(r.snapshot().evals)
+    evals = r.snapshot().evals if r is not None else []
+    held_out = next((e.val_loss for e in reversed(evals)
                      if e.val_loss is not None and e.step <= pre_step), None)
     previous = st.session_state.get(f"{P}_ft_meta") or {}
     st.session_state[f"{P}_ft_meta"] = dict(
