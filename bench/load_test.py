@@ -305,7 +305,7 @@ async def _settle(url: str, ttl: int) -> None:
     await s.open()  # the session store drops expired sessions; the janitor collects them
     await s.close()
     gc.collect()
-    await asyncio.sleep(3.0)  # gptviz/live/memory.py: a collection a second after, and trim
+    await asyncio.sleep(6.0)  # gptviz/live/memory.py's janitor: at most one collection in 5 s
 
 
 def main() -> None:

@@ -12,8 +12,6 @@ is safe: the second thread waits on its lock until the first has imported everyt
 
 from __future__ import annotations
 
-import gc
-
 import graphviz  # noqa: F401
 import numpy  # noqa: F401
 import pandas  # noqa: F401
@@ -28,7 +26,3 @@ get_module("pandas")  # plotly's own lazy lookup, now answered from a complete m
 # each other, which made small models 30-100x slower here; see README, Benchmarks).
 torch.set_num_threads(1)
 
-# Modules are never freed: keep them out of every later garbage collection, which then costs
-# milliseconds instead of 0.14 s (gptviz/live/memory.py collects closed sessions' cycles).
-gc.collect()
-gc.freeze()

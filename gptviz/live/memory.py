@@ -9,9 +9,10 @@ and closed, 10 at a time, on 2 cores; python -m bench.load_test churn-gpt1):
   collection after every script run off (0.3-1 s holding the GIL, twice a second while
   training), and Python's own full collections are rare in a heap as large as torch's. The
   server ended 300 MB above a Baby GPT churn. `Janitor.soon()` collects in a thread of its
-  own, a second after a session opens or closes, at most every few seconds; pages/_preload.py
-  freezes the heap of imported modules (`gc.freeze()`), so a collection looks only at what
-  sessions made since (milliseconds instead of 0.14 s).
+  own, a second after a session opens or closes, at most every 5 s: a full collection with
+  torch and plotly loaded takes about 0.15 s. (`gc.freeze()` after the imports would make it
+  cheaper, but it also froze the sessions open at that moment, and with them every model those
+  sessions made later: the first ten tabs of a class were never freed.)
 - The C library's arenas. glibc gives each thread that allocates an arena of its own (up to
   8 per core) and keeps what a thread frees there for reuse, so every training thread left its
   last steps' activations behind. `give_back_memory()` (`malloc_trim(0)`) returns the free pages
