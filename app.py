@@ -10,6 +10,7 @@ import streamlit as st
 import pages._preload  # noqa: F401  first: heavy imports once, and torch on one thread
 from pages._catalog import CATALOG
 from pages._restart import restart_note
+from pages._unload import unload_guard
 
 st.set_page_config(page_title="gptviz: watch a GPT learn", page_icon=":material/neurology:",
                    layout="wide")
@@ -27,4 +28,5 @@ for info in CATALOG:
         st.Page(info.path, title=info.title, icon=info.icon))
 page = st.navigation(sections)
 restart_note()  # a tab that comes back from a server that went away
+unload_guard()  # the browser asks before a reload throws a trained model away
 page.run()

@@ -23,6 +23,7 @@ from gptviz.gpt1.finetune import (
 from gptviz.gpt1.labelled import LABELLED_TASKS, LabelledExample, LabelledTask
 from gptviz.gpt1.report import progress, run_rows, verdict
 from gptviz.live import LiveRun, Snapshot
+from gptviz.markup import escape_markdown
 from gptviz.tasks.text import TextTask
 from gptviz.tokenizers import CharTokenizer
 from gptviz.train import Trainer, build_model
@@ -169,7 +170,7 @@ try:
                    lambda: build_pretraining(pre_train), PRE_LABEL)
     run.update(config=pre_train)  # steps and schedule: taken at the next step
 except ConfigError as e:
-    st.error(f"**Cannot use these settings:** {e}")
+    st.error(f"**Cannot use these settings:** {escape_markdown(e)}")
     if PRE_KEY in st.session_state:
         st.info("Your pre-trained model is kept; fix the setting to continue.")
     st.stop()
@@ -259,7 +260,7 @@ def draw_comparison() -> None:
         return
     st.progress(*progress(status, runs, total, meta["steps"]))
     if message:
-        st.error(message)
+        st.error(escape_markdown(message))
     # rebuild the figure only when a new evaluation came in: building it holds the GIL that the
     # training thread needs, and the fragment reruns every second
     signature = (meta["id"], meta["n"], mode.font_scale,
@@ -377,7 +378,7 @@ def typed_example() -> LabelledExample | None:
         check_fits(example_sequences(tok, typed, task.transformation), model_config.block_size,
                    task.transformation)
     except ValueError as e:
-        st.error(str(e))
+        st.error(escape_markdown(e))
         return None
     return typed
 
@@ -420,7 +421,7 @@ with stage2:
                + (f" (and {', '.join(map(str, SWEEP_COUNTS))})" if sweep else "")
                + f" · from {INIT_CHOICES[init_choice].lower()}: set in the sidebar")
     if f"{P}_ft_error" in st.session_state:
-        st.error(st.session_state[f"{P}_ft_error"])
+        st.error(escape_markdown(st.session_state[f"{P}_ft_error"]))
     comparison_view()
     with st.expander("The task: how an example becomes token sequences",
                      icon=":material/data_array:"):
