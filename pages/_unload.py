@@ -19,6 +19,10 @@ export default function (component) {
   const steps = Number((component.data || {}).steps || 0);
   const w = window;
   w.__gptvizSteps = steps;
+  // it draws nothing: take its slot out of the page's layout (no gap above the title)
+  const slot = component.parentElement && component.parentElement.closest(
+    "[data-testid='stElementContainer']");
+  if (slot) slot.style.display = "none";
   if (!w.__gptvizUnload) {
     w.__gptvizSaved = -1;
     // a click on a Download model button: saved, until the step counts change
@@ -37,7 +41,7 @@ export default function (component) {
 }
 """
 
-_guard = st.components.v2.component("gptviz_unload_guard", js=GUARD_JS)
+_guard = st.components.v2.component("gptviz_unload_guard", js=GUARD_JS, isolate_styles=False)
 
 
 def unsaved_steps() -> int:
