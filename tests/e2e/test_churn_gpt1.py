@@ -6,8 +6,8 @@ churn run on two fresh servers with the same settings (websocket clients, bench/
 each GPT-1 tab closes while its model trains (600 steps per click). Before the fix the GPT-1
 server ended about 300 MB above the Baby one (795 against 498 MB): the closed sessions' models
 waited, in reference cycles, for a full garbage collection that never came, and every
-training thread's malloc arena kept its last steps (gptviz/live/memory.py). After it: 514
-against 483 MB, threads back to 7 (measured on a shared 2-core box, about 3.5 minutes).
+training thread's malloc arena kept its last steps (gptviz/live/memory.py). After it: 514-521
+against 480-483 MB (two runs), threads back to 7 (on a shared 2-core box, 3.5-4 minutes).
 """
 
 from __future__ import annotations
