@@ -29,6 +29,10 @@ page = st.navigation(sections)
 restart_note()  # a tab that comes back from a server that went away
 if page is not home:
     _warm.wait()  # every other page draws figures: only once the heavy imports are complete
+if _warm.done():  # a session holds a model only once it has been on a page that waited
+    from pages._unload import unload_guard  # imports torch: never before the home page draws
+
+    unload_guard()  # the browser asks before a reload throws a trained model away
 page.run()
 # torch, pandas, plotly: imported in the background from the end of the first run, so that they
 # take nothing from the home page's own drawing and are ready (or nearly) by the next click

@@ -33,6 +33,8 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
 
 from bench.common import REPO_ROOT as ROOT
 from bench.common import proc_status, run_async
@@ -208,24 +210,43 @@ def _browser_first_page(url: str) -> dict:
     return {"browser_first_content_s": round(first, 2), "browser_ready_s": round(ready, 2)}
 
 
-def run_churn(sessions: int = 100, batch: int = 10, ttl: int = 5, steps: int = 20) -> dict:
-    """Open, train (`steps` steps) and close `sessions` sessions, `batch` at a time."""
+@dataclass(frozen=True)
+class ChurnPage:
+    """What one churning session does: open `page?query`, click `button`, and close once its
+    live view shows `steps` steps (Baby GPT: all its steps; GPT-1: a step of its 600, so the
+    tab closes in the middle of training, as a student's does)."""
+
+    page: str
+    query: str
+    button: str
+    steps: int
+
+
+BABY_CHURN = ChurnPage("baby_gpt", "baby_steps=20", "Train", 20)
+GPT1_CHURN = ChurnPage("gpt1", "", "Train", 1)
+
+
+def run_churn(sessions: int = 100, batch: int = 10, ttl: int = 5, steps: int = 20,
+              what: ChurnPage | None = None) -> dict:
+    """Open, train and close `sessions` sessions, `batch` at a time: Baby GPT for `steps`
+    steps, or `what`."""
+    what = what or ChurnPage("baby_gpt", f"baby_steps={steps}", "Train", steps)
     env = {"STREAMLIT_SERVER_DISCONNECTED_SESSION_TTL": str(ttl)}
     with server(env) as (url, proc):
-        return run_async(_churn(url, proc.pid, sessions, batch, ttl, steps))
+        return run_async(_churn(url, proc.pid, sessions, batch, ttl, what))
 
 
-async def _one_session(url: str, steps: int) -> int:
-    s = Session(url, "baby_gpt", f"baby_steps={steps}")
+async def _one_session(url: str, what: ChurnPage) -> int:
+    s = Session(url, what.page, what.query)
     try:
         await s.open()
-        await s.click("Train")
+        await s.click(what.button)
         t0 = time.monotonic()
-        while s.step < steps and time.monotonic() - t0 < 120:
+        while s.step < what.steps and time.monotonic() - t0 < 120:
             await asyncio.sleep(0.1)
         if s.exceptions:
             raise AssertionError(s.exceptions)
-        if s.step < steps:
+        if s.step < what.steps:
             print("churn: a session stopped at", [r.text for r in s.redraws[-3:]],
                   list(s.buttons), file=sys.stderr)
         return s.step
@@ -233,7 +254,14 @@ async def _one_session(url: str, steps: int) -> int:
         await s.close()
 
 
-async def _churn(url: str, pid: int, sessions: int, batch: int, ttl: int, steps: int) -> dict:
+def cpu_seconds(pid: int) -> float:
+    """The process's user + system CPU time so far, from /proc (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _churn(url: str, pid: int, sessions: int, batch: int, ttl: int,
+                 what: ChurnPage) -> dict:
     sampler = Sampler(pid)
     sampler.start()
     rss_start, threads_start = proc_status(pid)
@@ -241,7 +269,7 @@ async def _churn(url: str, pid: int, sessions: int, batch: int, ttl: int, steps:
     t0 = time.monotonic()
     while done < sessions:
         n = min(batch, sessions - done)
-        trained += await asyncio.gather(*(_one_session(url, steps) for _ in range(n)))
+        trained += await asyncio.gather(*(_one_session(url, what) for _ in range(n)))
         done += n
         if baseline is None:  # after the first batch: torch, plotly and the pages are loaded
             await _settle(url, ttl)
@@ -251,33 +279,38 @@ async def _churn(url: str, pid: int, sessions: int, batch: int, ttl: int, steps:
     # session store is next written: wait, then open and close one more session
     await _settle(url, ttl)
     end = proc_status(pid)
+    c0 = cpu_seconds(pid)
+    await asyncio.sleep(2.0)
+    idle_cpu = (cpu_seconds(pid) - c0) / 2.0  # cores busy after every tab closed
     sampler.stop.set()
     return {
         "test": "churn",
         "clients": "websocket (Streamlit's protocol)",
-        "sessions": sessions, "batch": batch, "steps_each": steps,
-        "sessions_that_trained_all_steps": sum(t >= steps for t in trained),
+        "page": what.page, "query": what.query,
+        "sessions": sessions, "batch": batch, "steps_each": what.steps,
+        "sessions_that_trained_all_steps": sum(t >= what.steps for t in trained),
         "disconnected_session_ttl_s": ttl,
         "seconds": round(elapsed, 1),
         "server_rss_mb": {"start": round(rss_start), "after_first_batch": round(baseline[0]),
                           "peak": round(sampler.peak_rss()), "end": round(end[0])},
         "server_threads": {"start": threads_start, "after_first_batch": baseline[1],
                            "peak": max(x[2] for x in sampler.samples), "end": end[1]},
+        "server_cpu_after_close": round(idle_cpu, 3),
     }
 
 
 async def _settle(url: str, ttl: int) -> None:
     await asyncio.sleep(ttl + 1)
     s = Session(url, "", "")
-    await s.open()
+    await s.open()  # the session store drops expired sessions; the janitor collects them
     await s.close()
     gc.collect()
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(6.0)  # gptviz/live/memory.py's janitor: at most one collection in 5 s
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("what", choices=["load", "churn"])
+    ap.add_argument("what", choices=["load", "churn", "churn-gpt1"])
     ap.add_argument("--sessions", type=int)
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--batch", type=int, default=10)
@@ -287,8 +320,10 @@ def main() -> None:
     a = ap.parse_args()
     if a.what == "load":
         out = run_load(a.sessions or 10, a.seconds, a.max_trainers, not a.no_browser)
-    else:
+    elif a.what == "churn":
         out = run_churn(a.sessions or 100, a.batch)
+    else:
+        out = run_churn(a.sessions or 50, a.batch, what=GPT1_CHURN)
     text = json.dumps(out, indent=2)
     print(text)
     if a.save:

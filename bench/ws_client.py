@@ -104,6 +104,22 @@ class Session:
         if wait:
             await self.wait_run(timeout)
 
+    async def tap(self, label_start: str) -> bool:
+        """Send a button's trigger without waiting for the run (a fast click); False when no
+        button with that label has been seen yet."""
+        wid = next((i for label, i in self.buttons.items() if label.startswith(label_start)),
+                   None)
+        if wid is not None:
+            await self.rerun((wid,))
+        return wid is not None
+
+    async def switch(self, page: str, timeout: float = 120.0) -> None:
+        """Go to another page of the app in this session (the sidebar's menu), and wait."""
+        self.page, self.page_script_hash = page, ""
+        self.buttons.clear()
+        await self.rerun()
+        await self.wait_run(timeout)
+
     async def wait_run(self, timeout: float) -> None:
         await asyncio.wait_for(self._finished.wait(), timeout)
 

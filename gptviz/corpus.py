@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from gptviz.config import MAX_VOCAB
+
 MAX_UPLOAD_BYTES = 2_000_000  # 2 MB of text trains for hours on a CPU already
 MIN_CORPUS_CHARS = 100
 
@@ -37,4 +39,10 @@ def decode_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> str:
     if len(text.strip()) < MIN_CORPUS_CHARS:
         raise CorpusError(f"The text has fewer than {MIN_CORPUS_CHARS} characters: too little "
                           f"to learn from.")
+    # a character model has one token per distinct character: refuse before building anything
+    distinct = len(set(text))
+    if distinct > MAX_VOCAB:
+        raise CorpusError(f"The text has {distinct:,} distinct characters; a character model "
+                          f"here takes at most {MAX_VOCAB:,} (one token each). Use a smaller "
+                          f"file, or one written with fewer distinct symbols.")
     return text

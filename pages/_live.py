@@ -39,7 +39,9 @@ from gptviz.checkpoint import (
 )
 from gptviz.config import SCHEDULES, ConfigError, TrainConfig
 from gptviz.live import TRAINING_SLOTS, BackgroundJob, LiveRun, Snapshot
+from gptviz.live.memory import JANITOR
 from gptviz.live.slots import OPEN_SESSIONS, redraw_interval
+from gptviz.markup import escape_markdown
 from gptviz.urlparams import (
     BoolParam,
     ChoiceParam,
@@ -62,6 +64,9 @@ GUARD_KEY = "gptviz_session_guard"
 MEMO_KEY = "gptviz_memo"
 
 T = TypeVar("T")
+RELOAD_NOTE = ("Your models live in this tab's session on the server: a reload (F5) or a closed "
+               "tab starts afresh, without them. Download a model to keep it; until you do, the "
+               "browser asks before a reload.")
 
 _log = get_logger(__name__)
 
@@ -171,7 +176,7 @@ def keep_run(key: str, identity: Hashable, build: Callable[[], LiveRun],
             raise ConfigError(f"The model could not be put on the chosen device: "
                               f"{str(e)[:200]} Choose the CPU.") from None
         if run is not None:
-            run.pause()
+            run.retire()
         install_run(key, new, identity)
         run = new
     if label is not None:
@@ -184,14 +189,14 @@ def install_run(key: str, run: LiveRun, identity: Hashable) -> None:
     """Make `run` the page's run (a loaded model, say), pausing the one it replaces."""
     old: LiveRun | None = st.session_state.get(key)
     if old is not None and old is not run:
-        old.pause()
+        old.retire()
     st.session_state[key] = run
     st.session_state[f"{key}_identity"] = identity
 
 
 def settings_error(e: ConfigError, key: str) -> None:
     """Say why the settings cannot be used, that the model (if any) is kept, and stop."""
-    st.error(f"**Cannot use these settings:** {e}")
+    st.error(f"**Cannot use these settings:** {escape_markdown(e)}")
     if key in st.session_state:
         st.info("Your trained model is kept; fix the setting to continue.")
     st.stop()
@@ -201,7 +206,7 @@ def reset_run(key: str) -> None:
     """Throw the page's run away (the Reset button): the next rerun builds a fresh one."""
     run: LiveRun | None = st.session_state.pop(key, None)
     if run is not None:
-        run.pause()
+        run.retire()  # a Train or One step clicked right after reaches it: ignored
 
 
 def training_buttons(run: LiveRun, steps: int, key: str,
@@ -258,9 +263,9 @@ def status_line(snap: Snapshot) -> None:
     st.progress(progress, text=f"{status} {text}")
     if snap.message:
         if snap.status == "error":
-            st.error(snap.message)
+            st.error(escape_markdown(snap.message))
         else:
-            st.warning(snap.message)
+            st.warning(escape_markdown(snap.message))
 
 
 def memo(name: str, key: Hashable, build: Callable[[], T]) -> T:
@@ -337,6 +342,7 @@ def _on_session_released(holder: _Holder) -> None:
     # stay in session_state, which Streamlit keeps for server.disconnectedSessionTTL so
     # that a reconnecting browser finds them.
     OPEN_SESSIONS.closed()
+    JANITOR.soon()  # what closed sessions held: freed once Streamlit drops them (memory.py)
     rec = holder.record
     if rec is None:
         return
@@ -354,6 +360,7 @@ def _on_session_released(holder: _Holder) -> None:
                    show_spinner=False)
 def _session_holder() -> _Holder:
     OPEN_SESSIONS.opened()  # released (closed) with the session, in _on_session_released
+    JANITOR.soon()  # a new session is when Streamlit drops the expired ones (memory.py)
     return _Holder()
 
 
@@ -426,6 +433,7 @@ def model_download(run: LiveRun, task_spec: dict[str, Any], file_name: str, key:
                        icon=":material/download:",
                        help="The weights (safetensors) and the settings (JSON) in one zip. "
                             "Load it here again, in another tab or on another computer.")
+    st.caption(RELOAD_NOTE)
 
 
 def model_upload(key: str, apply: Callable[[Bundle], str], max_mb: int, kind: str,
@@ -444,7 +452,7 @@ def model_upload(key: str, apply: Callable[[Bundle], str], max_mb: int, kind: st
     note = st.session_state.pop(f"{key}_msg", None)
     if note is not None:
         kind, text = note
-        (st.success if kind == "success" else st.error)(text)
+        (st.success if kind == "success" else st.error)(text)  # its parts escaped
 
 
 def fitted_note(notes: list[str]) -> str:
@@ -461,9 +469,10 @@ def _on_upload(key: str, apply: Callable[[Bundle], str], max_mb: int, kind: str,
     try:
         bundle = load_bundle(f.getvalue(), max_bytes=max_mb * 1_000_000,
                              fits=lambda c, t, task: check_settings(c, t, task, kind, limits))
-        note = ("success", apply(bundle))
+        note = ("success", escape_markdown(apply(bundle)))  # it may quote the file
     except (CheckpointError, ConfigError) as e:
-        note = ("error", f"**This file could not be loaded.** {e} Your current model is kept.")
+        note = ("error", f"**This file could not be loaded.** {escape_markdown(e)} Your "
+                         "current model is kept.")
     except Exception:  # a bug of ours: say so, keep the page and the model
         _log.exception("gptviz: loading a model failed")
         note = ("error", "**This file could not be loaded** because of an error inside the app. "

@@ -18,6 +18,7 @@ when a warm-up ran beside the pages). No page draws before the whole import is d
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 
 _lock = threading.Lock()
@@ -35,6 +36,13 @@ def start() -> None:
         if _thread is None:
             _thread = threading.Thread(target=_import_heavy, name="gptviz-warm-up", daemon=True)
             _thread.start()
+
+
+def done() -> bool:
+    """Whether the heavy imports are complete (never waits)."""
+    module = sys.modules.get("pages._preload")
+    return module is not None and not getattr(getattr(module, "__spec__", None),
+                                              "_initializing", False)
 
 
 def wait() -> None:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import streamlit as st
 
 from gptviz.config import ConfigError, GPTConfig
+from gptviz.markup import escape_markdown
 from gptviz.model import GPT
 from gptviz.tokenizers import ByteTokenizer, Tokenizer, TokenizerError
 from gptviz.trace import ForwardTrace, Stage, logit_lens, trace_forward
@@ -118,7 +119,7 @@ else:
                          n_layer=int(n_layer), n_head=int(n_head), n_embd=int(n_embd),
                          bias=True).validate()
     except ConfigError as e:
-        st.error(f"**Cannot build this model:** {e}")
+        st.error(f"**Cannot build this model:** {escape_markdown(e)}")
         st.stop()
     arch = (kind, mcfg, int(seed))
     if st.session_state.get(f"{P}_arch") != arch:
@@ -145,7 +146,7 @@ if not prompt:
 try:
     ids = tokenizer.encode(prompt)
 except TokenizerError as e:
-    st.error(f"**The model's tokenizer cannot read this prompt.** {e}",
+    st.error(f"**The model's tokenizer cannot read this prompt.** {escape_markdown(e)}",
              icon=":material/block:")
     st.stop()
 if len(ids) > block_size:

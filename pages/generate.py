@@ -8,6 +8,7 @@ from streamlit.errors import StreamlitPageNotFoundError
 from gptviz.corpus import builtin_corpus
 from gptviz.generate import GenerationError, GenerationStep, encode_prompt, generate_steps
 from gptviz.live import LiveRun, Snapshot
+from gptviz.markup import escape_markdown
 from gptviz.text_model import TEXT_PRESETS, build_text_run
 from gptviz.viz.sampling import candidates_figure, context_html
 from gptviz.viz.windows import visible_token
@@ -140,7 +141,7 @@ n_tokens = st.number_input("Tokens to generate", 1, 500, key=f"{P}_n", persist_s
 try:
     prompt_ids = encode_prompt(tok, prompt)
 except ValueError as e:  # empty, or characters the model has never seen
-    st.error(f"**Cannot use this prompt:** {e}")
+    st.error(f"**Cannot use this prompt:** {escape_markdown(e)}")
     st.stop()
 
 # the sequence so far: reset when the model or the prompt changes
@@ -173,7 +174,7 @@ def generate(n: int) -> None:
             m, ids, n, temperature=float(temperature), top_k=int(top_k) or None,
             top_p=float(top_p) if top_p < 1.0 else None, greedy=greedy, seed=int(seed))))
     except GenerationError as e:
-        st.error(f"**Cannot generate:** {e}")
+        st.error(f"**Cannot generate:** {escape_markdown(e)}")
         return
     text = settings_text()
     for s in new:
@@ -221,7 +222,8 @@ if history:
     with right:
         st.markdown(f"**Step {i}** ({used}). The model read the highlighted "
                     f"{len(step.context)} tokens" + (" (the window had slid)" if step.slid else "")
-                    + f" and drew '{visible_token(tok.token_str(step.token))}', outlined in red.")
+                    + " and drew '" + escape_markdown(visible_token(tok.token_str(step.token)))
+                    + "', outlined in red.")
         st.html(context_html(tokens[: step.position + 1], window_start=step.context_start,
                              prompt_len=len(prompt_ids), newest=step.position,
                              window_end=step.position))

@@ -23,6 +23,7 @@ from gptviz.gpt1.finetune import (
 from gptviz.gpt1.labelled import LABELLED_TASKS, LabelledExample, LabelledTask
 from gptviz.gpt1.report import progress, run_rows, verdict
 from gptviz.live import LiveRun, Snapshot
+from gptviz.markup import escape_markdown
 from gptviz.tasks.text import TextTask
 from gptviz.tokenizers import CharTokenizer
 from gptviz.train import Trainer, build_model
@@ -169,7 +170,7 @@ try:
                    lambda: build_pretraining(pre_train), PRE_LABEL)
     run.update(config=pre_train)  # steps and schedule: taken at the next step
 except ConfigError as e:
-    st.error(f"**Cannot use these settings:** {e}")
+    st.error(f"**Cannot use these settings:** {escape_markdown(e)}")
     if PRE_KEY in st.session_state:
         st.info("Your pre-trained model is kept; fix the setting to continue.")
     st.stop()
@@ -220,23 +221,26 @@ with stage1:
 def start_finetuning() -> None:
     """Button callback: checks, then a background comparison on a copy of the pre-trained GPT."""
     st.session_state.pop(f"{P}_ft_error", None)
-    r: LiveRun = st.session_state[PRE_KEY]
+    # None when a Reset clicked just before (in the same rerun) threw the pre-trained GPT away
+    r: LiveRun | None = st.session_state.get(PRE_KEY)
     try:
         cfg = FineTuneConfig(lam=float(lam), n_labelled=int(n_labelled), steps=int(ft_steps),
                              learning_rate=float(lr), seed=int(seed),
                              eval_interval=max(1, int(ft_steps) // 10)).validate()
         pre_step, pretrained = 0, None
         if "pretrained" in inits:
-            r.pause()  # a fixed copy to start from (and the two would share the CPU)
-            # the published weights, never waiting for a step; pre_step is the step they are at
-            pre_step, pretrained = r.read_view(lambda m: copy.deepcopy(m).cpu())
+            if r is not None:
+                r.pause()  # a fixed copy to start from (and the two would share the CPU)
+                # the published weights, never waiting for a step; pre_step is their step
+                pre_step, pretrained = r.read_view(lambda m: copy.deepcopy(m).cpu())
             if pre_step == 0:
                 raise ConfigError("The GPT has not been pre-trained yet: press Train in stage 1 "
                                   "first (or fine-tune from scratch only).")
     except ConfigError as e:
         st.session_state[f"{P}_ft_error"] = str(e)
         return
-    held_out = next((e.val_loss for e in reversed(r.snapshot().evals)
+    evals = r.snapshot().evals if r is not None else []
+    held_out = next((e.val_loss for e in reversed(evals)
                      if e.val_loss is not None and e.step <= pre_step), None)
     previous = st.session_state.get(f"{P}_ft_meta") or {}
     st.session_state[f"{P}_ft_meta"] = dict(
@@ -256,7 +260,7 @@ def draw_comparison() -> None:
         return
     st.progress(*progress(status, runs, total, meta["steps"]))
     if message:
-        st.error(message)
+        st.error(escape_markdown(message))
     # rebuild the figure only when a new evaluation came in: building it holds the GIL that the
     # training thread needs, and the fragment reruns every second
     signature = (meta["id"], meta["n"], mode.font_scale,
@@ -374,7 +378,7 @@ def typed_example() -> LabelledExample | None:
         check_fits(example_sequences(tok, typed, task.transformation), model_config.block_size,
                    task.transformation)
     except ValueError as e:
-        st.error(str(e))
+        st.error(escape_markdown(e))
         return None
     return typed
 
@@ -417,7 +421,7 @@ with stage2:
                + (f" (and {', '.join(map(str, SWEEP_COUNTS))})" if sweep else "")
                + f" · from {INIT_CHOICES[init_choice].lower()}: set in the sidebar")
     if f"{P}_ft_error" in st.session_state:
-        st.error(st.session_state[f"{P}_ft_error"])
+        st.error(escape_markdown(st.session_state[f"{P}_ft_error"]))
     comparison_view()
     with st.expander("The task: how an example becomes token sequences",
                      icon=":material/data_array:"):

@@ -13,6 +13,7 @@ import torch
 from gptviz.config import ConfigError, TrainConfig
 from gptviz.live import LiveRun, Snapshot
 from gptviz.live.evalframes import EvalFrames, frame_step
+from gptviz.markup import escape_markdown
 from gptviz.milestone import TargetWatch
 from gptviz.tasks import TASKS, ProblemError, ProblemTask, Solution
 from gptviz.tasks.presets import PRESETS, Preset, default_preset, model_config
@@ -206,7 +207,7 @@ try:
                    TASK_LABELS[task_name])
     run.update(config=tcfg)  # learning rate, weight decay, batch, ...: also while it trains
 except ConfigError as e:
-    st.error(f"**Cannot use these settings:** {e}")
+    st.error(f"**Cannot use these settings:** {escape_markdown(e)}")
     if RUN in st.session_state:
         st.info("Your trained model is kept; fix the setting to continue.")
     st.stop()

@@ -21,6 +21,7 @@ from gptviz.corpus import MAX_UPLOAD_BYTES, CorpusError, builtin_corpus, decode_
 from gptviz.generate import encode_prompt, generate_text
 from gptviz.live import LiveRun, Snapshot
 from gptviz.live.evalframes import EvalFrames, frame_step
+from gptviz.markup import escape_markdown
 from gptviz.tasks import TextTask
 from gptviz.text_model import DEFAULT_PRESET, TEXT_PRESETS, build_text_run, loss_references
 from gptviz.train import Trainer, auto_device, resolve_device
@@ -188,8 +189,10 @@ if upload is not None:
         if hashlib.sha1(text.encode()).hexdigest() != st.session_state[f"{P}_corpus"][2]:
             use_corpus(upload.name, text)
     except CorpusError as e:
-        st.error(f"**Cannot use {upload.name!r}:** {e}")
-        st.info(f"Still using: {st.session_state[f'{P}_corpus'][0]}. Your model is kept.")
+        st.error(f"**Cannot use the file {escape_markdown(repr(upload.name))}:** "
+                 f"{escape_markdown(e)}")
+        st.info(f"Still using: {escape_markdown(st.session_state[f'{P}_corpus'][0])}. Your "
+                "model is kept.")
 elif source == UPLOAD and st.session_state[f"{P}_corpus"][0] == BUILTIN:
     st.info("Choose a .txt file in the sidebar. Until then the built-in corpus is used.")
 corpus_name, corpus, digest = st.session_state[f"{P}_corpus"]
@@ -246,7 +249,7 @@ try:
                    lambda: fresh_run(mcfg, tcfg), MODEL_LABEL)
     run.update(config=tcfg)  # learning rate, batch size, evaluation: taken at the next step
 except ConfigError as e:
-    st.error(f"**Cannot use these settings:** {e}")
+    st.error(f"**Cannot use these settings:** {escape_markdown(e)}")
     if f"{P}_run" in st.session_state:
         st.info("Your trained model is kept; fix the setting to continue.")
     st.stop()
@@ -260,7 +263,8 @@ if frames is not None and frames.trainer is not run.trainer:
 if frames is not None:
     frames.compute = sample_writer(tok)  # the sidebar's sample settings, from the next one on
 
-st.caption(f"Corpus: **{corpus_name}**, {len(corpus):,} characters, {tok.vocab_size} distinct "
+st.caption(f"Corpus: **{escape_markdown(corpus_name)}**, {len(corpus):,} characters, "
+           f"{tok.vocab_size} distinct "
            + (f"· {run.trainer.model.num_params():,} parameters" if mode.present else
               f"(the vocabulary) · {len(task.data['train']):,} for training, "
               f"{len(task.data.get('val', [])):,} held out for validation · model: "
@@ -284,7 +288,8 @@ with c_present:
 post_to_room("text_model", run, SPECS, task_label=corpus_name)  # when in a class room
 if prompt != usable_prompt(tok):
     st.warning(f"The sample prompt has characters outside this corpus's vocabulary (or is "
-               f"empty); samples start from {visible_token(corpus[0])!r} instead.")
+               f"empty); samples start from {escape_markdown(repr(visible_token(corpus[0])))} "
+               "instead.")
 
 
 def take_new_samples(snap: Snapshot) -> list[tuple[int, str]]:

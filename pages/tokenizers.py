@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
+from gptviz.markup import escape_markdown
 from gptviz.tokenizers import ByteTokenizer, Tokenizer, TokenizerError, tiktoken_encoding_names
 from gptviz.viz.tokens import merges_table, spans_html, token_spans
 from pages._entry import enter_through_app  # noqa: E402
@@ -115,7 +116,8 @@ if not text:
 try:
     ids = tokenizer.encode(text)
 except TokenizerError as e:
-    st.error(f"**This tokenizer cannot encode your text.** {e} A character tokenizer only knows "
+    st.error(f"**This tokenizer cannot encode your text.** {escape_markdown(e)} A character "
+             "tokenizer only knows "
              f"the characters it was built from; bytes and BPE tokenizers know every text.",
              icon=":material/block:")
     st.stop()

@@ -28,6 +28,7 @@ from streamlit.testing.v1 import AppTest
 
 from gptviz.checkpoint import CONFIG_NAME, WEIGHTS_NAME, save_bundle
 from gptviz.config import DOC000_MODEL, DOC000_TRAIN, GPTConfig
+from gptviz.markup import unescape_markdown
 from gptviz.model import GPT
 from tests.apptest_helpers import button
 
@@ -134,6 +135,13 @@ def _small_text_models() -> dict:
 
 
 A_MODEL = {"gptviz_models": _small_text_models}
+LINK = "[x](https://evil.example)**b**"  # Markdown: a link, then bold, unless escaped
+
+
+def _many_symbols(n: int = 61_000) -> bytes:
+    """A text of n distinct characters (no surrogates, no NUL): more than a vocabulary takes."""
+    return "".join(chr(c) for c in range(0x21, 0x21 + n + 2048)
+                   if not 0xD800 <= c <= 0xDFFF)[:n].encode()
 XSS = '<img src=x onerror="window.__xss=1">'
 LOAD = "upload:Load a saved model"
 NOT_OURS = "not a gptviz model file"
@@ -233,6 +241,16 @@ ROWS: list[Bad] = [
     Bad(BABY, LOAD, lambda: ("model.zip", _bundle(edit=_huge_weights)),
         "overflow on a forward pass"),
     Bad(TEXT, LOAD, lambda: ("model.zip", os.urandom(3000)), NOT_OURS),
+    # issue 15, small ones: a corpus no vocabulary can hold; names and keys from files as text
+    Bad(TEXT, TXT, lambda: ("many.txt", _many_symbols()), "has 61,000 distinct characters.*"
+        "at most 60,000.*smaller file, or one written with fewer distinct symbols",
+        before=UPLOADING),
+    Bad(TEXT, TXT, lambda: (f"{LINK}.txt", b""), r"Cannot use the file '\[x\]", before=UPLOADING),
+    Bad(BABY, LOAD, lambda: ("model.zip", _zip_of({f"{LINK}.json": b"{}"})),
+        re.escape(f"{LINK}.json")),
+    Bad(BABY, LOAD, lambda: ("model.zip", _bundle(edit=lambda m, t: m["train"].update(
+        {LINK: 1}))), "unknown setting"),
+    Bad(BABY, LOAD, lambda: ("model.zip", _bundle(task={"kind": LINK})), "another page's task"),
     # --- Generate (with a small model of this session, and without one) -------------------
     Bad(GEN, "widget:text_area:gen_prompt", "", "Cannot use this prompt", before=A_MODEL),
     Bad(GEN, "widget:text_area:gen_prompt", "😀\x00", "Cannot use this prompt", before=A_MODEL),
@@ -362,7 +380,14 @@ PROBES = {
 
 
 def _messages(at: AppTest) -> list[str]:
-    return [e.value for e in (*at.error, *at.warning, *at.info)]
+    """The page's messages as a reader sees them (Markdown escapes removed)."""
+    return [unescape_markdown(e.value) for e in (*at.error, *at.warning, *at.info)]
+
+
+def _assert_no_markup_from_input(at: AppTest) -> None:
+    """No message or caption turns text from the input into a link (issue 15)."""
+    for e in (*at.error, *at.warning, *at.info, *at.success, *at.caption, *at.markdown):
+        assert "](https://evil" not in e.value, e.value
 
 
 def _id(row: Bad) -> str:
@@ -418,6 +443,7 @@ def test_bad_input_gets_a_message_and_the_page_stays_usable(row: Bad):
         assert any(re.search(row.expect, m) for m in messages), messages
     for m in messages:
         assert "Traceback" not in m and len(m) < 600, m
+    _assert_no_markup_from_input(at)
     if fix:
         for key, value in fix.items():
             at.session_state[key] = value

@@ -207,3 +207,31 @@ def test_the_history_keeps_each_steps_learning_rate_for_the_curve_under_the_loss
 
     assert snap.lrs == [lr_at(cfg, s - 1) for s in snap.steps]  # step s used lr_at(s - 1)
     assert snap.lrs[0] < snap.lrs[5] and snap.lrs[-1] < snap.lrs[10]  # warm-up, then decay
+
+
+def test_a_retired_run_ignores_the_clicks_that_reach_it_after_a_reset():
+    # fast clicks: Reset, then Train and One step folded into the same rerun reach the run
+    # that Reset threw away; it must not train a model nobody sees (issue 15)
+    run = make_run()
+    run.start(10_000)
+    assert wait_until(lambda: run.snapshot().step > 0)
+    run.retire()
+    assert wait_until(lambda: not run.running)
+    time.sleep(0.1)  # the step the thread was finishing
+    stopped_at = run.trainer.step_count
+    run.start(100)
+    run.step_once()
+    time.sleep(0.3)
+    assert not run.running and run.retired
+    assert run.trainer.step_count == stopped_at
+    assert run.snapshot().status == "paused"
+
+
+def test_the_janitor_collects_and_malloc_trim_runs():
+    from gptviz.live.memory import Janitor, give_back_memory
+
+    assert give_back_memory()  # glibc on Linux: malloc_trim is there and runs
+    j = Janitor(delay=0.0, min_gap=0.0)
+    j.soon()
+    assert wait_until(lambda: j.collections >= 1)
+    assert j.last_seconds < 5.0

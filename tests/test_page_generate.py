@@ -14,6 +14,7 @@ from streamlit.testing.v1 import AppTest
 
 from gptviz.config import GPTConfig, TrainConfig
 from gptviz.live import LiveRun
+from gptviz.markup import unescape_markdown
 from gptviz.text_model import build_text_run
 from gptviz.viz.sampling import DRAWN_COLOUR
 from pages._live import GUARD_KEY, _Holder, _on_session_released
@@ -160,5 +161,5 @@ def test_settings_survive_a_page_switch(memorised):
 def test_bad_prompts_show_a_message(at, prompt, words):
     at.text_area(key="gen_prompt").set_value(prompt).run()
     assert not at.exception
-    assert any(words in e.value for e in at.error)
+    assert any(words in unescape_markdown(e.value) for e in at.error)
     assert "cat model" in at.session_state["gptviz_models"]  # the model is untouched

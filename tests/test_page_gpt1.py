@@ -9,6 +9,7 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
+from gptviz.markup import unescape_markdown
 from pages._live import GUARD_KEY, MODELS_KEY, _Holder, _on_session_released
 from tests.apptest_helpers import button, page_session, plotly_specs, wait_done, wait_for
 
@@ -45,7 +46,7 @@ def test_finetuning_from_pretrained_needs_pretraining_first(at):
     small_finetune(at)
     button(at, "Fine-tune").click().run()
     assert not at.exception
-    assert any("not been pre-trained" in e.value for e in at.error)
+    assert any("not been pre-trained" in unescape_markdown(e.value) for e in at.error)
     assert not at.session_state["gpt1_job"].running
 
 

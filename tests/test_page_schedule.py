@@ -7,6 +7,7 @@ import math
 
 import pytest
 
+from gptviz.markup import unescape_markdown
 from tests.apptest_helpers import array, button, page_session, plotly_specs, wait_done
 
 PAGES = [  # page, prefix, run key, extra state for a quick run
@@ -15,6 +16,11 @@ PAGES = [  # page, prefix, run key, extra state for a quick run
     ("tasks", "tasks", "tasks_addition_run", {"tasks_eval": 10_000}),
 ]
 
+
+
+def _errors(at) -> list[str]:
+    """The page's error messages as a reader sees them (Markdown escapes removed)."""
+    return [unescape_markdown(e.value) for e in at.error]
 
 def run_of(at, key):
     value = at.session_state[key]
@@ -80,13 +86,13 @@ def test_a_bad_schedule_gets_a_sentence_and_the_model_is_kept(page, p, key, stat
         at.number_input(key=f"{p}_steps").set_value(10).run()
         at.number_input(key=f"{p}_warmup").set_value(50).run()  # longer than the run
         assert not at.exception
-        assert any("warm-up (50 steps) is longer than the run (10 steps)" in e.value
-                   for e in at.error), [e.value for e in at.error]
+        assert any("warm-up (50 steps) is longer than the run (10 steps)" in m
+                   for m in _errors(at)), [e.value for e in at.error]
         at.number_input(key=f"{p}_warmup").set_value(0).run()
         at.selectbox(key=f"{p}_schedule").set_value("cosine").run()
         at.number_input(key=f"{p}_min_lr").set_value(0.9).run()  # above the peak
-        assert any("floor of the learning rate (0.9) must be 0 to the peak" in e.value
-                   for e in at.error), [e.value for e in at.error]
+        assert any("floor of the learning rate (0.9) must be 0 to the peak" in m
+                   for m in _errors(at)), [e.value for e in at.error]
         at.number_input(key=f"{p}_min_lr").set_value(0.0).run()
         assert not at.error
         run = run_of(at, key)
@@ -123,8 +129,8 @@ def test_gpt1_pretraining_takes_the_schedule_and_keeps_its_model_on_a_bad_one():
         model = run.trainer.model
         at.number_input(key="gpt1_warmup").set_value(50).run()  # longer than the run
         assert not at.exception
-        assert any("warm-up (50 steps) is longer than the run (12 steps)" in e.value
-                   for e in at.error), [e.value for e in at.error]
+        assert any("warm-up (50 steps) is longer than the run (12 steps)" in m
+                   for m in _errors(at)), [e.value for e in at.error]
         assert any("pre-trained model is kept" in i.value for i in at.info)
         at.number_input(key="gpt1_warmup").set_value(0).run()
         assert not at.error

@@ -15,6 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 
+from gptviz.live.memory import give_back_memory
 from gptviz.live.slots import FairSlots, max_trainers_from_env
 
 SLICE_SECONDS = 2.0  # a job gives its slot up after this long when others are waiting
@@ -90,9 +91,12 @@ class BackgroundJob:
         self._thread_alive = False
         self._next: Work | None = None
         self._turns: Turns | None = None  # the current work's, while it runs
+        self._retired = False  # thrown away (retire()): nothing more ever runs
 
     # --- for subclasses, with self._lock held ----------------------------------------------
     def _submit(self, work: Work) -> None:
+        if self._retired:  # a click that reached a job its page has already thrown away
+            return
         if self._turns is not None:
             self._turns.stop.set()
         self._next = work
@@ -120,6 +124,19 @@ class BackgroundJob:
                 self._turns.stop.set()
             self._on_cancel()
 
+    def retire(self) -> None:
+        """Stop for good: cancel(), and every later start is ignored. For a job its page has
+        replaced (Reset, a new model): fast clicks can still reach the old job's buttons in
+        the same rerun, and must not train a model nobody sees. Never waits."""
+        with self._lock:
+            self._retired = True
+        self.cancel()
+
+    @property
+    def retired(self) -> bool:
+        with self._lock:
+            return self._retired
+
     @property
     def running(self) -> bool:
         """Whether work is queued or running (and not cancelled)."""
@@ -138,7 +155,7 @@ class BackgroundJob:
                 if work is None:
                     self._thread_alive = False
                     self._turns = None
-                    return
+                    break
                 turns = self._turns = Turns(self._slots, threading.Event(), self._on_queue)
             try:
                 work(turns)
@@ -148,3 +165,4 @@ class BackgroundJob:
                     turns.stop.set()  # this work is over: `running` no longer counts it
                     if self._turns is turns:
                         self._turns = None
+        give_back_memory()  # what this thread's steps allocated (gptviz/live/memory.py)

@@ -160,6 +160,8 @@ class LiveRun(BackgroundJob):
     def start(self, steps: int) -> None:
         """Train `steps` more steps in the background (more, if already training)."""
         with self._lock:
+            if self._retired:  # its page threw it away (Reset) in the same rerun as this click
+                return
             self._target = self.trainer.step_count + steps
             self._message = None
             if not self._active():
@@ -219,6 +221,8 @@ class LiveRun(BackgroundJob):
         """One step in the caller's thread (the page's One step button); waits for at most
         the step the thread may still be finishing."""
         self.pause()
+        if self.retired:  # thrown away by its page (Reset) in the same rerun as this click
+            return
         try:
             with self._step_lock:
                 self._train_one()

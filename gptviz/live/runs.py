@@ -26,6 +26,7 @@ import numpy as np
 
 from gptviz.config import GPTConfig, TrainConfig
 from gptviz.live.run import Snapshot
+from gptviz.markup import MARKDOWN_SPECIALS, escape_markdown  # noqa: F401  (re-exported)
 from gptviz.tasks import AdditionTask, SequenceTask, SortingTask, Task, TextTask
 from gptviz.viz.style import LIVE_RUN_COLOR, RUN_COLORS
 
@@ -272,15 +273,6 @@ def clean_name(raw: str) -> str:
     if not text:
         raise ValueError("A run needs a name: type at least one letter or digit.")
     return text
-
-
-MARKDOWN_SPECIALS = set("\\`*_{}[]()<>#+-.!|~:$^=&\"'")
-
-
-def escape_markdown(text: str) -> str:
-    """text to put inside a Markdown message and have shown as typed: every punctuation mark
-    Markdown (or Streamlit's :colour[...] and :emoji: syntax) could read is backslash-escaped."""
-    return "".join("\\" + c if c in MARKDOWN_SPECIALS else c for c in text)
 
 
 # --- the book -------------------------------------------------------------------------------
