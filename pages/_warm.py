@@ -18,15 +18,17 @@ when a warm-up ran beside the pages). No page draws before the whole import is d
 from __future__ import annotations
 
 import importlib
-import sys
 import threading
 
 _lock = threading.Lock()
 _thread: threading.Thread | None = None
+_done = False  # set once the import has returned, in whichever thread ran it
 
 
 def _import_heavy() -> None:
+    global _done
     importlib.import_module("pages._preload")
+    _done = True
 
 
 def start() -> None:
@@ -40,9 +42,7 @@ def start() -> None:
 
 def done() -> bool:
     """Whether the heavy imports are complete (never waits)."""
-    module = sys.modules.get("pages._preload")
-    return module is not None and not getattr(getattr(module, "__spec__", None),
-                                              "_initializing", False)
+    return _done
 
 
 def wait() -> None:
