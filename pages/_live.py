@@ -19,6 +19,7 @@ Every training page also calls (see pages/baby_gpt.py):
 
 from __future__ import annotations
 
+import functools
 import weakref
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
@@ -40,7 +41,7 @@ from gptviz.checkpoint import (
 from gptviz.config import SCHEDULES, ConfigError, TrainConfig
 from gptviz.live import TRAINING_SLOTS, BackgroundJob, LiveRun, Snapshot
 from gptviz.live.memory import JANITOR
-from gptviz.live.slots import OPEN_SESSIONS, redraw_interval
+from gptviz.live.slots import DRAWS, OPEN_SESSIONS, redraw_interval
 from gptviz.markup import escape_markdown
 from gptviz.urlparams import (
     BoolParam,
@@ -304,12 +305,25 @@ def retuned(interval: float | None) -> bool:
     return interval is not None and live_seconds(True, current=interval) != interval
 
 
+def live_fragment(run_every: float | None) -> Callable[[Callable[[], None]], Callable[[], None]]:
+    """`st.fragment(run_every=...)` for a live view: each redraw's CPU time goes into the
+    process's DrawMeter, from which live_seconds works out how often a class's views can
+    redraw together and leave the trainers their share of the interpreter."""
+    def wrap(body: Callable[[], None]) -> Callable[[], None]:
+        @functools.wraps(body)
+        def measured() -> None:
+            with DRAWS.measure():
+                body()
+        return st.fragment(run_every=run_every)(measured)
+    return wrap
+
+
 def live_view(run: LiveRun, draw: Callable[[Snapshot], None]) -> None:
     """Draw `draw(snapshot)` now, and again while the run trains (live_seconds apart)."""
     was_running = run.running
     interval = live_seconds(was_running)
 
-    @st.fragment(run_every=interval)
+    @live_fragment(interval)
     def _view() -> None:
         snap = run.snapshot()
         status_line(snap)

@@ -40,7 +40,7 @@ from gptviz.live.runs import (
     task_key,
 )
 from gptviz.viz.runs import runs_figure
-from pages._live import live_seconds, memo
+from pages._live import live_fragment, live_seconds, memo
 
 LIVE_SECONDS = 2.0  # while training, the chart follows "this run" this often (cheap, in a tab)
 CHART_HEIGHT = 420
@@ -124,7 +124,7 @@ def compare_runs(page: str, run_key: str, run: LiveRun, *, task_label: str | Non
 
 
 def _charts(page: str, run: LiveRun, task: TaskKey, train_name: str) -> None:
-    @st.fragment(run_every=live_seconds(run.running, LIVE_SECONDS))
+    @live_fragment(live_seconds(run.running, LIVE_SECONDS))
     def view() -> None:
         book = _book(page)
         live = _record(run, task, book)

@@ -56,6 +56,7 @@ from pages._live import (
     fitted_note,
     install_run,
     keep_run,
+    live_fragment,
     live_seconds,
     lr_panel,
     memo,
@@ -318,7 +319,7 @@ was_live = animating()
 interval = live_seconds(was_live)  # longer while a large class trains here
 
 
-@st.fragment(run_every=interval)
+@live_fragment(interval)
 def live() -> None:
     advance_play(run, P)
     if walking():

@@ -34,6 +34,8 @@ from pages._entry import enter_through_app  # noqa: E402
 from pages._instrument import compact_page, presenter_toggle, view_mode
 from pages._live import (
     keep_run,
+    live_fragment,
+    live_seconds,
     live_view,
     lr_panel,
     memo,
@@ -286,7 +288,7 @@ def draw_comparison() -> None:
 was_running = job.running
 
 
-@st.fragment(run_every=FT_REFRESH_SECONDS if was_running else None)
+@live_fragment(live_seconds(was_running, FT_REFRESH_SECONDS))  # longer for a large class
 def comparison_view() -> None:
     draw_comparison()
     if was_running and not job.running:

@@ -35,6 +35,7 @@ from pages._instrument import (
 from pages._live import (
     apply_url_settings,
     keep_run,
+    live_fragment,
     live_seconds,
     lr_panel,
     memo,
@@ -401,7 +402,7 @@ was_live = animating()
 interval = live_seconds(was_live)  # longer while a large class trains on this server
 
 
-@st.fragment(run_every=interval)
+@live_fragment(interval)
 def live() -> None:
     advance_play(run, P)
     snap = run.snapshot()

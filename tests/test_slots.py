@@ -161,25 +161,57 @@ def test_cuda_out_of_memory_becomes_a_message(monkeypatch):
     assert all(torch.equal(before[k], v) for k, v in run.trainer.model.state_dict().items())
 
 
-def test_redraw_interval_keeps_a_class_near_the_servers_redraw_budget():
-    from gptviz.live.slots import REDRAW_BUDGET, redraw_interval
-    assert redraw_interval(0) == redraw_interval(1) == redraw_interval(10) == 0.5
-    assert redraw_interval(11) == redraw_interval(20) == 1.0
-    assert redraw_interval(21) == 2.0 and redraw_interval(40) == 2.0
-    assert redraw_interval(41) == 4.0 and redraw_interval(10_000) == 4.0  # at most 8x
+def test_redraw_interval_keeps_a_class_within_the_servers_redraw_budget():
+    from gptviz.live.slots import redraw_interval
+    def at(n: int, **kw) -> float:
+        return redraw_interval(n, budget=20.0, **kw)
+    assert at(0) == at(1) == at(10) == 0.5
+    assert at(11) == at(15) == 0.75  # a class a little over a step's limit: not half as fast
+    assert at(16) == at(20) == 1.0
+    assert at(21) == at(30) == 1.5 and at(40) == 2.0 and at(60) == 3.0
+    assert at(80) == 4.0 and at(10_000) == 4.0  # at most 8x
     for n in range(1, 81):  # all views together: never above the budget, up to 80 sessions
-        assert n / redraw_interval(n) <= REDRAW_BUDGET + 1e-9, n
-    assert redraw_interval(3, base=2.0) == 2.0  # a slower view keeps its own pace
+        assert n / at(n) <= 20.0 + 1e-9, n
+    assert at(3, base=2.0) == 2.0  # a slower view keeps its own pace
 
 
 def test_redraw_interval_speeds_up_only_once_the_class_is_clearly_smaller():
     from gptviz.live.slots import redraw_interval
-    # at 1 s (11-20 sessions), 10 or 8 sessions keep 1 s: no flapping at the boundary
-    assert redraw_interval(10, current=1.0) == 1.0
-    assert redraw_interval(8, current=1.0) == 1.0
-    assert redraw_interval(7, current=1.0) == 0.5  # 7 / 20 = 0.35 s < 0.75 x 0.5 s
-    assert redraw_interval(25, current=1.0) == 2.0  # slowing down is at once
-    assert redraw_interval(5, current=0.7) == 0.5  # an interval not on the ladder: recomputed
+    def at(n: int, current: float) -> float:
+        return redraw_interval(n, budget=20.0, current=current)
+    # at 1 s (16-20 sessions), 15 or 12 sessions keep 1 s: no flapping at the boundary
+    assert at(15, 1.0) == 1.0
+    assert at(12, 1.0) == 1.0
+    assert at(11, 1.0) == 0.75  # 11 / 20 = 0.55 s < 0.75 x 0.75 s
+    assert at(25, 1.0) == 1.5  # slowing down is at once
+    assert at(5, 0.7) == 0.5  # an interval not on the ladder: recomputed
+
+
+def test_the_draw_meter_counts_the_cpu_a_redraw_takes_not_its_waits():
+    from gptviz.live.slots import DrawMeter
+    meter = DrawMeter(first=0.0, weight=1.0)  # weight 1: the last redraw's cost
+    with meter.measure():
+        time.sleep(0.2)  # waiting (for the interpreter, a lock, the network) costs nothing
+    assert meter.cost < 0.02
+    with meter.measure():
+        t0 = time.thread_time()
+        while time.thread_time() - t0 < 0.05:
+            pass
+    assert 0.05 <= meter.cost < 0.2
+    averaged = DrawMeter(first=0.01, weight=0.5)
+    averaged.add(0.03)
+    assert abs(averaged.cost - 0.02) < 1e-12
+
+
+def test_the_redraw_budget_follows_what_a_redraw_costs():
+    from gptviz.live.slots import DRAW_SHARE, DrawMeter, redraw_interval
+    cheap, dear = DrawMeter(first=0.005), DrawMeter(first=0.041)  # 41 ms: Baby GPT's view
+    assert cheap.budget(cap=20.0) == 20.0  # the cap (GPTVIZ_REDRAW_BUDGET) holds
+    assert abs(dear.budget(cap=20.0) - DRAW_SHARE / 0.041) < 1e-9
+    # ten sessions on a 41 ms view: 1.5 s apart, so that together they take at most the share
+    interval = redraw_interval(10, budget=dear.budget(cap=20.0))
+    assert interval == 1.5 and 10 * 0.041 / interval <= DRAW_SHARE
+    assert redraw_interval(10, budget=cheap.budget(cap=20.0)) == 0.5
 
 
 def test_the_redraw_budget_comes_from_the_environment_within_bounds(monkeypatch):

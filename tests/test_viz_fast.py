@@ -104,3 +104,33 @@ def test_a_title_that_changes_every_redraw_builds_the_layout_once():
     figs = [attention_figure(att, list("abc"), title=f"at step {s:,}") for s in (9, 1234)]
     assert [f.layout.title.text for f in figs] == ["at step 9", "at step 1,234"]
     assert_valid(figs[1])
+
+
+def test_a_ready_figure_gives_plotly_the_dict_the_full_figure_would():
+    """What st.plotly_chart reads (to_dict) straight from the builder's dicts is what plotly's
+    own Figure of the same dicts gives; reading the figure as a figure (fig.data) makes it
+    one; neither changes what the figure holds (its arrays stay arrays)."""
+    from gptviz.viz.fast import ReadyFigure
+
+    att = np.random.default_rng(3).random((2, 2, 3, 3))
+    steps = list(range(1, 60))
+    figs = [attention_figure(att, list("abc"), title="step 5"),
+            loss_figure(steps, [1.0 / s for s in steps], floor=0.2, title="Loss")]
+    for fig in figs:
+        assert type(fig) is ReadyFigure
+        data, layout = object.__getattribute__(fig, "_ready")
+        full = go.Figure(data=data, layout=layout, _validate=False)
+        assert json.dumps(fig.to_dict(), sort_keys=True) == as_json_dict(full)
+        assert json.dumps(fig.to_dict(), sort_keys=True) == as_json_dict(full)  # again: same
+        assert object.__getattribute__(fig, "_ready") is not None  # still not built
+        assert len(fig.data) == len(full.data)  # read as a figure: now a plotly figure
+        assert object.__getattribute__(fig, "_ready") is None
+        assert as_json_dict(fig) == as_json_dict(full)
+    assert isinstance(figs[0].data[0].z, np.ndarray)  # to_dict converted a copy, not these
+    # the template is shared with the layout cache, and nobody's change reaches it
+    again = attention_figure(att, list("abc"), title="step 6")
+    assert again.layout.template.layout.font.color == figs[0].layout.template.layout.font.color
+
+
+def as_json_dict(fig: go.Figure) -> str:
+    return json.dumps(fig.to_dict(), sort_keys=True, default=str)

@@ -14,6 +14,8 @@ import os
 import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 DEFAULT_MAX_TRAINERS = 2
 ENV_MAX_TRAINERS = "GPTVIZ_MAX_TRAINERS"
@@ -105,24 +107,77 @@ def redraw_budget_from_env(default: float = 20.0) -> float:
 
 REDRAW_BUDGET = redraw_budget_from_env()
 
+# The share of the interpreter (one core's worth: Python's lock) that the live views' redraws
+# may take together; the rest is the trainers', the websockets' and newcomers' pages'. Past
+# all of it nothing is left: measured with ten sessions on Baby GPT's page, whose redraw costs
+# about 41 ms of CPU, 20 redraws a second took the whole interpreter, the ten made 32-48 steps
+# in 20 s instead of 661 at 10 redraws a second, and a newcomer's page took 14-22 s.
+DRAW_SHARE = 0.35
+# a redraw's cost before any has been measured: 20 redraws a second, the budget measured for
+# the first live views (README, "A classroom at once")
+FIRST_COST = DRAW_SHARE / 20
 
-def redraw_interval(active: int, base: float = 0.5, budget: float = REDRAW_BUDGET,
+
+class DrawMeter:
+    """What a live view's redraw costs this process: the CPU time of the redrawing thread (the
+    time it held the interpreter), averaged over about the last 20 redraws of any page."""
+
+    def __init__(self, first: float = FIRST_COST, weight: float = 0.05) -> None:
+        self._lock = threading.Lock()
+        self._cost = first
+        self._weight = weight
+
+    def add(self, seconds: float) -> None:
+        with self._lock:
+            self._cost += self._weight * (max(0.0, seconds) - self._cost)
+
+    @property
+    def cost(self) -> float:
+        with self._lock:
+            return self._cost
+
+    @contextmanager
+    def measure(self) -> Iterator[None]:
+        """Time the redraw in the `with` block (its thread's CPU time, not the wall clock)."""
+        t0 = time.thread_time()
+        try:
+            yield
+        finally:
+            self.add(time.thread_time() - t0)
+
+    def budget(self, cap: float = REDRAW_BUDGET, share: float = DRAW_SHARE) -> float:
+        """Redraws a second that this process affords: `share` of the interpreter at the
+        measured cost, at most `cap` (GPTVIZ_REDRAW_BUDGET)."""
+        return min(cap, share / max(self.cost, 1e-4))
+
+
+DRAWS = DrawMeter()
+
+# a live view's interval is `base` times one of these: fine enough that a class a little over a
+# step's limit is not slowed down by half
+LADDER = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0)
+
+
+def redraw_interval(active: int, base: float = 0.5, budget: float | None = None,
                     current: float | None = None) -> float:
     """Seconds between a live view's redraws for a class of `active` sessions in this
-    process (those with a training page open, or training): `base` for a small class, doubled
-    (up to 8x) as the class grows, so the redraws of all sessions together stay near `budget`
-    a second. Past that, the server cannot keep up: requests pile up and every view stalls
-    (measured: 20 sessions at 0.5 s each, none redrew).
+    process (those with a training page open, or training): `base` for a small class, longer
+    (up to 8x) as the class grows, so the redraws of all sessions together stay within
+    `budget` a second (default: what DRAWS measures this process affords). Past that, the
+    server cannot keep up: redraws pile up, the trainers starve and every view stalls.
 
     current: the interval the view ticks at now. It only speeds up again once the class is
     clearly smaller (a quarter under the faster step's limit), so that a class whose size
     hovers at a boundary does not make every view switch back and forth.
     """
+    budget = DRAWS.budget() if budget is None else budget
     need = max(0, active) / budget
-    steps = [base * 2**k for k in range(4)]
+    steps = [base * k for k in LADDER]
     want = next((s for s in steps if s >= need), steps[-1])
-    if current in steps and want < current and need > 0.75 * current / 2:
-        return current
+    if current in steps and want < current:
+        faster = steps[steps.index(current) - 1]
+        if need > 0.75 * faster:
+            return current
     return want
 
 
