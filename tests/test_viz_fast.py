@@ -114,8 +114,13 @@ def test_a_ready_figure_gives_plotly_the_dict_the_full_figure_would():
 
     att = np.random.default_rng(3).random((2, 2, 3, 3))
     steps = list(range(1, 60))
+    task = SequenceTask("0120120012", 3, 3)
+    states = all_states(3, 3)
+    probs = np.random.default_rng(4).dirichlet([1, 1, 1], size=len(states))
     figs = [attention_figure(att, list("abc"), title="step 5"),
-            loss_figure(steps, [1.0 / s for s in steps], floor=0.2, title="Loss")]
+            loss_figure(steps, [1.0 / s for s in steps], floor=0.2, title="Loss"),
+            transition_heatmap(states, probs, empirical_transitions(*task.examples["train"]),
+                               title="step 7")]
     for fig in figs:
         assert type(fig) is ReadyFigure
         data, layout = object.__getattribute__(fig, "_ready")
