@@ -84,12 +84,21 @@ async def _quick_train(url: str, clicks: int) -> dict:
     s = Session(url, "generate", "")
     try:
         await s.open()
+        deadline = time.monotonic() + 30  # the button, should the first run not have shown it
+        while not any(label.startswith("Quick-train") for label in s.buttons):
+            if time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.1)
+        runs_before = s.runs_finished
+        sent = 0
         for _ in range(clicks):
-            await s.tap("Quick-train")
+            sent += await s.tap("Quick-train")
         await asyncio.sleep(1.0)  # the clicks' runs end; then the page is looked at once
         await s.rerun()
         await s.wait_run(120)
-        return {"page_exceptions": list(s.exceptions), "texts": s.texts[-3:]}
+        return {"page_exceptions": list(s.exceptions), "texts": s.texts[-3:],
+                "taps_sent": sent, "runs_finished_after_taps": s.runs_finished - runs_before,
+                "buttons": sorted(s.buttons)}
     finally:
         await s.close()
 

@@ -28,6 +28,7 @@ def test_fast_clicks_on_every_training_page_log_no_traceback(seed, capsys):
     assert r["bad_log_lines"] == [], r["log_tail"]
     q = r["quick_train"]
     assert q["page_exceptions"] == []
+    assert q["taps_sent"] == 10, q  # the page showed its Quick-train button, and all were sent
     assert any("still training" in t for t in q["texts"]), q["texts"]  # it did start one
     # two sessions closed; the Quick-train one was training exactly one model when it closed
     assert len(r["runs_stopped_at_close"]) == 2, r["runs_stopped_at_close"]
