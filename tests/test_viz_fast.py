@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import pickle
 
 import numpy as np
 import plotly.graph_objects as go
@@ -132,6 +134,11 @@ def test_a_ready_figure_gives_plotly_the_dict_the_full_figure_would():
         assert object.__getattribute__(fig, "_ready") is None
         assert as_json_dict(fig) == as_json_dict(full)
     assert isinstance(figs[0].data[0].z, np.ndarray)  # to_dict converted a copy, not these
+    # copied or pickled (st.cache_data pickles what it keeps), drawn or not: the same figure
+    fresh = attention_figure(att, list("abc"), title="step 5")
+    for copied in (copy.deepcopy(fresh), pickle.loads(pickle.dumps(fresh)),
+                   copy.deepcopy(figs[0])):
+        assert as_json_dict(copied) == as_json_dict(figs[0])
     # the template is shared with the layout cache, and nobody's change reaches it
     again = attention_figure(att, list("abc"), title="step 6")
     assert again.layout.template.layout.font.color == figs[0].layout.template.layout.font.color

@@ -32,7 +32,8 @@ def figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
 
 
 # what a ReadyFigure answers without becoming a full figure: what st.plotly_chart reads
-_READY = frozenset({"to_dict", "to_plotly_json", "_ready", "__class__", "__dict__"})
+_READY = frozenset({"to_dict", "to_plotly_json", "_ready", "__class__", "__dict__",
+                    "__reduce__", "__reduce_ex__"})
 
 
 class ReadyFigure(go.Figure):
@@ -69,6 +70,14 @@ class ReadyFigure(go.Figure):
 
     def to_plotly_json(self) -> dict[str, Any]:
         return self.to_dict()
+
+    def __reduce__(self) -> tuple[type, tuple[dict[str, Any]]]:
+        """A pickle or deep copy is a plain go.Figure of the same dict, as plotly's own is
+        rebuilt from its to_dict()."""
+        return go.Figure, (self.to_dict(),)
+
+    def __reduce_ex__(self, protocol: Any) -> tuple[type, tuple[dict[str, Any]]]:
+        return self.__reduce__()
 
 
 def _tree(x: Any, shared: tuple[str, ...] = ()) -> Any:
