@@ -3,12 +3,12 @@ then one replica killed.
 
 `python -m bench.replicas` (about a minute here). It starts `scripts/serve.sh N` on loopback
 ports, opens `sessions` websocket clients (bench/ws_client.py: to the server each is a
-browser tab) through nginx, each with the sticky cookie nginx set on its first request (naming
-the replica that answered, as a browser's first page load gets it), and has each train Baby
-GPT. Half way, a newcomer with no cookie opens a page through nginx. Then replica 1 is
-killed (SIGKILL, as a crash would): its sessions' websockets must close (nothing hangs), the
-other replica's sessions must go on training, and a user of the killed replica who reloads
-must get a working page from a survivor. JSON in bench/results/replicas.json.
+browser tab) through nginx, each with its own sticky cookie as a browser would hold, and has
+each train Baby GPT. Which replica serves which session is read from nginx's access log. Half
+way, a newcomer opens a page through nginx. Then replica 1 is killed (SIGKILL, as a crash
+would): its sessions' websockets must close (nothing hangs), the other replica's sessions
+must go on training, and a user of the killed replica who reloads must get a working page
+from a survivor. JSON in bench/results/replicas.json.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ import re
 import secrets
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -33,6 +32,7 @@ from typing import Any
 
 from bench.common import RESULTS_DIR, machine, run_async, write_json
 from bench.ws_client import Session
+from gptviz.live.slots import redraw_budget_from_env, redraw_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = ROOT / "scripts" / "serve.sh"
@@ -91,23 +91,19 @@ def serve(n: int, run_dir: Path, python: str | None = None,
         log.close()
 
 
-def first_visit(url: str, run_dir: Path) -> tuple[str, str]:
-    """A browser's first request through nginx, with no cookie: (the gptviz_replica cookie
-    nginx sets, naming the replica that answered; that replica's 127.0.0.1:port)."""
-    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as r:
-        cookies = r.headers.get_all("Set-Cookie") or []
-    value = next((c.split(";")[0].split("=", 1)[1] for c in cookies
-                  if c.startswith(f"{COOKIE}=")), "")
-    if not re.fullmatch(r"r[0-9]+", value):
-        raise LookupError(f"nginx set no {COOKIE} cookie naming a replica: {cookies}")
-    port = (run_dir / f"replica-{value[1:]}.port").read_text().strip()
-    return value, f"127.0.0.1:{port}"
-
-
-def _median_gap(times: list[float], start: float, end: float) -> float:
-    times = [t for t in times if start <= t <= end]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
-    return round(statistics.median(gaps), 2) if gaps else round(end - start, 2)
+def replica_of(url: str, run_dir: Path, cookie: str) -> str:
+    """The replica (its 127.0.0.1:port) nginx sends this cookie to: one request, then the log."""
+    req = urllib.request.Request(f"{url}/_stcore/health?who={cookie}",
+                                 headers={"Cookie": f"{COOKIE}={cookie}"})
+    urllib.request.urlopen(req, timeout=10).read()
+    pat = re.compile(rf"who={cookie} .*upstream=(\S+)")
+    for _ in range(50):
+        for line in (run_dir / "nginx-access.log").read_text().splitlines()[::-1]:
+            m = pat.search(line)
+            if m:
+                return m.group(1).split(",")[-1].strip()
+        time.sleep(0.05)
+    raise LookupError(f"no log line for {cookie}")
 
 
 def _gaps(times: list[float], start: float, end: float) -> list[float]:
@@ -120,9 +116,8 @@ def _gaps(times: list[float], start: float, end: float) -> list[float]:
 
 async def _class(url: str, run_dir: Path, sessions: int, seconds: float,
                  after_kill: float) -> dict[str, Any]:
-    # one after another, as a class arrives: each first request is dealt to a replica
-    visits = [await asyncio.to_thread(first_visit, url, run_dir) for _ in range(sessions)]
-    cookies, where = [v[0] for v in visits], [v[1] for v in visits]
+    cookies = [f"s{i}-{secrets.token_hex(4)}" for i in range(sessions)]
+    where = [await asyncio.to_thread(replica_of, url, run_dir, c) for c in cookies]
     clients = [Session(url, "baby_gpt", "baby_steps=100000", cookie=f"{COOKIE}={c}")
                for c in cookies]
     for c in clients:
@@ -131,7 +126,7 @@ async def _class(url: str, run_dir: Path, sessions: int, seconds: float,
         await c.click("Train", wait=False)
     t_start = time.monotonic()
     await asyncio.sleep(seconds / 2)
-    newcomer = Session(url, "baby_gpt", "")  # no cookie yet: a first visit
+    newcomer = Session(url, "baby_gpt", "", cookie=f"{COOKIE}=newcomer-{secrets.token_hex(4)}")
     with contextlib.suppress(TimeoutError):
         await newcomer.open(timeout=60)
     newcomer_s = newcomer.first_finished_s
@@ -141,10 +136,7 @@ async def _class(url: str, run_dir: Path, sessions: int, seconds: float,
     per = [{"replica": w, "steps_before_kill": c.step,
             "redraws_per_s": len([r for r in c.redraws if t_start + 2 <= r.t <= t_kill])
             / (t_kill - t_start - 2),
-            "progressed": c.step > 0, "exceptions": list(c.exceptions),
-            # the interval its view ticks at (the replica chooses it from its class and what
-            # a redraw costs it: gptviz.live.slots.redraw_interval)
-            "redraw_gap_median_s": _median_gap([r.t for r in c.redraws], t_start + 2, t_kill)}
+            "progressed": c.step > 0, "exceptions": list(c.exceptions)}
            for c, w in zip(clients, where, strict=True)]
 
     # kill replica 1, as a crash would
@@ -193,9 +185,9 @@ async def _class(url: str, run_dir: Path, sessions: int, seconds: float,
         "survivors_all_gained_steps": all(p["steps_gained_after_kill"] > 0 for p in survivors),
         "survivors_steps_gained_after_kill": sum(p["steps_gained_after_kill"]
                                                  for p in survivors),
-        # the interval the survivors' views ticked at before the kill
-        "survivors_redraw_interval_max_s": max(p["redraw_gap_median_s"] for p in survivors)
-        if survivors else None,
+        # the interval the survivors' views tick at: their replica's share of the class
+        "survivors_redraw_interval_max_s": redraw_interval(
+            len(survivors), budget=redraw_budget_from_env() / len(ports)),
         "reload_after_kill_page_s": None if reload_s is None else round(reload_s, 2),
         "reload_after_kill_texts": reload_texts[:5],
         "per_session": per,
