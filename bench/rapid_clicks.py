@@ -93,7 +93,12 @@ async def _quick_train(url: str, clicks: int) -> dict:
         sent = 0
         for _ in range(clicks):
             sent += await s.tap("Quick-train")
-        await asyncio.sleep(1.0)  # the clicks' runs end; then the page is looked at once
+        # the clicks' run ends (a browser sends nothing more); then the page is looked at once.
+        # This waited a fixed second before: in two CI runs the clicks' run had not finished
+        # by then (its callback builds the model), the extra rerun cut it short, and the page
+        # then said "no trained model" and no training run was released at the tab's close.
+        await s.wait_run(120)
+        await asyncio.sleep(1.0)
         await s.rerun()
         await s.wait_run(120)
         return {"page_exceptions": list(s.exceptions), "texts": s.texts[-3:],
