@@ -31,7 +31,8 @@ def figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
     return ReadyFigure(data, layout)
 
 
-# what a ReadyFigure answers without becoming a full figure: what st.plotly_chart reads
+# what a ReadyFigure answers without becoming a full figure: what st.plotly_chart reads, and
+# the lookups of pickle and copy (object.__reduce_ex__ then calls our __reduce__)
 _READY = frozenset({"to_dict", "to_plotly_json", "_ready", "__class__", "__dict__",
                     "__reduce__", "__reduce_ex__"})
 
@@ -75,9 +76,6 @@ class ReadyFigure(go.Figure):
         """A pickle or deep copy is a plain go.Figure of the same dict, as plotly's own is
         rebuilt from its to_dict()."""
         return go.Figure, (self.to_dict(),)
-
-    def __reduce_ex__(self, protocol: Any) -> tuple[type, tuple[dict[str, Any]]]:
-        return self.__reduce__()
 
 
 def _tree(x: Any, shared: tuple[str, ...] = ()) -> Any:
