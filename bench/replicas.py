@@ -22,6 +22,7 @@ import re
 import secrets
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -32,7 +33,6 @@ from typing import Any
 
 from bench.common import RESULTS_DIR, machine, run_async, write_json
 from bench.ws_client import Session
-from gptviz.live.slots import redraw_budget_from_env, redraw_interval
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVE = ROOT / "scripts" / "serve.sh"
@@ -106,6 +106,12 @@ def replica_of(url: str, run_dir: Path, cookie: str) -> str:
     raise LookupError(f"no log line for {cookie}")
 
 
+def _median_gap(times: list[float], start: float, end: float) -> float:
+    times = [t for t in times if start <= t <= end]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    return round(statistics.median(gaps), 2) if gaps else round(end - start, 2)
+
+
 def _gaps(times: list[float], start: float, end: float) -> list[float]:
     times = [t for t in times if start <= t <= end]
     if not times:
@@ -136,7 +142,10 @@ async def _class(url: str, run_dir: Path, sessions: int, seconds: float,
     per = [{"replica": w, "steps_before_kill": c.step,
             "redraws_per_s": len([r for r in c.redraws if t_start + 2 <= r.t <= t_kill])
             / (t_kill - t_start - 2),
-            "progressed": c.step > 0, "exceptions": list(c.exceptions)}
+            "progressed": c.step > 0, "exceptions": list(c.exceptions),
+            # the interval its view ticks at, as its replica chose it from its class and what
+            # a redraw costs it there (gptviz.live.slots.redraw_interval)
+            "redraw_gap_median_s": _median_gap([r.t for r in c.redraws], t_start + 2, t_kill)}
            for c, w in zip(clients, where, strict=True)]
 
     # kill replica 1, as a crash would
@@ -185,9 +194,10 @@ async def _class(url: str, run_dir: Path, sessions: int, seconds: float,
         "survivors_all_gained_steps": all(p["steps_gained_after_kill"] > 0 for p in survivors),
         "survivors_steps_gained_after_kill": sum(p["steps_gained_after_kill"]
                                                  for p in survivors),
-        # the interval the survivors' views tick at: their replica's share of the class
-        "survivors_redraw_interval_max_s": redraw_interval(
-            len(survivors), budget=redraw_budget_from_env() / len(ports)),
+        # the interval the survivors' views ticked at before the kill (measured, not derived
+        # again here: the replica's choice depends on the redraw cost it measured)
+        "survivors_redraw_interval_max_s": max(p["redraw_gap_median_s"] for p in survivors)
+        if survivors else None,
         "reload_after_kill_page_s": None if reload_s is None else round(reload_s, 2),
         "reload_after_kill_texts": reload_texts[:5],
         "per_session": per,

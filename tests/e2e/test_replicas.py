@@ -38,7 +38,7 @@ def test_sticky_sessions_spread_a_class_over_both_replicas_and_all_train(school)
     assert r["no_exceptions"], r["per_session"]
     assert r["redraws_per_s_min"] >= 0.3, r["per_session"]  # each keeps seeing it learn live
     # the 3 s is a speed target, measured by `python -m bench.replicas` on a quiet
-    # machine (README, "Deploy": 0.3-1.0 s); here, on a shared CI box, the bound is "no stall"
+    # machine (README, "Deploy": 0.3-2.4 s); here, on a shared CI box, the bound is "no stall"
     # (a page that never completes: None after 90 s); CI's shared box saw 3.55 s and 6.55 s
     assert r["newcomer_page_s"] is not None and r["newcomer_page_s"] < 10.0, r
 
@@ -51,7 +51,7 @@ def test_killing_a_replica_hangs_nobody_and_the_other_keeps_training(school):
     # slots and 8-12 sessions, one may still wait for its turn in the 8 s after the kill)
     assert r["survivors_steps_gained_after_kill"] > 0, r["per_session"]
     # and every view there keeps redrawing: the gaps are seen at redraws, which come every
-    # 1-2 s for 10-20 sessions on a replica (gptviz.live.slots.redraw_interval)
+    # survivors_redraw_interval_max_s before the kill (gptviz.live.slots.redraw_interval)
     # (the 2 s is measured by bench.replicas: 0.86 s alone; CI saw 1.85 s)
     assert r["survivors_gap_max_s"] <= 2 * r["survivors_redraw_interval_max_s"] + 1.5, \
         r["per_session"]
