@@ -35,12 +35,41 @@ def next_state(state: State, token: int, context: int) -> State:
     return (state + (token,))[-context:]
 
 
+def padded_states(states: list[State], block_size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """States as one (len(states), L) batch, each cropped to its last block_size tokens and
+    padded on the right with token 0, and the index of each one's last real token.
+
+    The model is causal: a position's logits depend only on the tokens at and before it, so
+    the padding after a state's end changes nothing the state's own last position computes.
+    """
+    cropped = [s[-block_size:] for s in states]
+    length = max((len(s) for s in cropped), default=1)
+    ids = torch.zeros(len(cropped), length, dtype=torch.long)
+    for i, s in enumerate(cropped):
+        ids[i, :len(s)] = torch.tensor(s, dtype=torch.long)
+    return ids, torch.tensor([len(s) - 1 for s in cropped], dtype=torch.long)
+
+
 @torch.no_grad()
 def model_transition_probs(model: torch.nn.Module, states: list[State]) -> torch.Tensor:
-    """P(next token | state) under the model, (len(states), V); states of one length per batch."""
+    """P(next token | state) under the model, (len(states), V): one forward pass for every
+    state, whatever their lengths (see padded_states)."""
     model.eval()
-    vocab = model.config.vocab_size
-    out = torch.empty(len(states), vocab)
+    if not states:
+        return torch.empty(0, model.config.vocab_size)
+    ids, last = padded_states(states, model.config.block_size)
+    logits = model(ids.to(model.lm_head.weight.device)).logits
+    logits = logits[torch.arange(len(states), device=logits.device), last.to(logits.device)]
+    return torch.softmax(logits.float(), dim=-1).cpu()
+
+
+@torch.no_grad()
+def model_transition_probs_by_length(model: torch.nn.Module,
+                                     states: list[State]) -> torch.Tensor:
+    """The same as model_transition_probs, one forward pass per state length, no padding: the
+    reference the one-pass version is tested against."""
+    model.eval()
+    out = torch.empty(len(states), model.config.vocab_size)
     by_len: dict[int, list[int]] = defaultdict(list)
     for i, s in enumerate(states):
         by_len[len(s)].append(i)

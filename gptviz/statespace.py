@@ -20,7 +20,7 @@ from gptviz.analysis import (
     State,
     all_states,
     empirical_transitions,
-    model_transition_probs,
+    padded_states,
     state_space_size,
     window_transitions,
 )
@@ -74,11 +74,16 @@ class StateSpace:
 
         @torch.no_grad()
         def record(model: GPT) -> Frame:
-            probs = model_transition_probs(model, recorded).numpy().astype(np.float32)
-            x = torch.tensor(windows, dtype=torch.long, device=model.lm_head.weight.device)
-            att = model(x, return_attention=True).attention  # per layer (N, nh, T, T)
-            att = torch.stack([a.float().cpu() for a in att], dim=1)  # (N, layer, nh, T, T)
-            return {"probs": probs, "att": att.numpy().astype(np.float16),
+            # one forward pass for everything: the states (of every length, padded: the model
+            # is causal) and the windows, whose attention the same pass computes
+            model.eval()
+            ids, last = padded_states(recorded + windows, model.config.block_size)
+            out = model(ids.to(model.lm_head.weight.device), return_attention=True)
+            n = len(recorded)
+            logits = out.logits[torch.arange(n), last[:n].to(out.logits.device)]
+            probs = torch.softmax(logits.float(), dim=-1).cpu().numpy().astype(np.float32)
+            att = torch.stack([a[n:].float().cpu() for a in out.attention], dim=1)
+            return {"probs": probs, "att": att.numpy().astype(np.float16),  # (N, layer, nh, T, T)
                     "states": self._recorded_ids, "windows": self._window_ids}
 
         return record

@@ -5,8 +5,13 @@ the out-of-memory killer, or with replicas behind nginx one replica going down),
 reconnects by itself, to a new process or another replica, and gets a new, empty session: the
 model it trained is gone, and the page shows Step 0 as if nothing had happened. The tab still
 holds its widgets' values and sends them with its first run in the new session (the student's
-next click: Streamlit 1.67's tab does not rerun by itself on reconnecting), which a tab opened
-afresh never does; that is how the page tells the two apart.
+next click), which a tab opened afresh never does; that is how the page tells the two apart.
+
+Streamlit 1.67's tab does not rerun by itself on reconnecting, so without help the note would
+wait for the student's next click. A small inline component (`st.components.v2`, no iframe,
+nothing fetched) watches the tab's connection state and, when the tab is connected again after
+losing its server, asks for one rerun: the note shows at once. After a brief network drop to
+the same server the session is still there, the rerun finds it seen, and nothing is shown.
 """
 
 from __future__ import annotations
@@ -16,7 +21,36 @@ import streamlit as st
 SEEN = "gptviz_session_seen"
 RESTART_NOTE = ("**The server restarted** (or this tab was moved to another server): the "
                 "model this tab trained before is gone. Training starts again from a new "
-                "model, with your settings; press **Train** to go on.")
+                "model, with your settings; press **Train** to go on. If you were uploading a "
+                "file just then, it did not arrive: upload it again.")
+
+WATCH_JS = """
+export default function (component) {
+  const w = window;
+  w.__gptvizReconnect = component;  // the latest instance sends the rerun
+  // it draws nothing: take its slot out of the page's layout
+  const slot = component.parentElement && component.parentElement.closest(
+    "[data-testid='stElementContainer']");
+  if (slot) slot.style.display = "none";
+  const app = document.querySelector("[data-testid='stApp']");
+  if (w.__gptvizWatch || !app) return;
+  let lost = false;
+  w.__gptvizWatch = new MutationObserver(() => {
+    const state = app.getAttribute("data-test-connection-state");
+    if (state !== "CONNECTED") {
+      lost = true;
+    } else if (lost) {
+      lost = false;
+      w.__gptvizReconnect.setTriggerValue("reconnected", Date.now());
+    }
+  });
+  w.__gptvizWatch.observe(app, {attributes: true,
+                                attributeFilter: ["data-test-connection-state"]});
+}
+"""
+
+_watch = st.components.v2.component("gptviz_reconnect_watch", js=WATCH_JS,
+                                    isolate_styles=False)
 
 
 def _client_sent_widget_values() -> bool:
@@ -33,8 +67,9 @@ def _client_sent_widget_values() -> bool:
 def restart_note() -> None:
     """Call in app.py before the page runs: on a session's first run, say so if the browser
     brought widget values from a session this server never had."""
-    if SEEN in st.session_state:
-        return
+    came_back = SEEN not in st.session_state and _client_sent_widget_values()
     st.session_state[SEEN] = True
-    if _client_sent_widget_values():
+    # after the check: the watcher is itself a widget, and registers a value in this run
+    _watch(key="gptviz_reconnect_watch", on_reconnected_change=lambda: None)
+    if came_back:
         st.warning(RESTART_NOTE, icon=":material/restart_alt:")

@@ -13,12 +13,13 @@ from gptviz.analysis import (
     empirical_transitions,
     entropy,
     model_transition_probs,
+    model_transition_probs_by_length,
     next_state,
     state_kind,
     state_space_size,
     window_transitions,
 )
-from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE
+from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE, GPTConfig
 from gptviz.tasks import SequenceTask
 from gptviz.train import build_model
 
@@ -70,6 +71,23 @@ def test_model_transition_probs_are_distributions_over_every_prefix_length():
     assert p.shape == (14, 2)
     assert torch.allclose(p.sum(-1), torch.ones(14))
     assert p[states.index((0, 0, 0)), 1].item() == pytest.approx(0.5036649, abs=1e-6)
+
+
+def test_one_forward_pass_over_padded_states_equals_one_pass_per_length():
+    """The model is causal: padding after a state's end cannot change its last position."""
+    model = build_model(GPTConfig(vocab_size=5, block_size=4, n_layer=2, n_head=2, n_embd=8,
+                                  bias=True), 7)
+    with torch.no_grad():  # weights far from init, so a leak from the padding would show
+        for p in model.parameters():
+            p.add_(torch.randn_like(p))
+    states = [(3,), (1, 4, 2, 0), (2, 2), (4, 0, 1), (0, 1, 2, 3, 4, 0)]  # last: cropped to 4
+    one = model_transition_probs(model, states)
+    ref = model_transition_probs_by_length(model, states)
+    assert ref[0].sub(ref[2]).abs().max() > 1e-3  # the states' rows do differ
+    torch.testing.assert_close(one, ref, atol=1e-6, rtol=0)
+    torch.testing.assert_close(model_transition_probs(model, states[:1]), one[:1], atol=1e-6,
+                               rtol=0)  # one state alone: no padding at all
+    assert model_transition_probs(model, []).shape == (0, 5)
 
 
 def test_entropy_of_simple_distributions():
