@@ -23,6 +23,7 @@ RESTART_NOTE = ("**The server restarted** (or this tab was moved to another serv
                 "model this tab trained before is gone. Training starts again from a new "
                 "model, with your settings; press **Train** to go on. If you were uploading a "
                 "file just then, it did not arrive: upload it again.")
+RESTART_TOAST = "The server restarted: this tab's model is gone (see the top of the page)."
 
 WATCH_JS = """
 export default function (component) {
@@ -73,3 +74,5 @@ def restart_note() -> None:
     _watch(key="gptviz_reconnect_watch", on_reconnected_change=lambda: None)
     if came_back:
         st.warning(RESTART_NOTE, icon=":material/restart_alt:")
+        # and in the corner, for a student scrolled down to the uploader or the figures
+        st.toast(RESTART_TOAST, icon=":material/restart_alt:", duration="long")

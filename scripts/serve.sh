@@ -97,7 +97,17 @@ echo "gptviz: $N replicas behind nginx on http://$HOST:$PORT (logs in $RUN_DIR)"
 while true; do
     ended=""
     wait -n -p ended || true
-    if [[ -z "$ended" || "$ended" == "$nginx_pid" ]]; then
+    # bash leaves `ended` unset when wait returns without reporting a job (seen right after a
+    # replica was started again: under `set -u` that stopped everything, the survivor too)
+    ended="${ended:-}"
+    if [[ -z "$ended" ]]; then
+        if kill -0 "$nginx_pid" 2>/dev/null; then
+            sleep 0.2
+            continue
+        fi
+        ended="$nginx_pid"
+    fi
+    if [[ "$ended" == "$nginx_pid" ]]; then
         echo "nginx ended: stopping the replicas" >&2
         exit 1
     fi
