@@ -3,12 +3,12 @@ then one replica killed.
 
 `python -m bench.replicas` (about a minute here). It starts `scripts/serve.sh N` on loopback
 ports, opens `sessions` websocket clients (bench/ws_client.py: to the server each is a
-browser tab) through nginx, each with its own sticky cookie as a browser would hold, and has
-each train Baby GPT. Which replica serves which session is read from nginx's access log. Half
-way, a newcomer opens a page through nginx. Then replica 1 is killed (SIGKILL, as a crash
-would): its sessions' websockets must close (nothing hangs), the other replica's sessions
-must go on training, and a user of the killed replica who reloads must get a working page
-from a survivor. JSON in bench/results/replicas.json.
+browser tab) through nginx, each with the sticky cookie nginx set on its first request (naming
+the replica that answered, as a browser's first page load gets it), and has each train Baby
+GPT. Half way, a newcomer with no cookie opens a page through nginx. Then replica 1 is
+killed (SIGKILL, as a crash would): its sessions' websockets must close (nothing hangs), the
+other replica's sessions must go on training, and a user of the killed replica who reloads
+must get a working page from a survivor. JSON in bench/results/replicas.json.
 """
 
 from __future__ import annotations
@@ -91,19 +91,17 @@ def serve(n: int, run_dir: Path, python: str | None = None,
         log.close()
 
 
-def replica_of(url: str, run_dir: Path, cookie: str) -> str:
-    """The replica (its 127.0.0.1:port) nginx sends this cookie to: one request, then the log."""
-    req = urllib.request.Request(f"{url}/_stcore/health?who={cookie}",
-                                 headers={"Cookie": f"{COOKIE}={cookie}"})
-    urllib.request.urlopen(req, timeout=10).read()
-    pat = re.compile(rf"who={cookie} .*upstream=(\S+)")
-    for _ in range(50):
-        for line in (run_dir / "nginx-access.log").read_text().splitlines()[::-1]:
-            m = pat.search(line)
-            if m:
-                return m.group(1).split(",")[-1].strip()
-        time.sleep(0.05)
-    raise LookupError(f"no log line for {cookie}")
+def first_visit(url: str, run_dir: Path) -> tuple[str, str]:
+    """A browser's first request through nginx, with no cookie: (the gptviz_replica cookie
+    nginx sets, naming the replica that answered; that replica's 127.0.0.1:port)."""
+    with urllib.request.urlopen(f"{url}/_stcore/health", timeout=10) as r:
+        cookies = r.headers.get_all("Set-Cookie") or []
+    value = next((c.split(";")[0].split("=", 1)[1] for c in cookies
+                  if c.startswith(f"{COOKIE}=")), "")
+    if not re.fullmatch(r"r[0-9]+", value):
+        raise LookupError(f"nginx set no {COOKIE} cookie naming a replica: {cookies}")
+    port = (run_dir / f"replica-{value[1:]}.port").read_text().strip()
+    return value, f"127.0.0.1:{port}"
 
 
 def _median_gap(times: list[float], start: float, end: float) -> float:
@@ -122,8 +120,9 @@ def _gaps(times: list[float], start: float, end: float) -> list[float]:
 
 async def _class(url: str, run_dir: Path, sessions: int, seconds: float,
                  after_kill: float) -> dict[str, Any]:
-    cookies = [f"s{i}-{secrets.token_hex(4)}" for i in range(sessions)]
-    where = [await asyncio.to_thread(replica_of, url, run_dir, c) for c in cookies]
+    # one after another, as a class arrives: each first request is dealt to a replica
+    visits = [await asyncio.to_thread(first_visit, url, run_dir) for _ in range(sessions)]
+    cookies, where = [v[0] for v in visits], [v[1] for v in visits]
     clients = [Session(url, "baby_gpt", "baby_steps=100000", cookie=f"{COOKIE}={c}")
                for c in cookies]
     for c in clients:
@@ -132,7 +131,7 @@ async def _class(url: str, run_dir: Path, sessions: int, seconds: float,
         await c.click("Train", wait=False)
     t_start = time.monotonic()
     await asyncio.sleep(seconds / 2)
-    newcomer = Session(url, "baby_gpt", "", cookie=f"{COOKIE}=newcomer-{secrets.token_hex(4)}")
+    newcomer = Session(url, "baby_gpt", "")  # no cookie yet: a first visit
     with contextlib.suppress(TimeoutError):
         await newcomer.open(timeout=60)
     newcomer_s = newcomer.first_finished_s

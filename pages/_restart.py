@@ -75,4 +75,4 @@ def restart_note() -> None:
     if came_back:
         st.warning(RESTART_NOTE, icon=":material/restart_alt:")
         # and in the corner, for a student scrolled down to the uploader or the figures
-        st.toast(RESTART_TOAST, icon=":material/restart_alt:", duration="long")
+        st.toast(RESTART_TOAST, icon=":material/restart_alt:")

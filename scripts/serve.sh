@@ -52,8 +52,12 @@ start_replica() {  # replica k (1..N) in the background; its pid in pids[k-1]
     echo "$port" > "$RUN_DIR/replica-$k.port"
 }
 
-# the replicas share this machine's cores: each gets its share of the live redraws one process
-# keeps up with (gptviz/live/slots.py), so that views slow down together instead of stalling
+# Each replica keeps its views' redraws within a share of its own interpreter, measured
+# (gptviz/live/slots.py), but replicas on one machine also share its cores, and a measure of
+# CPU time cannot see a core another process is using: each replica gets its part of the
+# redraws one process keeps up with (20 a second), so that views slow down together instead of
+# stalling. (Measured with 2 replicas on 2 cores and the tests of a CI run beside them: without
+# this part, the slowest of 20 views redrew 0.05 times a second and a newcomer waited 7-12 s.)
 export GPTVIZ_REDRAW_BUDGET="${GPTVIZ_REDRAW_BUDGET:-$((20 / N > 1 ? 20 / N : 1))}"
 
 upstreams=""
@@ -61,6 +65,19 @@ for ((k = 1; k <= N; k++)); do
     : > "$RUN_DIR/replica-$k.log"
     start_replica "$k"
     upstreams+="        server 127.0.0.1:$((BASE_PORT + k - 1)) max_fails=1 fail_timeout=5s;"$'\n'
+done
+# one pool per replica: that replica, and the others as backups for while it is down
+pinned="" routes="" names=""
+for ((k = 1; k <= N; k++)); do
+    pinned+="    upstream gptviz_r$k {"$'\n'
+    pinned+="        server 127.0.0.1:$((BASE_PORT + k - 1)) max_fails=1 fail_timeout=5s;"$'\n'
+    for ((j = 1; j <= N; j++)); do
+        if (( j != k )); then pinned+="        server 127.0.0.1:$((BASE_PORT + j - 1)) backup;"$'\n'; fi
+    done
+    pinned+="    }"$'\n'
+    routes+="        r$k gptviz_r$k;"$'\n'
+    # the last address tried (after a failover nginx lists each: "A, B")
+    names+="        \"~127\\.0\\.0\\.1:$((BASE_PORT + k - 1))\$\" r$k;"$'\n'
 done
 
 # every replica answers Streamlit's health check before nginx sends it anyone
@@ -79,12 +96,12 @@ PY
     done
 done
 
-export RUN_DIR LISTEN="$HOST:$PORT" UPSTREAMS="$upstreams"
+export RUN_DIR LISTEN="$HOST:$PORT" UPSTREAMS="$upstreams" PINNED="$pinned" ROUTES="$routes" NAMES="$names"
 "$PYTHON" - <<'PY'
 import os
 from pathlib import Path
 t = Path("deploy/nginx.conf.template").read_text()
-for k in ("RUN_DIR", "LISTEN", "UPSTREAMS"):
+for k in ("RUN_DIR", "LISTEN", "UPSTREAMS", "PINNED", "ROUTES", "NAMES"):
     t = t.replace(f"@{k}@", os.environ[k].rstrip("\n"))
 Path(os.environ["RUN_DIR"], "nginx.conf").write_text(t)
 PY

@@ -1,12 +1,12 @@
 """A school at once (slow, run in CI): 2 replicas behind nginx (scripts/serve.sh), 20
 students training through it, then one replica killed.
 
-The students are websocket clients (bench/ws_client.py), each with its own sticky cookie as
-a browser holds one. The figures come from `python -m bench.replicas` (README, "Deploy").
-The issue's aim of 1 live update a second for each of 20 students is not met on 2 cores:
-each replica stretches its views' redraw interval as its share of the class grows
+The students are websocket clients (bench/ws_client.py), each with the sticky cookie nginx
+set on its first request, as a browser's first page load gets it. The figures come from
+`python -m bench.replicas` (README, "Deploy"). Each replica stretches its views' redraw
+interval as its share of the class grows and as its redraws cost it more
 (gptviz.live.slots.redraw_interval), so views slow down together instead of stalling; the
-bound below is what that design keeps on a loaded CI machine.
+bounds below are what that design keeps on a loaded CI machine.
 """
 
 from __future__ import annotations
@@ -33,7 +33,8 @@ def school(tmp_path_factory) -> dict:
 
 def test_sticky_sessions_spread_a_class_over_both_replicas_and_all_train(school):
     r = school
-    assert len(r["replicas_used"]) == 2, r["sessions_per_replica"]  # 20 cookies: both used
+    # a class arriving one after another is dealt out evenly (nginx: least connections first)
+    assert sorted(r["sessions_per_replica"].values()) == [10, 10], r["sessions_per_replica"]
     assert r["every_session_progressed"], r["per_session"]
     assert r["no_exceptions"], r["per_session"]
     assert r["redraws_per_s_min"] >= 0.3, r["per_session"]  # each keeps seeing it learn live
