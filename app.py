@@ -7,8 +7,10 @@ from pathlib import Path
 
 import streamlit as st
 
+from gptviz.i18n import _
 from pages import _warm
 from pages._catalog import CATALOG
+from pages._i18n import choose_language, language_switch
 from pages._restart import restart_note
 
 st.set_page_config(page_title="gptviz: watch a GPT learn", page_icon=":material/neurology:",
@@ -20,12 +22,14 @@ _cache = Path(__file__).parent / ".cache" / "tiktoken"
 if _cache.is_dir():
     os.environ.setdefault("TIKTOKEN_CACHE_DIR", str(_cache))
 
-home = st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)
+choose_language()  # before any text: every _() below is in this run's language
+home = st.Page("pages/home.py", title=_("Home"), icon=":material/home:", default=True)
 sections: dict[str, list[st.Page]] = {"": [home]}
 for info in CATALOG:
-    sections.setdefault(info.section, []).append(
-        st.Page(info.path, title=info.title, icon=info.icon))
+    sections.setdefault(_(info.section), []).append(
+        st.Page(info.path, title=_(info.title), icon=info.icon))
 page = st.navigation(sections)
+language_switch()
 restart_note()  # a tab that comes back from a server that went away
 if page is not home:
     _warm.wait()  # every other page draws figures: only once the heavy imports are complete

@@ -39,6 +39,8 @@ from gptviz.checkpoint import (
     save_bundle,
 )
 from gptviz.config import SCHEDULES, ConfigError, TrainConfig
+from gptviz.i18n import DEFAULT as DEFAULT_LANGUAGE
+from gptviz.i18n import language
 from gptviz.live import TRAINING_SLOTS, BackgroundJob, LiveRun, Snapshot
 from gptviz.live.memory import JANITOR
 from gptviz.live.slots import DRAWS, OPEN_SESSIONS, redraw_interval
@@ -55,7 +57,9 @@ from gptviz.urlparams import (
     share_url,
 )
 
-VIEW_PARAMS = ("hide", "present")  # URL parameters of pages/_instrument.py's view_mode
+# URL parameters of how a page is shown, kept as they are: pages/_instrument.py's view_mode,
+# and the language (pages/_i18n.py)
+VIEW_PARAMS = ("hide", "present", "lang")
 # two redraws a second while training or replaying: smooth to watch, cheap for the trainer.
 # Measured (python -m bench.live_view): 0.2 s cost the server 0.3-0.6 CPU s a redraw and
 # stalled every view of a class of 10 on 2 cores. A larger class stretches it (live_seconds).
@@ -275,7 +279,9 @@ def memo(name: str, key: Hashable, build: Callable[[], T]) -> T:
     A live view redraws twice a second, and building a plotly figure costs 30-120 ms of CPU;
     keyed by the step count, a view whose model has not moved (queued behind other students,
     paused, finished) redraws for almost nothing, which keeps a shared server responsive.
+    The language is part of the key: a figure's text is in the language it was built in.
     """
+    key = (language(), key)
     if MEMO_KEY not in st.session_state:
         st.session_state[MEMO_KEY] = {}
     store = st.session_state[MEMO_KEY]
@@ -421,6 +427,7 @@ def share_box(specs: Mapping[str, Param], extra: Mapping[str, str] | None = None
     if st.query_params.to_dict() != params:
         st.query_params.from_dict(params)
     url = share_url(st.context.url or "", values, specs)
+    extra = {**({"lang": language()} if language() != DEFAULT_LANGUAGE else {}), **(extra or {})}
     if extra:
         url += ("&" if "?" in url else "?") + urlencode(dict(extra))
     st.markdown("**Share this experiment.** The address bar holds this page's settings (a "

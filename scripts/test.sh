@@ -27,6 +27,8 @@ missing=()
 # The room store's tests (tests/test_rooms_store.py, tests/e2e/test_room.py) start a real
 # PostgreSQL server from Debian's binaries (tests/pgserver.py finds them by this glob).
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+# The Chinese pages' screenshots need a CJK font in the browser's machine (no tofu boxes)
+[[ -n "$(fc-list :lang=zh 2>/dev/null)" ]] || missing+=(fonts-noto-cjk)
 if (( ${#missing[@]} )); then
     echo "==> apt-get install ${missing[*]}"
     SUDO=""

@@ -71,7 +71,9 @@ def test_train_pause_switch_a_head_off_and_see_the_loss_change(baby_server, chro
         tab.click()
         # while it trains the panel offers only Pause, and its own Pause button
         expect(page.get_by_text("Pause to ablate.")).to_be_visible(timeout=20_000)
-        page.wait_for_timeout(2_000)  # a few hundred steps: the heads do something by then
+        # pause early: a model trained to its floor (0.347 here) can do without any one head of
+        # a layer (CI saw every head of layer 1 leave the loss unchanged to three decimals
+        # after a few seconds of training); early on, each head still moves the loss
         page.locator(".st-key-baby_abl_pause").get_by_role("button").click()
         expect(page.get_by_role("button", name=TRAIN)).to_be_visible(timeout=30_000)
         wait_ready(page)

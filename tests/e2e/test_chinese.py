@@ -1,0 +1,60 @@
+"""简体中文 in a real browser at 1280x720: the sidebar's switch turns the home page and the
+navigation into Chinese, the URL keeps ?lang=zh, a link with it opens in Chinese, and the glyphs
+are drawn with a CJK font (a text of Chinese characters is as wide as a CJK font makes it, not
+the width of the fallback's boxes). Screenshots: screenshots/zh_home*.png.
+
+Only the pages translated so far are checked (README, "Languages").
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from .harness import SCREENSHOT_DIR, assert_no_exception, save_screenshot, wait_ready
+
+pytestmark = pytest.mark.browser
+TITLE_ZH = "gptviz：搭一个小 GPT，看它学习"
+
+
+def test_the_switch_turns_the_home_page_chinese_and_a_link_keeps_it(app_server, chromium_browser):
+    ctx = chromium_browser.new_context(viewport={"width": 1280, "height": 720}, locale="en-US")
+    page = ctx.new_page()
+    try:
+        page.goto(app_server)
+        wait_ready(page)
+        expect(page.locator("h1").first).to_contain_text("build a small GPT")
+        page.get_by_test_id("stSidebar").get_by_text("简体中文").click()
+        expect(page.locator("h1").first).to_have_text(TITLE_ZH, timeout=30_000)
+        wait_ready(page)
+        assert "lang=zh" in page.url
+        nav = page.get_by_test_id("stSidebarNav")
+        expect(nav).to_contain_text("首页")
+        expect(nav).to_contain_text("在文本上训练")
+        assert_no_exception(page)
+        # a CJK font draws the text: 8 characters one em wide each, unlike 8 characters that
+        # no font has (drawn as boxes, as the Chinese ones would be without a CJK font)
+        cjk, boxes = page.evaluate("""() => {
+            const c = document.createElement('canvas').getContext('2d');
+            c.font = '20px "Source Sans", sans-serif';
+            return [c.measureText('搭一个小看它学习').width,
+                    c.measureText('\\u0378'.repeat(8)).width];
+        }""")
+        assert 150 <= cjk <= 170 and abs(cjk - boxes) > 2, (cjk, boxes)
+        save_screenshot(page, "zh_home")
+        page.screenshot(path=str(SCREENSHOT_DIR / "zh_home_1280x720.png"))
+
+        fresh = ctx.new_page()  # a shared link opens in Chinese, whatever the browser's language
+        fresh.goto(app_server + "/?lang=zh")
+        wait_ready(fresh)
+        expect(fresh.locator("h1").first).to_have_text(TITLE_ZH)
+
+        bad = ctx.new_page()  # a hostile value: English, a notice, the value never shown
+        bad.goto(app_server + "/?lang=%3Cimg%20src%3Dx%3E")
+        wait_ready(bad)
+        expect(bad.locator("h1").first).to_contain_text("build a small GPT")
+        expect(bad.get_by_text("Languages: English (en), 简体中文 (zh)")).to_be_visible()
+        assert bad.locator("img[src='x']").count() == 0
+        assert "img src" not in bad.locator("body").inner_text()
+    finally:
+        ctx.close()
