@@ -29,10 +29,17 @@ import torch
 from torch.utils.hooks import RemovableHandle
 
 from gptviz.config import GPTConfig
+from gptviz.i18n import N_, _
 from gptviz.model import GPT
 
 MODES = ("zero", "mean")
+MODE_WORDS = {"zero": N_("zero ablation"), "mean": N_("mean ablation")}
 Batch = tuple[torch.Tensor, torch.Tensor]  # (x, y), y = -1 where no loss is taken
+
+
+def mode_text(mode: str) -> str:
+    """'zero ablation', 'mean ablation', in the reader's language."""
+    return _(MODE_WORDS[mode]) if mode in MODE_WORDS else f"{mode} ablation"
 
 
 @dataclass(frozen=True)
@@ -61,11 +68,13 @@ class Ablation:
         L, H = config.n_layer, config.n_head
         for layer, head in sorted(self.heads):
             if not (0 <= layer < L and 0 <= head < H):
-                raise ValueError(f"This model has {L} layer(s) of {H} head(s): there is no "
-                                 f"head {head + 1} in layer {layer + 1}.")
+                raise ValueError(_("This model has {layers} layer(s) of {heads} head(s): there "
+                                   "is no head {head} in layer {layer}.").format(
+                    layers=L, heads=H, head=head + 1, layer=layer + 1))
         for layer in sorted(self.mlps | self.blocks):
             if not 0 <= layer < L:
-                raise ValueError(f"This model has {L} layer(s): there is no layer {layer + 1}.")
+                raise ValueError(_("This model has {layers} layer(s): there is no layer "
+                                   "{layer}.").format(layers=L, layer=layer + 1))
 
     def everything_off(self, config: GPTConfig) -> bool:
         """True when no head and no MLP is left: the model is its embeddings and output layer."""
@@ -73,16 +82,23 @@ class Ablation:
                                                for h in range(config.n_head))
                    for layer in range(config.n_layer))
 
+    def parts(self) -> list[str]:
+        """E.g. ['head 2 of layer 1', 'the MLP of layer 2'], in the reader's language."""
+        parts = [_("head {head} of layer {layer}").format(head=h + 1, layer=layer + 1)
+                 for layer, h in sorted(self.heads) if layer not in self.blocks]
+        parts += [_("the MLP of layer {layer}").format(layer=layer + 1)
+                  for layer in sorted(self.mlps) if layer not in self.blocks]
+        parts += [_("all of layer {layer}").format(layer=layer + 1)
+                  for layer in sorted(self.blocks)]
+        return parts
+
     def describe(self) -> str:
         """E.g. 'head 2 of layer 1, the MLP of layer 2 (zero ablation)'; 'nothing'."""
-        parts = [f"head {h + 1} of layer {layer + 1}" for layer, h in sorted(self.heads)
-                 if layer not in self.blocks]
-        parts += [f"the MLP of layer {layer + 1}" for layer in sorted(self.mlps)
-                  if layer not in self.blocks]
-        parts += [f"all of layer {layer + 1}" for layer in sorted(self.blocks)]
+        parts = self.parts()
         if not parts:
-            return "nothing"
-        return f"{', '.join(parts)} ({self.mode} ablation)"
+            return _("nothing")
+        return _("{parts} ({ablation})").format(parts=_(", ").join(parts),
+                                                ablation=mode_text(self.mode))
 
 
 @dataclass

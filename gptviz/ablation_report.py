@@ -21,9 +21,18 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from gptviz.ablate import Ablation, Batch, MeanOutputs, ablate, mean_loss, mean_outputs
+from gptviz.ablate import (
+    Ablation,
+    Batch,
+    MeanOutputs,
+    ablate,
+    mean_loss,
+    mean_outputs,
+    mode_text,
+)
 from gptviz.analysis import State, next_state
 from gptviz.config import TrainConfig
+from gptviz.i18n import _
 from gptviz.model import GPT
 from gptviz.tasks.base import Task
 
@@ -126,8 +135,10 @@ def arrow_changes(states: Sequence[State], before: npt.ArrayLike, after: npt.Arr
 
 def parts_off(ablation: Ablation) -> str:
     """'head 2 of layer 1 and the MLP of layer 2': the parts, without the mode."""
-    parts = ablation.describe().removesuffix(f" ({ablation.mode} ablation)").split(", ")
-    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+    parts = ablation.parts() or [_("nothing")]
+    if len(parts) == 1:
+        return parts[0]
+    return _("{parts} and {last}").format(parts=_(", ").join(parts[:-1]), last=parts[-1])
 
 
 def held_text(ablation: Ablation, training: bool, since: int | None = None) -> str:
@@ -135,7 +146,13 @@ def held_text(ablation: Ablation, training: bool, since: int | None = None) -> s
     it was put on (LiveRun.ablation_step), so that curves and samples from before read right."""
     if not ablation:
         return ""
-    when = f" since step {since:,}" if since is not None else ""
+    parts, mode = parts_off(ablation), mode_text(ablation.mode)
     if training:
-        return f"training with {parts_off(ablation)} off{when} ({ablation.mode} ablation)"
-    return f"model with {parts_off(ablation)} off{when} ({ablation.mode} ablation)"
+        if since is not None:
+            return _("training with {parts} off since step {step:,} ({ablation})").format(
+                parts=parts, step=since, ablation=mode)
+        return _("training with {parts} off ({ablation})").format(parts=parts, ablation=mode)
+    if since is not None:
+        return _("model with {parts} off since step {step:,} ({ablation})").format(
+            parts=parts, step=since, ablation=mode)
+    return _("model with {parts} off ({ablation})").format(parts=parts, ablation=mode)

@@ -19,6 +19,7 @@ import numpy.typing as npt
 import torch
 
 from gptviz.analysis import State, next_state
+from gptviz.i18n import _
 
 Array = npt.NDArray[np.float64]
 
@@ -146,19 +147,23 @@ def sample_walk(states: Sequence[State], probs: torch.Tensor | npt.ArrayLike, co
     """Generate `steps` tokens from `start`, each drawn from the state's row at temperature tau.
 
     probs: (S, V) next-token probabilities at states[i]. The same seed gives the same walk
-    (numpy's default Generator). steps: 1 to MAX_WALK.
+    (numpy's default Generator). steps: 1 to MAX_WALK. Its errors are for the reader (Baby
+    GPT shows them): in the reader's language.
     """
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)):
-        raise ValueError(f"The number of steps must be a whole number; got {steps!r}.")
+        raise ValueError(_("The number of steps must be a whole number; got {steps!r}.").format(
+            steps=steps))
     if not 1 <= steps <= MAX_WALK:
-        raise ValueError(f"A walk takes 1 to {MAX_WALK:,} steps; got {steps:,}.")
+        raise ValueError(_("A walk takes 1 to {most:,} steps; got {steps:,}.").format(
+            most=MAX_WALK, steps=steps))
     index = _index(states)
     state = tuple(int(t) for t in start)
     if state not in index:
         lengths = sorted({len(s) for s in states})
-        raise ValueError(f"The start {state} is not a state of this chain: a state is "
-                         f"{' or '.join(map(str, lengths))} tokens, each from 0 to "
-                         f"{_float64(probs).shape[-1] - 1}.")
+        raise ValueError(_("The start {start} is not a state of this chain: a state is "
+                           "{lengths} tokens, each from 0 to {last}.").format(
+            start=state, lengths=_(" or ").join(map(str, lengths)),
+            last=_float64(probs).shape[-1] - 1))
     tempered = at_temperature(probs, tau)
     if tempered.probs.shape[0] != len(states):
         raise ValueError(f"{len(states)} states but {tempered.probs.shape[0]} rows of "

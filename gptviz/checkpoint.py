@@ -25,6 +25,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from gptviz.config import MAX_PARAMS, ConfigError, GPTConfig, TrainConfig
+from gptviz.i18n import N_, _
 from gptviz.model import GPT
 from gptviz.tasks.base import Task
 from gptviz.train import Trainer
@@ -88,11 +89,12 @@ def load_bundle(data: bytes, max_bytes: int = MAX_BUNDLE_BYTES,
     to no more than that model's exact size. So a small file that declares a huge model costs
     nothing but its JSON."""
     if not isinstance(data, bytes | bytearray):
-        raise CheckpointError("The model file could not be read.")
+        raise CheckpointError(_("The model file could not be read."))
     if len(data) == 0:
-        raise CheckpointError("The model file is empty.")
+        raise CheckpointError(_("The model file is empty."))
     if len(data) > max_bytes:
-        raise CheckpointError(f"The model file is {_mb(len(data))}; the limit is {_mb(max_bytes)}.")
+        raise CheckpointError(_("The model file is {size}; the limit is {limit}.").format(
+            size=_mb(len(data)), limit=_mb(max_bytes)))
     with _open_zip(bytes(data)) as zf:
         meta = _parse_json(_read_member(zf, CONFIG_NAME, MAX_CONFIG_BYTES))
         config, train, task, step = _check_meta(meta)
@@ -105,11 +107,13 @@ def load_bundle(data: bytes, max_bytes: int = MAX_BUNDLE_BYTES,
     try:
         tensors = st_load(weights_bytes)
     except Exception as e:  # safetensors raises its own SafetensorError for a bad body
-        raise CheckpointError(f"The weights in {WEIGHTS_NAME} are damaged ({_short(e)}).") from None
+        raise CheckpointError(_("The weights in {file} are damaged ({error}).").format(
+            file=WEIGHTS_NAME, error=_short(e))) from None
     for name, t in tensors.items():
         if not bool(torch.isfinite(t).all()):
-            raise CheckpointError(f"The weight '{name}' holds NaN or infinite values: this model "
-                                  "had diverged when it was saved, so it cannot be used.")
+            raise CheckpointError(_("The weight '{name}' holds NaN or infinite values: this "
+                                    "model had diverged when it was saved, so it cannot be "
+                                    "used.").format(name=name))
     model = GPT(config)
     tensors[TIED] = tensors["transformer.wte.weight"]
     model.load_state_dict(tensors, strict=True)
@@ -126,8 +130,8 @@ def _check_forward(model: GPT) -> None:
     with torch.no_grad():
         logits = model(idx).logits
     if not bool(torch.isfinite(logits).all()):
-        raise CheckpointError("These weights overflow on a forward pass (the model's outputs "
-                              "are infinite or NaN), so the model cannot be used.")
+        raise CheckpointError(_("These weights overflow on a forward pass (the model's "
+                                "outputs are infinite or NaN), so the model cannot be used."))
 
 
 def _mb(n: int) -> str:
@@ -139,8 +143,13 @@ def _short(e: BaseException, n: int = 120) -> str:
     return s if len(s) <= n else s[:n] + "…"
 
 
-_NOT_OURS = ("This is not a gptviz model file: save one with the page's 'Download model' "
-             "button (a .zip holding model.safetensors and config.json).")
+_NOT_OURS = N_("This is not a gptviz model file: save one with the page's 'Download model' "
+                "button (a .zip holding model.safetensors and config.json).")
+
+
+def _damaged(e: BaseException) -> CheckpointError:
+    return CheckpointError(_("The model file is damaged and cannot be unpacked ({error}).")
+                           .format(error=type(e).__name__))
 
 
 class _open_zip:
@@ -148,17 +157,17 @@ class _open_zip:
 
     def __init__(self, data: bytes) -> None:
         if not zipfile.is_zipfile(io.BytesIO(data)):
-            raise CheckpointError(_NOT_OURS)
+            raise CheckpointError(_(_NOT_OURS))
         try:
             self.zf = zipfile.ZipFile(io.BytesIO(data))
             names = [i.filename for i in self.zf.infolist()]
         except Exception as e:
-            raise CheckpointError(f"The model file is damaged and cannot be unpacked "
-                                  f"({type(e).__name__}).") from None
+            raise _damaged(e) from None
         if sorted(names) != sorted([CONFIG_NAME, WEIGHTS_NAME]):
             self.zf.close()
-            raise CheckpointError(f"{_NOT_OURS} This zip holds {len(names)} file(s): "
-                                  f"{', '.join(repr(n[:40]) for n in names[:5])}.")
+            raise CheckpointError(_("{not_ours} This zip holds {count} file(s): {names}.").format(
+                not_ours=_(_NOT_OURS), count=len(names),
+                names=", ".join(repr(n[:40]) for n in names[:5])))
 
     def __enter__(self) -> zipfile.ZipFile:
         return self.zf
@@ -172,8 +181,9 @@ def _read_member(zf: zipfile.ZipFile, name: str, cap: int) -> bytes:
     try:
         info = zf.getinfo(name)
         if info.file_size > cap:
-            raise CheckpointError(f"{name} would unpack to {_mb(info.file_size)}; the model its "
-                                  f"configuration describes needs at most {_mb(cap)}.")
+            raise CheckpointError(_("{file} would unpack to {size}; the model its "
+                                    "configuration describes needs at most {limit}.").format(
+                file=name, size=_mb(info.file_size), limit=_mb(cap)))
         with zf.open(info) as f:
             # read one byte past the cap: a zip whose header lies about the size (a zip bomb)
             # is stopped here instead of filling the memory
@@ -181,31 +191,33 @@ def _read_member(zf: zipfile.ZipFile, name: str, cap: int) -> bytes:
     except CheckpointError:
         raise
     except Exception as e:  # BadZipFile, bad CRC, encrypted or unknown compression, zlib errors
-        raise CheckpointError(f"The model file is damaged and cannot be unpacked "
-                              f"({type(e).__name__}).") from None
+        raise _damaged(e) from None
     if len(body) > cap:
-        raise CheckpointError(f"{name} unpacks to more than {_mb(cap)}.")
+        raise CheckpointError(_("{file} unpacks to more than {limit}.").format(
+            file=name, limit=_mb(cap)))
     return body
 
 
 def _reject_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not allowed")
+    raise ValueError(_("{name} is not allowed").format(name=name))
 
 
 def _parse_json(raw: bytes) -> dict[str, Any]:
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
-        raise CheckpointError(f"{CONFIG_NAME} is not UTF-8 text.") from None
+        raise CheckpointError(_("{file} is not UTF-8 text.").format(file=CONFIG_NAME)) from None
     try:
         meta = json.loads(text, parse_constant=_reject_constant)
     except RecursionError:
-        raise CheckpointError(f"{CONFIG_NAME} is nested too deeply.") from None
+        raise CheckpointError(_("{file} is nested too deeply.").format(
+            file=CONFIG_NAME)) from None
     except ValueError as e:
-        raise CheckpointError(f"{CONFIG_NAME} is not valid JSON ({_short(e, 80)}).") from None
+        raise CheckpointError(_("{file} is not valid JSON ({error}).").format(
+            file=CONFIG_NAME, error=_short(e, 80))) from None
     if not isinstance(meta, dict):
-        raise CheckpointError(f"{CONFIG_NAME} must hold a JSON object, not "
-                              f"{type(meta).__name__}.")
+        raise CheckpointError(_("{file} must hold a JSON object, not {kind}.").format(
+            file=CONFIG_NAME, kind=type(meta).__name__))
     return meta
 
 
@@ -227,49 +239,59 @@ def _check_fields(obj: Any, cls: type, where: str) -> dict[str, Any]:
     """Every field of the dataclass present (but those ADDED_SINCE_V1), of its type; nothing
     else."""
     if not isinstance(obj, dict):
-        raise CheckpointError(f"'{where}' in {CONFIG_NAME} must be an object.")
+        raise CheckpointError(_("'{where}' in {file} must be an object.").format(
+            where=where, file=CONFIG_NAME))
     out: dict[str, Any] = {}
     known = {f.name: f for f in fields(cls)}
     extra = sorted(set(obj) - set(known))
     if extra:
-        raise CheckpointError(f"'{where}' has unknown setting(s): "
-                              f"{', '.join(repr(str(k)[:30]) for k in extra[:5])}.")
+        raise CheckpointError(_("'{where}' has unknown setting(s): {names}.").format(
+            where=where, names=", ".join(repr(str(k)[:30]) for k in extra[:5])))
     for name, f in known.items():
         if name not in obj:
             if name in ADDED_SINCE_V1:
                 continue
-            raise CheckpointError(f"'{where}' is missing the setting '{name}'.")
+            raise CheckpointError(_("'{where}' is missing the setting '{name}'.").format(
+                where=where, name=name))
         v = obj[name]
         kind = f.type if isinstance(f.type, str) else f.type.__name__
         ok = {"int": _is_int, "float": _is_number, "bool": lambda x: isinstance(x, bool),
               "str": lambda x: isinstance(x, str) and len(x) <= 100}[kind](v)
         if not ok:
-            raise CheckpointError(f"'{where}.{name}' must be {'an' if kind == 'int' else 'a'} "
-                                  f"{kind}; the file has {json.dumps(v)[:40]}.")
+            wrong = {"int": _("'{field}' must be an int; the file has {value}."),
+                     "float": _("'{field}' must be a float; the file has {value}."),
+                     "bool": _("'{field}' must be a bool; the file has {value}."),
+                     "str": _("'{field}' must be a str; the file has {value}.")}[kind]
+            raise CheckpointError(wrong.format(field=f"{where}.{name}",
+                                               value=json.dumps(v)[:40]))
         out[name] = float(v) if kind == "float" else v
     return out
 
 
 def _check_meta(meta: dict[str, Any]) -> tuple[GPTConfig, TrainConfig | None, dict, int]:
     if meta.get("format") != FORMAT:
-        raise CheckpointError(f"{CONFIG_NAME} is not a gptviz model description "
-                              f"(its 'format' should be '{FORMAT}').")
+        raise CheckpointError(_("{file} is not a gptviz model description (its 'format' "
+                                "should be '{format}').").format(file=CONFIG_NAME,
+                                                                 format=FORMAT))
     if meta.get("version") != VERSION:
-        raise CheckpointError(f"This model file has version {json.dumps(meta.get('version'))[:20]}"
-                              f"; this app reads version {VERSION}.")
+        raise CheckpointError(_("This model file has version {version}; this app reads "
+                                "version {supported}.").format(
+            version=json.dumps(meta.get("version"))[:20], supported=VERSION))
     try:
         config = GPTConfig(**_check_fields(meta.get("model"), GPTConfig, "model")).validate()
         train = None
         if meta.get("train") is not None:
             train = TrainConfig(**_check_fields(meta["train"], TrainConfig, "train")).validate()
     except ConfigError as e:
-        raise CheckpointError(f"The model's configuration is not allowed here: {e}") from None
+        raise CheckpointError(_("The model's configuration is not allowed here: {error}")
+                              .format(error=e)) from None
     task = meta.get("task")
     if not isinstance(task, dict) or not isinstance(task.get("kind"), str):
-        raise CheckpointError(f"'task' in {CONFIG_NAME} must be an object with a 'kind'.")
+        raise CheckpointError(_("'task' in {file} must be an object with a 'kind'.").format(
+            file=CONFIG_NAME))
     step = meta.get("step", 0)
     if not _is_int(step) or step < 0:
-        raise CheckpointError("'step' must be a whole number, 0 or more.")
+        raise CheckpointError(_("'step' must be a whole number, 0 or more."))
     return config, train, task, step
 
 
@@ -281,54 +303,65 @@ def _expected_tensors(config: GPTConfig) -> dict[str, tuple[int, ...]]:
     return shapes
 
 
+def _bad_header() -> CheckpointError:
+    return CheckpointError(_("{file} has a damaged header.").format(file=WEIGHTS_NAME))
+
+
 def _check_safetensors_header(raw: bytes, expected: dict[str, tuple[int, ...]]) -> None:
     """Compare the header with the expected tensors before reading any tensor."""
     if len(raw) < 8:
-        raise CheckpointError(f"{WEIGHTS_NAME} is too short to hold weights.")
+        raise CheckpointError(_("{file} is too short to hold weights.").format(
+            file=WEIGHTS_NAME))
     (n,) = struct.unpack("<Q", raw[:8])
     if n > min(MAX_HEADER_BYTES, len(raw) - 8):
-        raise CheckpointError(f"{WEIGHTS_NAME} has a damaged header.")
+        raise _bad_header()
     try:
         header = json.loads(raw[8:8 + n].decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, ValueError, RecursionError):
-        raise CheckpointError(f"{WEIGHTS_NAME} has a damaged header.") from None
+        raise _bad_header() from None
     if not isinstance(header, dict):
-        raise CheckpointError(f"{WEIGHTS_NAME} has a damaged header.")
+        raise _bad_header()
     header.pop("__metadata__", None)
     missing = sorted(set(expected) - set(header))
     extra = sorted(set(header) - set(expected))
     if missing or extra:
         parts = []
         if missing:
-            parts.append(f"missing {', '.join(missing[:3])}" + (" …" if len(missing) > 3 else ""))
+            parts.append(_("missing {names}").format(
+                names=", ".join(missing[:3]) + (" …" if len(missing) > 3 else "")))
         if extra:
-            parts.append(f"unexpected {', '.join(repr(str(k)[:40]) for k in extra[:3])}"
-                         + (" …" if len(extra) > 3 else ""))
-        raise CheckpointError("The weights do not match the model described in "
-                              f"{CONFIG_NAME}: {'; '.join(parts)}.")
+            parts.append(_("unexpected {names}").format(
+                names=", ".join(repr(str(k)[:40]) for k in extra[:3])
+                + (" …" if len(extra) > 3 else "")))
+        raise CheckpointError(_("The weights do not match the model described in {file}: "
+                                "{problems}.").format(file=CONFIG_NAME,
+                                                      problems="; ".join(parts)))
     for name, shape in expected.items():
         entry = header[name]
         if not isinstance(entry, dict):
-            raise CheckpointError(f"{WEIGHTS_NAME} has a damaged header.")
+            raise _bad_header()
         if entry.get("dtype") != "F32":
-            raise CheckpointError(f"The weight '{name}' is stored as "
-                                  f"{str(entry.get('dtype'))[:10]}; float32 (F32) is expected.")
+            raise CheckpointError(_("The weight '{name}' is stored as {dtype}; float32 (F32) "
+                                    "is expected.").format(name=name,
+                                                           dtype=str(entry.get("dtype"))[:10]))
         got = entry.get("shape")
         if not isinstance(got, list) or tuple(got) != shape:
-            raise CheckpointError(f"The weight '{name}' has shape {json.dumps(got)[:40]}; the "
-                                  f"configuration needs {list(shape)}.")
+            raise CheckpointError(_("The weight '{name}' has shape {shape}; the "
+                                    "configuration needs {needed}.").format(
+                name=name, shape=json.dumps(got)[:40], needed=list(shape)))
 
 
 # --- a loaded model onto a page ---------------------------------------------------------------
-ARCH_WORDS = {"vocab_size": "vocabulary size", "block_size": "context length",
-              "n_layer": "layers", "n_head": "heads", "n_embd": "embedding size"}
+# the settings' names in the sentences below (translated where they are used, with _)
+ARCH_WORDS = {"vocab_size": N_("vocabulary size"), "block_size": N_("context length"),
+              "n_layer": N_("layers"), "n_head": N_("heads"), "n_embd": N_("embedding size")}
 
 
-TRAIN_WORDS = {"learning_rate": "learning rate", "weight_decay": "weight decay",
-               "batch_size": "batch size", "max_steps": "steps", "seed": "seed",
-               "grad_clip": "gradient clipping", "eval_interval": "evaluation interval",
-               "eval_batches": "evaluation batches", "warmup_steps": "warm-up steps",
-               "decay_steps": "decay steps", "min_lr": "learning-rate floor"}
+TRAIN_WORDS = {"learning_rate": N_("learning rate"), "weight_decay": N_("weight decay"),
+               "batch_size": N_("batch size"), "max_steps": N_("steps"), "seed": N_("seed"),
+               "grad_clip": N_("gradient clipping"), "eval_interval": N_("evaluation interval"),
+               "eval_batches": N_("evaluation batches"), "warmup_steps": N_("warm-up steps"),
+               "decay_steps": N_("decay steps"), "min_lr": N_("learning-rate floor")}
 
 Limits = Mapping[str, tuple[float, float]]
 
@@ -343,17 +376,18 @@ def check_settings(config: GPTConfig, train: TrainConfig | None, task: dict[str,
     page's bounds by fit_training, as a shared link's are.
     """
     if task.get("kind") != kind:
-        raise CheckpointError(f"This model was trained on another page's task "
-                              f"('{str(task.get('kind'))[:30]}'); load it on that page.")
+        raise CheckpointError(_("This model was trained on another page's task ('{kind}'); "
+                                "load it on that page.").format(kind=str(task.get("kind"))[:30]))
     for name, (lo, hi) in limits.items():
         if not hasattr(config, name):
             continue
         value = getattr(config, name)
         if not lo <= value <= hi:
-            raise CheckpointError(f"This model has {ARCH_WORDS.get(name, name)} {value}; this "
-                                  f"page takes {lo} to {hi}.")
+            word = _(ARCH_WORDS[name]) if name in ARCH_WORDS else name
+            raise CheckpointError(_("This model has {setting} {value}; this page takes {lo} to "
+                                    "{hi}.").format(setting=word, value=value, lo=lo, hi=hi))
     if config.dropout:
-        raise CheckpointError("This model uses dropout, which this page does not offer.")
+        raise CheckpointError(_("This model uses dropout, which this page does not offer."))
 
 
 def fit_training(train: TrainConfig, limits: Limits) -> tuple[TrainConfig, list[str]]:
@@ -369,8 +403,11 @@ def fit_training(train: TrainConfig, limits: Limits) -> tuple[TrainConfig, list[
         fitted = type(value)(min(max(value, lo), hi))
         if fitted != value:
             changes[name] = fitted
-            notes.append(f"its {TRAIN_WORDS.get(name, name)} {value:g} is outside this page's "
-                         f"{lo:g} to {hi:g}, so it is {fitted:g} here")
+            word = _(TRAIN_WORDS[name]) if name in TRAIN_WORDS else name
+            # a phrase: the page joins these after "From the file: "
+            notes.append(_("its {setting} {value:g} is outside this page's {lo:g} to {hi:g}, so "
+                           "it is {fitted:g} here").format(setting=word, value=value, lo=lo,
+                                                           hi=hi, fitted=fitted))
     fitted_train = TrainConfig(**{**train.to_dict(), **changes})
     # a floor above a lowered peak, or a warm-up past fewer steps: brought along
     if fitted_train.min_lr > fitted_train.learning_rate:
@@ -381,7 +418,8 @@ def fit_training(train: TrainConfig, limits: Limits) -> tuple[TrainConfig, list[
     try:
         return fitted_train.validate(), notes
     except ConfigError as e:
-        raise CheckpointError(f"The model's training settings are not allowed here: {e}") from None
+        raise CheckpointError(_("The model's training settings are not allowed here: {error}")
+                              .format(error=e)) from None
 
 
 def check_fits(b: Bundle, kind: str, limits: Limits) -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from gptviz.i18n import N_, _
+
 
 class ConfigError(ValueError):
     """A configuration the app refuses, with a message meant for the page."""
@@ -40,30 +42,35 @@ class GPTConfig:
     bias: bool = False  # biases in Linear layers and LayerNorms (GPT-2: True)
 
     def validate(self) -> GPTConfig:
+        # (ok, message, its values): the message is translated only when it is raised
         checks = [
-            (1 <= self.vocab_size <= MAX_VOCAB, f"Vocabulary size must be 1 to {MAX_VOCAB:,}."),
+            (1 <= self.vocab_size <= MAX_VOCAB,
+             N_("Vocabulary size must be 1 to {max:,}."), {"max": MAX_VOCAB}),
             (1 <= self.block_size <= MAX_BLOCK_SIZE,
-             f"Context length must be 1 to {MAX_BLOCK_SIZE}."),
-            (1 <= self.n_layer <= MAX_LAYERS, f"Layers must be 1 to {MAX_LAYERS}."),
+             N_("Context length must be 1 to {max}."), {"max": MAX_BLOCK_SIZE}),
+            (1 <= self.n_layer <= MAX_LAYERS, N_("Layers must be 1 to {max}."),
+             {"max": MAX_LAYERS}),
             (1 <= self.n_head <= self.n_embd,
-             "There must be at least one attention head, and no more heads than embedding "
-             "dimensions."),
-            (1 <= self.n_embd <= MAX_EMBD, f"Embedding size must be 1 to {MAX_EMBD}."),
-            (0.0 <= self.dropout < 1.0, "Dropout must be at least 0 and below 1."),
+             N_("There must be at least one attention head, and no more heads than embedding "
+                "dimensions."), {}),
+            (1 <= self.n_embd <= MAX_EMBD, N_("Embedding size must be 1 to {max}."),
+             {"max": MAX_EMBD}),
+            (0.0 <= self.dropout < 1.0, N_("Dropout must be at least 0 and below 1."), {}),
         ]
-        for ok, message in checks:
+        for ok, message, values in checks:
             if not ok:
-                raise ConfigError(message)
+                raise ConfigError(_(message).format(**values))
         # only now that n_head >= 1 (a file can say 0: no ZeroDivisionError before the check)
         if self.n_embd % self.n_head:
-            raise ConfigError(
-                f"Embedding size {self.n_embd} is not divisible by {self.n_head} heads: each "
-                f"head gets n_embd / n_head dimensions. Try {self._divisible_embd()}.")
+            raise ConfigError(_(
+                "Embedding size {n_embd} is not divisible by {n_head} heads: each head gets "
+                "n_embd / n_head dimensions. Try {suggestion}.").format(
+                n_embd=self.n_embd, n_head=self.n_head, suggestion=self._divisible_embd()))
         if self.num_params() > MAX_PARAMS:
-            raise ConfigError(
-                f"This model would have {self.num_params():,} parameters; the limit here is "
-                f"{MAX_PARAMS:,} so that training fits in memory and time. Make it smaller."
-            )
+            raise ConfigError(_(
+                "This model would have {params:,} parameters; the limit here is {limit:,} so "
+                "that training fits in memory and time. Make it smaller.").format(
+                params=self.num_params(), limit=MAX_PARAMS))
         return self
 
     def _divisible_embd(self) -> int:
@@ -118,34 +125,42 @@ class TrainConfig:
         return self.decay_steps or self.max_steps
 
     def validate(self) -> TrainConfig:
+        # (ok, message, its values): the message is translated only when it is raised
         checks = [
-            (0.0 < self.learning_rate <= 100.0, "Learning rate must be above 0 and at most 100."),
-            (0.0 <= self.weight_decay <= 10.0, "Weight decay must be 0 to 10."),
-            (1 <= self.batch_size <= MAX_BATCH, f"Batch size must be 1 to {MAX_BATCH}."),
-            (1 <= self.max_steps <= 1_000_000, "Steps must be 1 to 1,000,000."),
-            (0 <= self.seed <= MAX_SEED, f"The seed must be 0 to {MAX_SEED:,}."),
-            (self.device in ("cpu", "cuda"), "Device must be 'cpu' or 'cuda'."),
-            (0.0 <= self.grad_clip <= 1e6, "Gradient clipping must be 0 (off) to 1,000,000."),
-            (1 <= self.eval_interval <= 1_000_000, "Evaluation interval must be 1 to "
-             "1,000,000 steps."),
+            (0.0 < self.learning_rate <= 100.0,
+             N_("Learning rate must be above 0 and at most 100."), {}),
+            (0.0 <= self.weight_decay <= 10.0, N_("Weight decay must be 0 to 10."), {}),
+            (1 <= self.batch_size <= MAX_BATCH, N_("Batch size must be 1 to {max}."),
+             {"max": MAX_BATCH}),
+            (1 <= self.max_steps <= 1_000_000, N_("Steps must be 1 to 1,000,000."), {}),
+            (0 <= self.seed <= MAX_SEED, N_("The seed must be 0 to {max:,}."), {"max": MAX_SEED}),
+            (self.device in ("cpu", "cuda"), N_("Device must be 'cpu' or 'cuda'."), {}),
+            (0.0 <= self.grad_clip <= 1e6,
+             N_("Gradient clipping must be 0 (off) to 1,000,000."), {}),
+            (1 <= self.eval_interval <= 1_000_000,
+             N_("Evaluation interval must be 1 to 1,000,000 steps."), {}),
             (1 <= self.eval_batches <= MAX_EVAL_BATCHES,
-             f"Evaluation averages 1 to {MAX_EVAL_BATCHES:,} batches."),
-            (self.schedule in SCHEDULES, f"The schedule must be one of {', '.join(SCHEDULES)}."),
-            (self.warmup_steps >= 0, "Warm-up steps must be 0 or more."),
-            (self.decay_steps >= 0, "Decay steps must be 0 (the run's length) or more."),
+             N_("Evaluation averages 1 to {max:,} batches."), {"max": MAX_EVAL_BATCHES}),
+            (self.schedule in SCHEDULES, N_("The schedule must be one of {choices}."),
+             {"choices": ", ".join(SCHEDULES)}),
+            (self.warmup_steps >= 0, N_("Warm-up steps must be 0 or more."), {}),
+            (self.decay_steps >= 0, N_("Decay steps must be 0 (the run's length) or more."), {}),
             (0.0 <= self.min_lr <= self.learning_rate,
-             f"The floor of the learning rate ({self.min_lr:g}) must be 0 to the peak learning "
-             f"rate ({self.learning_rate:g})."),
+             N_("The floor of the learning rate ({min_lr:g}) must be 0 to the peak learning "
+                "rate ({learning_rate:g})."),
+             {"min_lr": self.min_lr, "learning_rate": self.learning_rate}),
             (self.warmup_steps <= self.max_steps,
-             f"The warm-up ({self.warmup_steps:,} steps) is longer than the run "
-             f"({self.max_steps:,} steps): shorten it or train longer."),
+             N_("The warm-up ({warmup:,} steps) is longer than the run ({steps:,} steps): "
+                "shorten it or train longer."),
+             {"warmup": self.warmup_steps, "steps": self.max_steps}),
             (self.schedule != "cosine" or self.warmup_steps < self.schedule_steps,
-             f"The cosine decay must end after the warm-up: it ends at step "
-             f"{self.schedule_steps:,}, the warm-up at step {self.warmup_steps:,}."),
+             N_("The cosine decay must end after the warm-up: it ends at step {end:,}, the "
+                "warm-up at step {warmup:,}."),
+             {"end": self.schedule_steps, "warmup": self.warmup_steps}),
         ]
-        for ok, message in checks:
+        for ok, message, values in checks:
             if not ok:
-                raise ConfigError(message)
+                raise ConfigError(_(message).format(**values))
         return self
 
     def to_dict(self) -> dict[str, Any]:

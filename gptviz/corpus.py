@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gptviz.config import MAX_VOCAB
+from gptviz.i18n import _
 
 MAX_UPLOAD_BYTES = 2_000_000  # 2 MB of text trains for hours on a CPU already
 MIN_CORPUS_CHARS = 100
@@ -25,24 +26,26 @@ def builtin_corpus() -> str:
 def decode_upload(data: bytes, max_bytes: int = MAX_UPLOAD_BYTES) -> str:
     """Bytes of an uploaded .txt -> text, or a CorpusError that says what is wrong."""
     if len(data) == 0:
-        raise CorpusError("The file is empty.")
+        raise CorpusError(_("The file is empty."))
     if len(data) > max_bytes:
-        raise CorpusError(f"The file is {len(data) / 1e6:.1f} MB; the limit is "
-                          f"{max_bytes / 1e6:.1f} MB.")
+        raise CorpusError(_("The file is {size:.1f} MB; the limit is {limit:.1f} MB.").format(
+            size=len(data) / 1e6, limit=max_bytes / 1e6))
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise CorpusError(f"The file is not UTF-8 text (byte {e.start} cannot be read). Save it "
-                          f"as UTF-8 plain text and upload it again.") from None
+        raise CorpusError(_("The file is not UTF-8 text (byte {byte} cannot be read). Save it "
+                            "as UTF-8 plain text and upload it again.").format(byte=e.start)) \
+            from None
     if "\x00" in text:
-        raise CorpusError("The file looks binary (it contains NUL bytes), not plain text.")
+        raise CorpusError(_("The file looks binary (it contains NUL bytes), not plain text."))
     if len(text.strip()) < MIN_CORPUS_CHARS:
-        raise CorpusError(f"The text has fewer than {MIN_CORPUS_CHARS} characters: too little "
-                          f"to learn from.")
+        raise CorpusError(_("The text has fewer than {n} characters: too little to learn "
+                            "from.").format(n=MIN_CORPUS_CHARS))
     # a character model has one token per distinct character: refuse before building anything
     distinct = len(set(text))
     if distinct > MAX_VOCAB:
-        raise CorpusError(f"The text has {distinct:,} distinct characters; a character model "
-                          f"here takes at most {MAX_VOCAB:,} (one token each). Use a smaller "
-                          f"file, or one written with fewer distinct symbols.")
+        raise CorpusError(_("The text has {distinct:,} distinct characters; a character model "
+                            "here takes at most {limit:,} (one token each). Use a smaller "
+                            "file, or one written with fewer distinct symbols.").format(
+            distinct=distinct, limit=MAX_VOCAB))
     return text

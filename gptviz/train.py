@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 import torch
 
 from gptviz.config import ConfigError, GPTConfig, TrainConfig
+from gptviz.i18n import _
 from gptviz.model import GPT, GPTOutput
 from gptviz.tasks.base import Task
 
@@ -64,8 +65,8 @@ Callback = Callable[[Event], None]
 
 def resolve_device(name: str) -> torch.device:
     if name == "cuda" and not torch.cuda.is_available():
-        raise ConfigError("CUDA was chosen, but PyTorch finds no CUDA GPU on this machine. "
-                          "Choose the CPU.")
+        raise ConfigError(_("CUDA was chosen, but PyTorch finds no CUDA GPU on this machine. "
+                            "Choose the CPU."))
     return torch.device(name)
 
 
@@ -255,11 +256,12 @@ class Trainer:
     @staticmethod
     def _check_task(task: Task, model: GPT) -> None:
         if task.vocab_size > model.config.vocab_size:
-            raise ConfigError(f"The task has {task.vocab_size} tokens but the model only "
-                              f"{model.config.vocab_size}.")
+            raise ConfigError(_("The task has {task} tokens but the model only {model}.")
+                              .format(task=task.vocab_size, model=model.config.vocab_size))
         if task.block_size > model.config.block_size:
-            raise ConfigError(f"The task's examples are {task.block_size} tokens long but the "
-                              f"model's context is {model.config.block_size}.")
+            raise ConfigError(_("The task's examples are {task} tokens long but the model's "
+                                "context is {model}.").format(task=task.block_size,
+                                                              model=model.config.block_size))
 
     def add_callback(self, fn: Callback) -> None:
         self._callbacks.append(fn)
@@ -280,8 +282,9 @@ class Trainer:
             config.validate()
             fixed = ("seed", "device", "decay_matrices_only")
             if any(getattr(config, f) != getattr(self.config, f) for f in fixed):
-                raise ConfigError("The seed, the device and which tensors are decayed are fixed "
-                                  "when the model is built; build a new Trainer to change them.")
+                raise ConfigError(_("The seed, the device and which tensors are decayed are "
+                                    "fixed when the model is built; build a new Trainer to "
+                                    "change them."))
             for g in self.optimizer.param_groups:
                 g["lr"] = lr_at(config, self.step_count)
                 if g["decayed"]:
@@ -329,24 +332,33 @@ class Trainer:
         loss_value, broken = torch.stack([loss.detach().float(),
                                           _non_finite(self._params)]).tolist()
         if not math.isfinite(loss_value):
-            self._diverged(f"The loss became {loss_value}")
+            self._diverged(loss_value)
         if broken:
-            self._diverged("The weights became infinite")
+            self._diverged(None)
         self.step_count += 1
         event = StepEvent(self.step_count, loss_value, time.perf_counter() - t0, x.numel(), lr)
         self._emit(event)
         return event
 
-    def _diverged(self, what: str) -> None:
+    def _diverged(self, loss: float | None) -> None:
+        """Put the last good state back and raise; `loss` is the non-finite loss, or None when
+        the loss was finite but the weights were not."""
         failed = self.step_count + 1
         self.step_count = self._good.restore(self._params, self.optimizer)
         self._ready.forget()
-        raise TrainingDiverged(
-            f"{what} at step {failed}: the learning rate "
-            f"({self.config.learning_rate:g}) is probably too high. The model was put back as it "
-            f"was at step {self.step_count}, its last good state; lower the learning rate and "
-            "train on."
-        )
+        # made in the thread that trains: in the page's language where that thread runs in a
+        # copy of the script run's context (contextvars), else in English
+        if loss is not None:
+            message = _("The loss became {loss} at step {step}: the learning rate ({lr:g}) is "
+                        "probably too high. The model was put back as it was at step {good}, its "
+                        "last good state; lower the learning rate and train on.")
+        else:
+            message = _("The weights became infinite at step {step}: the learning rate ({lr:g}) "
+                        "is probably too high. The model was put back as it was at step {good}, "
+                        "its last good state; lower the learning rate and train on.")
+        raise TrainingDiverged(message.format(loss=loss, step=failed,
+                                              lr=self.config.learning_rate,
+                                              good=self.step_count))
 
     def evaluate(self) -> EvalEvent:
         """The loss on each split (averaged over the task's evaluation batches, weighted by the

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from gptviz.i18n import N_, _, ngettext
+
 MAX_RAW_CHARS = 100  # longest value accepted for a number, a flag or a choice
 MAX_PARAMS = 50  # more parameters than this and the rest are ignored
 
@@ -24,9 +26,9 @@ def _finite_number(raw: str) -> float:
     try:
         x = float(raw.strip())
     except ValueError:
-        raise ValueError("is not a number") from None
+        raise ValueError(_("is not a number")) from None
     if not math.isfinite(x):
-        raise ValueError("is not a finite number")
+        raise ValueError(_("is not a finite number"))
     return x
 
 
@@ -38,7 +40,7 @@ class IntParam:
     def parse(self, raw: str) -> tuple[int, str | None]:
         x = _finite_number(raw)
         if x != int(x):
-            raise ValueError("is not a whole number")
+            raise ValueError(_("is not a whole number"))
         return _clamp(int(x), self.lo, self.hi)
 
     def encode(self, v: Any) -> str:
@@ -66,7 +68,7 @@ class BoolParam:
             return True, None
         if s in ("0", "false", "no", "off"):
             return False, None
-        raise ValueError("must be 1 or 0 (true or false)")
+        raise ValueError(_("must be 1 or 0 (true or false)"))
 
     def encode(self, v: Any) -> str:
         return "1" if v else "0"
@@ -78,7 +80,7 @@ class ChoiceParam:
 
     def parse(self, raw: str) -> tuple[str, str | None]:
         if raw not in self.choices:
-            raise ValueError(f"must be one of {', '.join(self.choices)}")
+            raise ValueError(_("must be one of {choices}").format(choices=", ".join(self.choices)))
         return raw, None
 
     def encode(self, v: Any) -> str:
@@ -89,13 +91,15 @@ class ChoiceParam:
 class TextParam:
     max_chars: int
     allowed: str | None = None  # a regex character class of allowed characters, e.g. "0-9a-z"
-    describe: str = "characters"  # what the allowed characters are, for the message
+    # what the allowed characters are, for the message (a page marks its own with N_; it is
+    # translated when the message is made)
+    describe: str = N_("characters")
 
     def parse(self, raw: str) -> tuple[str, str | None]:
         if len(raw) > self.max_chars:
-            raise ValueError(f"is longer than {self.max_chars:,} characters")
+            raise ValueError(_("is longer than {max:,} characters").format(max=self.max_chars))
         if self.allowed is not None and not re.fullmatch(f"[{self.allowed}\\s]*", raw):
-            raise ValueError(f"may only hold {self.describe}")
+            raise ValueError(_("may only hold {allowed}").format(allowed=_(self.describe)))
         return raw, None
 
     def encode(self, v: Any) -> str:
@@ -109,9 +113,9 @@ Param = IntParam | FloatParam | BoolParam | ChoiceParam | TextParam
 
 def _clamp(x, lo, hi):
     if x < lo:
-        return lo, f"is below the minimum {lo:g}: using {lo:g}"
+        return lo, _("is below the minimum {lo:g}: using {lo:g}").format(lo=lo)
     if x > hi:
-        return hi, f"is above the maximum {hi:g}: using {hi:g}"
+        return hi, _("is above the maximum {hi:g}: using {hi:g}").format(hi=hi)
     return x, None
 
 
@@ -127,8 +131,8 @@ def parse_params(raw: Mapping[str, str | Sequence[str]],
     unknown = 0
     for i, (name, value) in enumerate(raw.items()):
         if i >= MAX_PARAMS:
-            messages.append(f"The link has more than {MAX_PARAMS} settings; the rest were "
-                            "ignored.")
+            messages.append(_("The link has more than {max} settings; the rest were "
+                              "ignored.").format(max=MAX_PARAMS))
             break
         spec = specs.get(name)
         if spec is None:
@@ -137,19 +141,25 @@ def parse_params(raw: Mapping[str, str | Sequence[str]],
         if not isinstance(value, str):
             value = value[-1] if len(value) else ""
         if not isinstance(spec, TextParam) and len(value) > MAX_RAW_CHARS:
-            messages.append(f"The link's setting `{name}` is too long; it was ignored.")
+            messages.append(_("The link's setting `{name}` is too long; it was "
+                              "ignored.").format(name=name))
             continue
         try:
             v, note = spec.parse(value)
         except ValueError as e:
-            messages.append(f"The link's setting `{name}` {e}; it was ignored.")
+            # the problem is a phrase of the parser's: "is not a number", "is above the ..."
+            messages.append(_("The link's setting `{name}` {problem}; it was ignored.").format(
+                name=name, problem=e))
             continue
         values[name] = v
         if note:
-            messages.append(f"The link's setting `{name}` {note}.")
+            messages.append(_("The link's setting `{name}` {note}.").format(name=name,
+                                                                             note=note))
     if unknown:
-        messages.append(f"The link has {unknown} setting(s) this page does not know; "
-                        f"{'it was' if unknown == 1 else 'they were'} ignored.")
+        messages.append(ngettext(
+            "The link has {n} setting(s) this page does not know; it was ignored.",
+            "The link has {n} setting(s) this page does not know; they were ignored.",
+            unknown).format(n=unknown))
     return values, messages
 
 
@@ -182,9 +192,14 @@ def left_out(values: Mapping[str, Any], specs: Mapping[str, Param]) -> list[str]
         spec = specs.get(k)
         if spec is None or _travels(spec, spec.encode(v)):
             continue
-        limit = f"{spec.max_chars:,} characters" if isinstance(spec, TextParam) else "its range"
-        notes.append(f"`{k}` is left out of the link: a link carries at most {limit}, so the "
-                     "link opens this page with that setting at its default.")
+        if isinstance(spec, TextParam):
+            notes.append(_("`{name}` is left out of the link: a link carries at most {max:,} "
+                           "characters, so the link opens this page with that setting at its "
+                           "default.").format(name=k, max=spec.max_chars))
+        else:
+            notes.append(_("`{name}` is left out of the link: a link carries at most its range, "
+                           "so the link opens this page with that setting at its "
+                           "default.").format(name=k))
     return notes
 
 

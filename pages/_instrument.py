@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING
 
 import streamlit as st
 
+from gptviz.i18n import N_, _
+
 if TYPE_CHECKING:  # the home page imports this module and must draw without torch
     from gptviz.live import LiveRun
 
@@ -36,7 +38,8 @@ class ViewMode:
 
 
 def view_mode(key: str, controls: Mapping[str, str]) -> ViewMode:
-    """This page's presenter mode and hidden controls (`controls`: name -> what it hides).
+    """This page's presenter mode and hidden controls (`controls`: name -> what it hides,
+    marked with N_: shown translated).
 
     From the URL once per session (`?present=1`, `?hide=a,b`), then from the presenter toggle.
     A hide list naming nothing real is reported by listing the names that exist, never by
@@ -53,17 +56,18 @@ def view_mode(key: str, controls: Mapping[str, str]) -> ViewMode:
         if len(known) < len(asked):
             st.session_state[f"{key}_hide_warning"] = True
     if st.session_state.pop(f"{key}_hide_warning", False):
-        st.warning("The link asked to hide something this page does not have; it can hide: "
-                   + ", ".join(f"`{n}` ({what})" for n, what in controls.items()) + ".",
-                   icon=":material/link_off:")
+        names = _(", ").join(_("`{name}` ({what})").format(name=n, what=_(what))
+                             for n, what in controls.items())
+        st.warning(_("The link asked to hide something this page does not have; it can hide: "
+                     "{names}.").format(names=names), icon=":material/link_off:")
     return ViewMode(bool(st.session_state.get(f"{key}_present")),
                     st.session_state.get(f"{key}_hidden", frozenset()))
 
 
 def presenter_toggle(key: str) -> None:
-    st.toggle("Presenter", key=f"{key}_present",
-              help="Larger type for a projector; the sidebar folds away and the explanations "
-                   "hide. Or open the page with ?present=1.")
+    st.toggle(_("Presenter"), key=f"{key}_present",
+              help=_("Larger type for a projector; the sidebar folds away and the explanations "
+                     "hide. Or open the page with ?present=1."))
 
 
 def compact_page(mode: ViewMode) -> None:
@@ -71,6 +75,9 @@ def compact_page(mode: ViewMode) -> None:
     if mode.present:
         st.set_page_config(initial_sidebar_state="collapsed")
     size = "1.25rem" if mode.present else "1rem"
+    # The sidebar folded away (presenter mode): the header's white band would hide the title;
+    # clear it (transparent), let clicks through it, and move the title right of the unfold
+    # button. (Comments here, not in the CSS: the page's text is checked for English words.)
     st.html(f"""<style>
       [data-testid="stMainBlockContainer"] {{ padding-top: 1.2rem; padding-bottom: 2rem;
         padding-left: 2rem; padding-right: 2rem; }}
@@ -78,10 +85,8 @@ def compact_page(mode: ViewMode) -> None:
         padding-bottom: 0.2rem; }}
       [data-testid="stMainBlockContainer"] p, [data-testid="stMainBlockContainer"] button
         {{ font-size: {size}; }}
-      [data-testid="stHeader"] {{ height: 2.5rem; }}
-      /* the sidebar folded away (presenter mode): the header's white band would hide the title;
-         clear it, let clicks through it, and move the title right of the unfold button */
-      [data-testid="stHeader"] {{ background: transparent; pointer-events: none; }}
+      [data-testid="stHeader"] {{ background: transparent; height: 2.5rem;
+        pointer-events: none; }}
       [data-testid="stHeader"] button, [data-testid="stHeader"] a {{ pointer-events: auto; }}
       .stApp:has([data-testid="stExpandSidebarButton"]) [data-testid="stMainBlockContainer"] h1
         {{ padding-left: 2.2rem; }}
@@ -99,18 +104,18 @@ def timeline_slider(run: LiveRun, key: str, target: int) -> int | None:
         return None
     end = max(target, recorded[-1])
     c1, c2, c3 = st.columns([1.3, 1, 6], vertical_alignment="bottom")
-    replay = c1.toggle("Replay", key=f"{key}_replay",
-                       help="Go back to any step of this run: the graph, the attention and the "
-                            "table as they were then. Training goes on meanwhile.")
+    replay = c1.toggle(_("Replay"), key=f"{key}_replay",
+                       help=_("Go back to any step of this run: the graph, the attention and "
+                              "the table as they were then. Training goes on meanwhile."))
     if not replay:
         return None
     if st.session_state.get(f"{key}_tstep", 0) > end:
         st.session_state[f"{key}_tstep"] = end
     playing = st.session_state.get(f"{key}_playing", False)
-    c2.button("Pause" if playing else "Play", icon=":material/pause:" if playing
+    c2.button(_("Pause") if playing else _("Play"), icon=":material/pause:" if playing
               else ":material/play_arrow:", key=f"{key}_play", on_click=_toggle_play,
               args=(key, recorded))
-    step = c3.slider("Step", 0, end, key=f"{key}_tstep")
+    step = c3.slider(_("Step"), 0, end, key=f"{key}_tstep")
     return int(step)
 
 
@@ -134,7 +139,7 @@ def advance_play(run: LiveRun, key: str) -> None:
         st.session_state[f"{key}_playing"] = False
 
 
-LIVE_PAGES = "Baby GPT, Train on text, Sorting & addition and GPT-1"
+LIVE_PAGES = N_("Baby GPT, Train on text, Sorting & addition and GPT-1")  # shown: _(LIVE_PAGES)
 
 
 def no_live_view_here() -> None:
@@ -143,5 +148,6 @@ def no_live_view_here() -> None:
     asked = [k for k in ("present", "hide") if k in st.query_params]
     if asked and not st.session_state.get("gptviz_view_note_shown"):
         st.session_state["gptviz_view_note_shown"] = True
-        st.info(f"Presenter mode and locked demos are for the pages that train live "
-                f"({LIVE_PAGES}); this page shows as usual.", icon=":material/info:")
+        st.info(_("Presenter mode and locked demos are for the pages that train live "
+                  "({pages}); this page shows as usual.").format(pages=_(LIVE_PAGES)),
+                icon=":material/info:")

@@ -40,7 +40,7 @@ from gptviz.checkpoint import (
 )
 from gptviz.config import SCHEDULES, ConfigError, TrainConfig
 from gptviz.i18n import DEFAULT as DEFAULT_LANGUAGE
-from gptviz.i18n import language
+from gptviz.i18n import N_, _, language, set_language
 from gptviz.live import TRAINING_SLOTS, BackgroundJob, LiveRun, Snapshot
 from gptviz.live.memory import JANITOR
 from gptviz.live.slots import DRAWS, OPEN_SESSIONS, redraw_interval
@@ -69,19 +69,19 @@ GUARD_KEY = "gptviz_session_guard"
 MEMO_KEY = "gptviz_memo"
 
 T = TypeVar("T")
-RELOAD_NOTE = ("Your models live in this tab's session on the server: a reload (F5) or a closed "
+RELOAD_NOTE = N_("Your models live in this tab's session on the server: a reload (F5) or a closed "
                "tab starts afresh, without them. Download a model to keep it; until you do, the "
                "browser asks before a reload.")
 
 _log = get_logger(__name__)
 
 STATUS_TEXT = {
-    "idle": "Ready to train.",
-    "queued": "Waiting for a free training slot (other users are training)…",
-    "training": "Training…",
-    "paused": "Paused.",
-    "done": "Finished the requested steps.",
-    "error": "Training stopped with an error.",
+    "idle": N_("Ready to train."),
+    "queued": N_("Waiting for a free training slot (other users are training)…"),
+    "training": N_("Training…"),
+    "paused": N_("Paused."),
+    "done": N_("Finished the requested steps."),
+    "error": N_("Training stopped with an error."),
 }
 
 
@@ -104,8 +104,8 @@ def page_defaults(defaults: Mapping[str, Any]) -> None:
 
 
 # --- the learning-rate schedule (nanoGPT's), the same on every training page ---------------
-SCHEDULE_WORDS = {"constant": "constant (after any warm-up)",
-                  "cosine": "warm-up, then cosine decay (nanoGPT)"}
+SCHEDULE_WORDS = {"constant": N_("constant (after any warm-up)"),
+                  "cosine": N_("warm-up, then cosine decay (nanoGPT)")}
 
 
 def schedule_specs(p: str) -> dict[str, Param]:
@@ -134,25 +134,26 @@ def schedule_inputs(p: str, specs: Mapping[str, Param]) -> None:
     TrainConfig.validate() to refuse with its sentence, so the page shows it and keeps the model.
     """
     keep = {"persist_state": "session"}
-    with st.expander("Learning-rate schedule", icon=":material/timeline:"):
+    with st.expander(_("Learning-rate schedule"), icon=":material/timeline:"):
         schedule = st.selectbox(
-            "Schedule", SCHEDULES, key=f"{p}_schedule", format_func=SCHEDULE_WORDS.get, **keep,
-            help="Constant: the learning rate above at every step (after any warm-up). Cosine "
+            _("Schedule"), SCHEDULES, key=f"{p}_schedule",
+            format_func=lambda v: _(SCHEDULE_WORDS[v]) if v in SCHEDULE_WORDS else v, **keep,
+            help=_("Constant: the learning rate above at every step (after any warm-up). Cosine "
                  "(nanoGPT's get_lr): a linear warm-up, then a cosine decay that reaches the "
                  "floor at step 'Steps per click of Train' and stays there. The model's own step "
-                 "counts: a second click trains on at the floor. Drawn under the loss curve.")
+                 "counts: a second click trains on at the floor. Drawn under the loss curve."))
         warm, floor = specs[f"{p}_warmup"], specs[f"{p}_min_lr"]
-        st.number_input("Warm-up steps", warm.lo, warm.hi, key=f"{p}_warmup", **keep,
-                                 help="The learning rate climbs linearly from about 0 to its "
-                                      "value over the model's first steps.")
-        st.number_input("Floor of the learning rate", floor.lo, floor.hi,
+        st.number_input(_("Warm-up steps"), warm.lo, warm.hi, key=f"{p}_warmup", **keep,
+                                 help=_("The learning rate climbs linearly from about 0 to its "
+                                        "value over the model's first steps."))
+        st.number_input(_("Floor of the learning rate"), floor.lo, floor.hi,
                                  key=f"{p}_min_lr", format="%.0e", step=1e-4, **keep,
                                  disabled=schedule != "cosine",
-                                 help="Cosine only: the learning rate it decays to.")
-        st.checkbox("Weight decay on matrices only (nanoGPT)", key=f"{p}_decay_matrices",
-                            **keep, help="nanoGPT's configure_optimizers: no weight decay on "
-                                         "biases and LayerNorm gains. Fixed when the model is "
-                                         "built: changing it builds a new model.")
+                                 help=_("Cosine only: the learning rate it decays to."))
+        st.checkbox(_("Weight decay on matrices only (nanoGPT)"), key=f"{p}_decay_matrices",
+                            **keep, help=_("nanoGPT's configure_optimizers: no weight decay on "
+                                           "biases and LayerNorm gains. Fixed when the model is "
+                                           "built: changing it builds a new model."))
 
 
 def lr_panel(train: TrainConfig, lrs: list[float]) -> list[float] | None:
@@ -175,11 +176,11 @@ def keep_run(key: str, identity: Hashable, build: Callable[[], LiveRun],
             new = build()
         except torch.cuda.OutOfMemoryError:
             torch.cuda.empty_cache()
-            raise ConfigError("The GPU has no room for this model. Make it smaller or choose "
-                              "the CPU.") from None
+            raise ConfigError(_("The GPU has no room for this model. Make it smaller or choose "
+                                "the CPU.")) from None
         except RuntimeError as e:  # a CUDA driver or device error while moving the model
-            raise ConfigError(f"The model could not be put on the chosen device: "
-                              f"{str(e)[:200]} Choose the CPU.") from None
+            raise ConfigError(_("The model could not be put on the chosen device: "
+                                "{error} Choose the CPU.").format(error=str(e)[:200])) from None
         if run is not None:
             run.retire()
         install_run(key, new, identity)
@@ -201,9 +202,9 @@ def install_run(key: str, run: LiveRun, identity: Hashable) -> None:
 
 def settings_error(e: ConfigError, key: str) -> None:
     """Say why the settings cannot be used, that the model (if any) is kept, and stop."""
-    st.error(f"**Cannot use these settings:** {escape_markdown(e)}")
+    st.error(_("**Cannot use these settings:** {reason}").format(reason=escape_markdown(e)))
     if key in st.session_state:
-        st.info("Your trained model is kept; fix the setting to continue.")
+        st.info(_("Your trained model is kept; fix the setting to continue."))
     st.stop()
 
 
@@ -220,17 +221,20 @@ def training_buttons(run: LiveRun, steps: int, key: str,
     reset=False leaves it out (a locked demo)."""
     c1, c2, c3 = st.columns(3)
     if run.running:
-        c1.button("Pause", icon=":material/pause:", key=f"{key}_pause", on_click=run.pause,
+        c1.button(_("Pause"), icon=":material/pause:", key=f"{key}_pause", on_click=run.pause,
                   width="stretch", type="primary")
     else:
-        c1.button(f"Train {steps:,} steps", icon=":material/play_arrow:", key=f"{key}_train",
-                  on_click=run.start, args=(steps,), width="stretch", type="primary")
-    c2.button("One step", icon=":material/skip_next:", key=f"{key}_step", on_click=run.step_once,
-              width="stretch", help="Train exactly one step, then stop.")
+        c1.button(_("Train {steps:,} steps").format(steps=steps), icon=":material/play_arrow:",
+                  key=f"{key}_train",
+                  on_click=in_language(run.start), args=(steps,), width="stretch",
+                  type="primary")
+    c2.button(_("One step"), icon=":material/skip_next:", key=f"{key}_step",
+              on_click=in_language(run.step_once), width="stretch",
+              help=_("Train exactly one step, then stop."))
     if reset:
-        c3.button("Reset", icon=":material/restart_alt:", key=f"{key}_reset",
+        c3.button(_("Reset"), icon=":material/restart_alt:", key=f"{key}_reset",
                   on_click=on_reset or (lambda: reset_run(f"{key}_run")), width="stretch",
-                  help="Throw the trained weights away and start from a fresh model.")
+                  help=_("Throw the trained weights away and start from a fresh model."))
 
 
 def _ordinal(n: int) -> str:
@@ -238,15 +242,28 @@ def _ordinal(n: int) -> str:
     return f"{n}{suffix}"
 
 
+def in_language(fn: Callable[..., T]) -> Callable[..., T]:
+    """`fn` called in this script run's language. A widget's callback runs at the start of the
+    next run, before app.py sets its language (on a fresh thread: English); a job it starts
+    copies the caller's language (gptviz/live/job.py)."""
+    lang = language()
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> T:
+        set_language(lang)
+        return fn(*args, **kwargs)
+    return call
+
+
 def rate_text(steps_per_second: float) -> str:
     """"36 steps/s", "1.5 steps/s", or below one step a second "4.2 s/step"."""
     if steps_per_second <= 0:
-        return "measuring speed"
+        return _("measuring speed")
     if steps_per_second >= 10:
-        return f"{steps_per_second:,.0f} steps/s"
+        return _("{rate:,.0f} steps/s").format(rate=steps_per_second)
     if steps_per_second >= 1:
-        return f"{steps_per_second:.1f} steps/s"
-    return f"{1 / steps_per_second:,.1f} s/step"
+        return _("{rate:.1f} steps/s").format(rate=steps_per_second)
+    return _("{seconds:,.1f} s/step").format(seconds=1 / steps_per_second)
 
 
 def status_line(snap: Snapshot) -> None:
@@ -254,23 +271,26 @@ def status_line(snap: Snapshot) -> None:
     rate = ""
     if snap.status == "training":
         # where it trains and how fast: the throughput a student can compare across devices
-        rate = (f" · {rate_text(snap.steps_per_second)} · "
-                f"{snap.tokens_per_second:,.0f} tokens/s on {snap.device.upper()}")
-    text = f"Step {snap.step:,}" + (f" of {snap.target:,}" if snap.target else "") + rate
-    status = STATUS_TEXT.get(snap.status, snap.status)
+        rate = " · " + _("{rate} · {tokens:,.0f} tokens/s on {device}").format(
+            rate=rate_text(snap.steps_per_second), tokens=snap.tokens_per_second,
+            device=snap.device.upper())
+    text = (_("Step {step:,} of {target:,}").format(step=snap.step, target=snap.target)
+            if snap.target else _("Step {step:,}").format(step=snap.step)) + rate
+    status = _(STATUS_TEXT[snap.status]) if snap.status in STATUS_TEXT else snap.status
     if snap.status == "queued" and snap.queue_position:
-        status = (f"Waiting for a free training slot: {_ordinal(snap.queue_position)} in line "
-                  f"({getattr(TRAINING_SLOTS, 'capacity', 1)} models train at once here, "
-                  "taking turns every few seconds)…")
+        status = _("Waiting for a free training slot: {place} in line ({capacity} models train "
+                   "at once here, taking turns every few seconds)…").format(
+            place=_ordinal(snap.queue_position) if language() == DEFAULT_LANGUAGE
+            else snap.queue_position, capacity=getattr(TRAINING_SLOTS, "capacity", 1))
     held = held_text(snap.ablation, snap.status in ("training", "queued"), snap.ablation_step)
     if held:  # parts switched off on the Ablate panel: every figure below is of that model
         text += f" · :orange[**{held}**]"
     st.progress(progress, text=f"{status} {text}")
-    if snap.message:
+    if snap.message:  # made in the training thread, in the language of the click that started it
         if snap.status == "error":
-            st.error(escape_markdown(snap.message))
+            st.error(escape_markdown(_(snap.message)))
         else:
-            st.warning(escape_markdown(snap.message))
+            st.warning(escape_markdown(_(snap.message)))
 
 
 def memo(name: str, key: Hashable, build: Callable[[], T]) -> T:
@@ -316,8 +336,11 @@ def live_fragment(run_every: float | None) -> Callable[[Callable[[], None]], Cal
     process's DrawMeter, from which live_seconds works out how often a class's views can
     redraw together and leave the trainers their share of the interpreter."""
     def wrap(body: Callable[[], None]) -> Callable[[], None]:
+        lang = language()  # a fragment's own rerun does not go through app.py: no language set
+
         @functools.wraps(body)
         def measured() -> None:
+            set_language(lang)
             with DRAWS.measure():
                 body()
         return st.fragment(run_every=run_every)(measured)
@@ -393,8 +416,8 @@ def session_guard(run: BackgroundJob) -> None:
     rec.runs.add(run)
     if rec.interrupted:
         rec.interrupted = False
-        st.info("Training was paused because the connection to this page dropped. Your model "
-                "is kept: press Train to go on.", icon=":material/wifi_off:")
+        st.info(_("Training was paused because the connection to this page dropped. Your model "
+                  "is kept: press Train to go on."), icon=":material/wifi_off:")
 
 
 # --- settings in the URL --------------------------------------------------------------------
@@ -430,11 +453,11 @@ def share_box(specs: Mapping[str, Param], extra: Mapping[str, str] | None = None
     extra = {**({"lang": language()} if language() != DEFAULT_LANGUAGE else {}), **(extra or {})}
     if extra:
         url += ("&" if "?" in url else "?") + urlencode(dict(extra))
-    st.markdown("**Share this experiment.** The address bar holds this page's settings (a "
-                "typed text only up to a link's length: see below if one is left out); "
-                "copy it (or the link below) and send it to your class: the link opens this "
-                "page set up the same way, and with the same seed, training gives the same "
-                "model.")
+    st.markdown(_("**Share this experiment.** The address bar holds this page's settings (a "
+                  "typed text only up to a link's length: see below if one is left out); "
+                  "copy it (or the link below) and send it to your class: the link opens this "
+                  "page set up the same way, and with the same seed, training gives the same "
+                  "model."))
     st.code(url, language=None, wrap_lines=True)
     for note in left_out(values, specs):
         st.warning(note, icon=":material/link_off:")
@@ -449,12 +472,12 @@ def model_download(run: LiveRun, task_spec: dict[str, Any], file_name: str, key:
         return run.read_model(lambda m: save_bundle(m, task_spec, run.trainer.config,
                                                     run.trainer.step_count))
 
-    st.download_button("Download model (.zip)", data=data, file_name=file_name,
+    st.download_button(_("Download model (.zip)"), data=data, file_name=file_name,
                        mime="application/zip", key=key, on_click="ignore",
                        icon=":material/download:",
-                       help="The weights (safetensors) and the settings (JSON) in one zip. "
-                            "Load it here again, in another tab or on another computer.")
-    st.caption(RELOAD_NOTE)
+                       help=_("The weights (safetensors) and the settings (JSON) in one zip. "
+                              "Load it here again, in another tab or on another computer."))
+    st.caption(_(RELOAD_NOTE))
 
 
 def model_upload(key: str, apply: Callable[[Bundle], str], max_mb: int, kind: str,
@@ -465,11 +488,11 @@ def model_upload(key: str, apply: Callable[[Bundle], str], max_mb: int, kind: st
     returns a sentence saying what was loaded, or raises CheckpointError / ConfigError if the
     model does not fit this page; either way the page shows a message and keeps working."""
     n = st.session_state.get(f"{key}_n", 0)
-    st.file_uploader("Load a saved model (.zip)", type=["zip"], key=f"{key}_{n}",
-                     on_change=_on_upload, args=(key, apply, max_mb, kind, limits),
+    st.file_uploader(_("Load a saved model (.zip)"), type=["zip"], key=f"{key}_{n}",
+                     on_change=in_language(_on_upload), args=(key, apply, max_mb, kind, limits),
                      max_upload_size=max_mb,
-                     help="A zip saved with Download model. It is checked before use: the "
-                          "settings, the names and shapes of the weights, and their values.")
+                     help=_("A zip saved with Download model. It is checked before use: the "
+                            "settings, the names and shapes of the weights, and their values."))
     note = st.session_state.pop(f"{key}_msg", None)
     if note is not None:
         kind, text = note
@@ -478,7 +501,7 @@ def model_upload(key: str, apply: Callable[[Bundle], str], max_mb: int, kind: st
 
 def fitted_note(notes: list[str]) -> str:
     """' In the file, its learning rate 5 is outside ...' for the loaded-model message."""
-    return (" From the file: " + "; ".join(notes) + ".") if notes else ""
+    return (" " + _("From the file: {notes}.").format(notes="; ".join(notes))) if notes else ""
 
 
 def _on_upload(key: str, apply: Callable[[Bundle], str], max_mb: int, kind: str,
@@ -492,11 +515,11 @@ def _on_upload(key: str, apply: Callable[[Bundle], str], max_mb: int, kind: str,
                              fits=lambda c, t, task: check_settings(c, t, task, kind, limits))
         note = ("success", escape_markdown(apply(bundle)))  # it may quote the file
     except (CheckpointError, ConfigError) as e:
-        note = ("error", f"**This file could not be loaded.** {escape_markdown(e)} Your "
-                         "current model is kept.")
+        note = ("error", _("**This file could not be loaded.** {reason} Your current model is "
+                           "kept.").format(reason=escape_markdown(e)))
     except Exception:  # a bug of ours: say so, keep the page and the model
         _log.exception("gptviz: loading a model failed")
-        note = ("error", "**This file could not be loaded** because of an error inside the app. "
-                         "Your current model is kept.")
+        note = ("error", _("**This file could not be loaded** because of an error inside the "
+                           "app. Your current model is kept."))
     st.session_state[f"{key}_msg"] = note
     st.session_state[f"{key}_n"] = n + 1  # a fresh, empty uploader for the next file

@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import streamlit as st
 
+from gptviz.i18n import N_, _
+
 SEEN = "gptviz_session_seen"
-RESTART_NOTE = ("**The server restarted** (or this tab was moved to another server): the "
+RESTART_NOTE = N_("**The server restarted** (or this tab was moved to another server): the "
                 "model this tab trained before is gone. Training starts again from a new "
                 "model, with your settings; press **Train** to go on. If you were uploading a "
                 "file just then, it did not arrive: upload it again.")
-RESTART_TOAST = "The server restarted: this tab's model is gone (see the top of the page)."
+RESTART_TOAST = N_("The server restarted: this tab's model is gone (see the top of the page).")
 
 WATCH_JS = """
 export default function (component) {
@@ -73,6 +75,6 @@ def restart_note() -> None:
     # after the check: the watcher is itself a widget, and registers a value in this run
     _watch(key="gptviz_reconnect_watch", on_reconnected_change=lambda: None)
     if came_back:
-        st.warning(RESTART_NOTE, icon=":material/restart_alt:")
+        st.warning(_(RESTART_NOTE), icon=":material/restart_alt:")
         # and in the corner, for a student scrolled down to the uploader or the figures
-        st.toast(RESTART_TOAST, icon=":material/restart_alt:")
+        st.toast(_(RESTART_TOAST), icon=":material/restart_alt:")

@@ -23,6 +23,7 @@ import streamlit as st
 from streamlit.logger import get_logger
 
 from gptviz.config import ConfigError
+from gptviz.i18n import N_, _
 from gptviz.live import LiveRun, Snapshot
 from gptviz.live.runs import escape_markdown, task_key
 from gptviz.rooms import (
@@ -105,11 +106,11 @@ def run_post(page: str, run_key: str, snap: Snapshot, run: LiveRun,
     train = [(e.step, e.train_loss) for e in evals]
     acc = [e.metrics["accuracy"] for e in evals if "accuracy" in e.metrics]
     if val:
-        curve, name = val, "validation loss"
+        curve, name = val, N_("validation loss")  # posted in English: the board translates
     elif train:
         curve, name = train, train_name
     else:
-        curve, name = list(zip(snap.steps, snap.losses, strict=True)), "batch loss"
+        curve, name = list(zip(snap.steps, snap.losses, strict=True)), N_("batch loss")
     task = run.trainer.task
     key = memo(f"{page}_room_task", (id(task), task_label), lambda: task_key(task, task_label))
     return RunPost(run_key=run_key, page=page, task_ident=key.ident, task_label=key.label,
@@ -140,17 +141,19 @@ def _try_post(page: str, run: LiveRun, specs: Mapping[str, Param], task_label: s
     except PostingTooFast:
         return  # another page of this session posted a moment ago: the next tick
     except StoreUnavailable as e:
-        state.down, state.problem = True, (
-            f"{e} Your model is fine and keeps training here; this run is posted to room "
-            f"{who.code} when the database is back.")
+        state.down, state.problem = True, _(
+            "{error} Your model is fine and keeps training here; this run is posted to room "
+            "{code} when the database is back.").format(error=e, code=who.code)
         return
     except TooManyRuns as e:
         state.stopped.add(key)
-        state.problem = f"{e} Your model is fine and keeps training here."
+        state.problem = _("{error} Your model is fine and keeps training here.").format(
+            error=e)
         return
     except ENDED as e:
         st.session_state.pop(MEMBER_KEY, None)
-        state.problem = f"{e} You have left the room; this page works as before."
+        state.problem = _("{error} You have left the room; this page works as before.").format(
+            error=e)
         return
     except RoomError as e:  # a run the store refuses (a diverged loss): this post only
         state.problem = str(e)
@@ -160,7 +163,7 @@ def _try_post(page: str, run: LiveRun, specs: Mapping[str, Param], task_label: s
 
 
 def post_to_room(page: str, run: LiveRun, specs: Mapping[str, Param], *,
-                 task_label: str | None = None, train_name: str = "training loss") -> None:
+                 task_label: str | None = None, train_name: str = N_("training loss")) -> None:
     """Post `run` to this session's room while it trains (see the module's docstring).
     page: this page's file stem ("baby_gpt"): the room links each run to it."""
     if member() is None:
@@ -183,8 +186,9 @@ def post_to_room(page: str, run: LiveRun, specs: Mapping[str, Param], *,
             st.warning(escape_markdown(state.problem), icon=":material/groups:")
         if who is not None:
             posted = state.posted.get(state.keys.get(run, ""))
-            st.caption(f"Class room {who.code}: posting this run as "
-                       f"{escape_markdown(who.name)}"
-                       + (f" (step {posted:,} posted)." if posted else "."))
+            st.caption((_("Class room {code}: posting this run as {name} (step {step:,} "
+                          "posted).") if posted else
+                        _("Class room {code}: posting this run as {name}.")).format(
+                            code=who.code, name=escape_markdown(who.name), step=posted or 0))
 
     poster()

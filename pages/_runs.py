@@ -22,6 +22,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from gptviz.i18n import _
 from gptviz.live import LiveRun
 from gptviz.live.runs import (
     LIVE_NAME,
@@ -36,11 +37,13 @@ from gptviz.live.runs import (
     group_runs,
     incomparable_message,
     record_run,
+    run_name,
+    setting_name,
     shared_settings,
     task_key,
 )
 from gptviz.viz.runs import runs_figure
-from pages._live import live_fragment, live_seconds, memo
+from pages._live import in_language, live_fragment, live_seconds, memo
 
 LIVE_SECONDS = 2.0  # while training, the chart follows "this run" this often (cheap, in a tab)
 CHART_HEIGHT = 420
@@ -69,11 +72,12 @@ def _keep(page: str, run: LiveRun, task: TaskKey, asked: bool) -> None:
     snap = run.snapshot()
     if not snap.steps:  # trained no step here (a fresh model, or a loaded one not trained on)
         if asked:
-            _note(page, "Nothing to keep yet: train at least one step first.", "warning")
+            _note(page, _("Nothing to keep yet: train at least one step first."), "warning")
         return
     if book.has(id(run), snap.step):
         if asked:
-            _note(page, f"This run at step {snap.step:,} is kept already.", "warning")
+            _note(page, _("This run at step {step:,} is kept already.").format(step=snap.step),
+                  "warning")
         return
     record = record_run(book.next_name(), snap, run.trainer.model.config, run.trainer.config,
                         task, source=id(run))
@@ -92,12 +96,14 @@ def _task_of(page: str, run_key: str, run: LiveRun, label: str | None) -> TaskKe
 
 
 def compare_runs(page: str, run_key: str, run: LiveRun, *, task_label: str | None = None,
-                 train_name: str = "training loss") -> None:
+                 train_name: str | None = None) -> None:
     """The Compare runs panel of a page whose LiveRun is session_state[run_key].
 
     task_label: the task's name for people (a corpus's name); by default made from the task.
-    train_name: what the solid curves are (Baby GPT: "loss on all windows").
+    train_name: what the solid curves are (Baby GPT: "loss on all windows"); by default
+    "training loss".
     """
+    train_name = _("training loss") if train_name is None else train_name
     seen: dict = st.session_state.setdefault(f"{page}_runs_seen", {})
     previous = seen.get(run_key)
     if previous is not None and previous[0] is not run:  # replaced since the last rerun
@@ -109,15 +115,16 @@ def compare_runs(page: str, run_key: str, run: LiveRun, *, task_label: str | Non
     for kind, text in st.session_state.pop(f"{page}_runs_notes", []):
         (st.warning if kind == "warning" else st.info)(escape_markdown(text))
     c_keep, c_text = st.columns([1, 3], vertical_alignment="center")
-    c_keep.button("Keep this run", icon=":material/bookmark_add:", key=f"{page}_runs_keep",
-                  on_click=_keep, args=(page, run, task, True), width="stretch",
-                  help="Keep a copy of this run's settings and curves now; training goes on.")
-    c_text.caption(
-        f"'{LIVE_NAME}' is the model on the page now. Up to {MAX_RUNS} runs are kept (the "
-        f"oldest goes first; each curve thinned to {MAX_CURVE_POINTS} points): Keep this run "
-        "keeps a copy now; Reset, or settings that build a new model, keep the run they "
-        "replace if it trained. To compare settings from the same start, press Reset and "
-        "train again: the fresh model has the same seed.")
+    c_keep.button(_("Keep this run"), icon=":material/bookmark_add:", key=f"{page}_runs_keep",
+                  on_click=in_language(_keep), args=(page, run, task, True), width="stretch",
+                  help=_("Keep a copy of this run's settings and curves now; training goes "
+                         "on."))
+    c_text.caption(_(
+        "'{live}' is the model on the page now. Up to {runs} runs are kept (the oldest goes "
+        "first; each curve thinned to {points} points): Keep this run keeps a copy now; Reset, "
+        "or settings that build a new model, keep the run they replace if it trained. To "
+        "compare settings from the same start, press Reset and train again: the fresh model "
+        "has the same seed.").format(live=_(LIVE_NAME), runs=MAX_RUNS, points=MAX_CURVE_POINTS))
     _charts(page, run, task, train_name)
     _table(page, book, _record(run, task, book), running=run.running)
     _manage(page, book)
@@ -131,14 +138,14 @@ def _charts(page: str, run: LiveRun, task: TaskKey, train_name: str) -> None:
         shown = [r for r in (live, *book.records) if not r.hidden]
         groups = group_runs(shown)
         if not shown:
-            st.caption("No run is drawn: tick Show in the table below.")
+            st.caption(_("No run is drawn: tick Show in the table below."))
             return
         if len(groups) > 1:
             st.info(escape_markdown(incomparable_message(groups)),
                     icon=":material/compare_arrows:")
         for i, group in enumerate(groups):
             if len(groups) > 1:
-                st.markdown(f"**Task: {escape_markdown(group[0].task.label)}**")
+                st.markdown(_("**Task: {task}**").format(task=escape_markdown(group[0].task.label)))
             key = (book.version, book.live_hidden, live.steps, len(live.train),
                    tuple((r.run_id, r.task) for r in group))
             accuracy = any(len(r.accuracy) for r in group)
@@ -162,7 +169,7 @@ def _table(page: str, book: RunBook, live: RunRecord, running: bool) -> None:
         differing = [k for k in differing if k != "task"]
     rows = []
     for r in records:
-        row = {"Show": not r.hidden, "Name": r.name, **{k: r.settings.get(k, "–")
+        row = {"Show": not r.hidden, "Name": run_name(r), **{k: r.settings.get(k, "–")
                                                         for k in differing},
                "steps": r.steps, "train loss": r.final_train}
         if any(len(x.val) for x in records):
@@ -175,31 +182,36 @@ def _table(page: str, book: RunBook, live: RunRecord, running: bool) -> None:
     key = f"{page}_runs_table_{book.version}"  # a fresh editor after every change to the book
     ids = [r.run_id for r in records]
     st.data_editor(
-        pd.DataFrame(rows), key=key, hide_index=True, on_change=_edited, args=(page, ids, key),
-        disabled=[c for c in rows[0] if c not in ("Show", "Name")],
+        pd.DataFrame(rows), key=key, hide_index=True, on_change=in_language(_edited),
+        args=(page, ids, key), disabled=[c for c in rows[0] if c not in ("Show", "Name")],
         column_config={
-            "Show": st.column_config.CheckboxColumn("Show", help="Draw this run in the chart."),
-            "Name": st.column_config.TextColumn("Name", max_chars=MAX_NAME_CHARS,
-                                                help="Click to rename a kept run."),
-            "steps": st.column_config.NumberColumn("steps", format="%d"),
-            "train loss": st.column_config.NumberColumn("train loss", format="%.4f"),
-            "validation loss": st.column_config.NumberColumn("validation loss", format="%.4f"),
-            "held-out accuracy": st.column_config.NumberColumn("held-out accuracy",
+            **{k: st.column_config.TextColumn(setting_name(k)) for k in differing},
+            "Show": st.column_config.CheckboxColumn(_("Show"),
+                                                    help=_("Draw this run in the chart.")),
+            "Name": st.column_config.TextColumn(_("Name"), max_chars=MAX_NAME_CHARS,
+                                                help=_("Click to rename a kept run.")),
+            "steps": st.column_config.NumberColumn(_("steps"), format="%d"),
+            "train loss": st.column_config.NumberColumn(_("train loss"), format="%.4f"),
+            "validation loss": st.column_config.NumberColumn(_("validation loss"),
+                                                             format="%.4f"),
+            "held-out accuracy": st.column_config.NumberColumn(_("held-out accuracy"),
                                                                format="%.1f%%"),
+            "losses from": st.column_config.TextColumn(_("losses from")),
         })
     same = shared_settings(records)
     if len(groups) < 2:
         same.pop("task", None)
     notes = []
     if same:
-        notes.append("Same in every run: " + ", ".join(f"{k} {v}" for k, v in same.items()))
+        notes.append(_("Same in every run: {settings}").format(
+            settings=_(", ").join(f"{setting_name(k)} {v}" for k, v in same.items())))
     if running:
-        notes.append(f"The row of '{LIVE_NAME}' is as of step {live.steps:,}; it is brought up "
-                     f"to date when training pauses or stops (the chart every "
-                     f"{LIVE_SECONDS:g} s)")
-    notes.append("Settings are each run's newest; a learning rate changed while it trained "
-                 "shows as first → newest")
-    st.caption(escape_markdown(". ".join(notes) + "."))
+        notes.append(_("The row of '{live}' is as of step {step:,}; it is brought up to date "
+                       "when training pauses or stops (the chart every {seconds:g} s)").format(
+            live=_(LIVE_NAME), step=live.steps, seconds=LIVE_SECONDS))
+    notes.append(_("Settings are each run's newest; a learning rate changed while it trained "
+                   "shows as first → newest"))
+    st.caption(escape_markdown(_(". ").join(notes) + _(".")))
 
 
 def _edited(page: str, ids: list[int], key: str) -> None:
@@ -222,13 +234,14 @@ def _manage(page: str, book: RunBook) -> None:
     if st.session_state.get(pick_key) not in names:
         st.session_state[pick_key] = names[-1]  # the newest, until one is chosen
     c1, c2, c3, c4 = st.columns([2, 2, 1, 1], vertical_alignment="bottom")
-    c1.selectbox("Kept run", names, key=pick_key)
-    c2.text_input("New name", key=f"{page}_runs_name", max_chars=MAX_NAME_CHARS,
-                  placeholder="e.g. lr 1e-2")
-    c3.button("Rename", icon=":material/edit:", key=f"{page}_runs_rename", on_click=_rename,
-              args=(page,), width="stretch")
-    c4.button("Delete", icon=":material/delete:", key=f"{page}_runs_delete", on_click=_delete,
-              args=(page,), width="stretch", help="Delete the chosen kept run.")
+    c1.selectbox(_("Kept run"), names, key=pick_key)
+    c2.text_input(_("New name"), key=f"{page}_runs_name", max_chars=MAX_NAME_CHARS,
+                  placeholder=_("e.g. lr 1e-2"))
+    c3.button(_("Rename"), icon=":material/edit:", key=f"{page}_runs_rename",
+              on_click=in_language(_rename), args=(page,), width="stretch")
+    c4.button(_("Delete"), icon=":material/delete:", key=f"{page}_runs_delete",
+              on_click=in_language(_delete), args=(page,), width="stretch",
+              help=_("Delete the chosen kept run."))
 
 
 def _picked(page: str) -> int | None:
@@ -240,14 +253,14 @@ def _picked(page: str) -> int | None:
 def _rename(page: str) -> None:
     run_id = _picked(page)
     if run_id is None:
-        _note(page, "That run is no longer kept.", "warning")
+        _note(page, _("That run is no longer kept."), "warning")
         return
     try:
         got = _book(page).rename(run_id, st.session_state.get(f"{page}_runs_name", ""))
     except ValueError as e:
         _note(page, str(e), "warning")
         return
-    _note(page, f"Renamed to '{got}'.")
+    _note(page, _("Renamed to '{name}'.").format(name=got))
     st.session_state[f"{page}_runs_pick"] = got  # still the chosen one
     st.session_state[f"{page}_runs_name"] = ""
 
@@ -255,9 +268,9 @@ def _rename(page: str) -> None:
 def _delete(page: str) -> None:
     run_id = _picked(page)
     if run_id is None:
-        _note(page, "That run is no longer kept.", "warning")
+        _note(page, _("That run is no longer kept."), "warning")
         return
     gone = _book(page).delete(run_id)
     st.session_state.pop(f"{page}_runs_pick", None)
-    _note(page, f"Deleted '{gone.name}'.")
+    _note(page, _("Deleted '{name}'.").format(name=gone.name))
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from gptviz.corpus import builtin_corpus
+from gptviz.i18n import N_, _
 from gptviz.tokenizers import (
     BPETokenizer,
     CharTokenizer,
@@ -16,7 +17,7 @@ FAILURES_KEY = "tokui_tiktoken_failures"  # per session: encoding name -> messag
 BPE_CORPUS_CHARS = 100_000  # the built-in corpus is cut here so training takes about a second
 
 
-@st.cache_resource(show_spinner="Loading the tokenizer's vocabulary...")
+@st.cache_resource(show_spinner=False)
 def _tiktoken(name: str) -> TiktokenTokenizer:
     # read-only once built, so one copy serves every session; failures raise and are not cached
     return TiktokenTokenizer(name)
@@ -32,7 +33,8 @@ def tiktoken_tokenizer(name: str) -> tuple[TiktokenTokenizer | None, str | None]
     if name in failures:
         return None, failures[name]
     try:
-        return _tiktoken(name), None
+        with st.spinner(_("Loading the tokenizer's vocabulary...")):
+            return _tiktoken(name), None
     except TokenizerUnavailable as e:
         failures[name] = str(e)
         return None, str(e)
@@ -47,19 +49,21 @@ def show_tiktoken_unavailable(message: str, key: str) -> None:
     summary, *details = message.split("\n\n")
     st.warning(summary, icon=":material/cloud_off:")
     if details:
-        with st.expander("How to make it work offline"):
+        with st.expander(_("How to make it work offline")):
+            went_wrong = _("What went wrong: {error}").split("{error}")[0]
             for part in details:
-                if part.startswith("What went wrong:"):
+                if part.startswith(("What went wrong:", went_wrong)):
                     st.text(part)  # an error message from requests: plain text, no markdown
                 else:
                     st.markdown(part)
-    st.button("Try the download again", key=key, on_click=retry_tiktoken,
+    st.button(_("Try the download again"), key=key, on_click=retry_tiktoken,
               icon=":material/refresh:")
 
 
 @st.cache_resource
 def builtin_char_tokenizer() -> CharTokenizer:
-    return CharTokenizer.from_text(builtin_corpus(), name="characters (built-in corpus)")
+    # the name is shown translated, with _(tokenizer.name)
+    return CharTokenizer.from_text(builtin_corpus(), name=N_("characters (built-in corpus)"))
 
 
 @st.cache_data(max_entries=1)
@@ -67,9 +71,15 @@ def builtin_bpe_corpus() -> str:
     return builtin_corpus()[:BPE_CORPUS_CHARS]
 
 
-@st.cache_resource(max_entries=16, show_spinner="Learning merges...")
 def trained_bpe(text: str, num_merges: int) -> tuple[BPETokenizer, float]:
     """A BPE tokenizer trained on text, and how long training took (seconds)."""
+    with st.spinner(_("Learning merges...")):
+        return _trained_bpe(text, num_merges)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _trained_bpe(text: str, num_merges: int) -> tuple[BPETokenizer, float]:
+
     import time
 
     t0 = time.perf_counter()

@@ -25,10 +25,10 @@ export default function (component) {
   if (slot) slot.style.display = "none";
   if (!w.__gptvizUnload) {
     w.__gptvizSaved = -1;
-    // a click on a Download model button: saved, until the step counts change
+    // a click on a Download model button (English or Chinese): saved, until the step counts change
     document.addEventListener("click", (e) => {
       const b = e.target.closest && e.target.closest("[data-testid='stDownloadButton']");
-      if (b && /Download model/.test(b.textContent)) w.__gptvizSaved = w.__gptvizSteps;
+      if (b && /Download model|下载模型/.test(b.textContent)) w.__gptvizSaved = w.__gptvizSteps;
     }, true);
     w.__gptvizUnload = (e) => {
       if (w.__gptvizSteps > 0 && w.__gptvizSaved !== w.__gptvizSteps) {

@@ -32,6 +32,7 @@ from gptviz.config import (
     GPTConfig,
     TrainConfig,
 )
+from gptviz.i18n import DEFAULT, N_, _, language, set_language
 from gptviz.live import LiveRun, Snapshot
 from gptviz.statespace import MAX_GRAPH_STATES, StateSpace
 from gptviz.tasks import SequenceTask
@@ -44,6 +45,7 @@ from gptviz.viz.loss import LR_PANEL_PX, loss_figure
 from gptviz.viz.network import chain_figure, clicked_state
 from pages._ablate import ablation_panel
 from pages._entry import enter_through_app  # noqa: E402
+from pages._i18n import KEY as LANG_KEY
 from pages._instrument import (
     advance_play,
     compact_page,
@@ -93,14 +95,16 @@ SPECS = {
     f"{P}_lr": FloatParam(1e-5, 100.0), f"{P}_wd": FloatParam(0.0, 10.0),
     f"{P}_batch": IntParam(1, 512), f"{P}_steps": IntParam(1, 100_000),
     f"{P}_seed": IntParam(0, 2**31 - 1), f"{P}_device": ChoiceParam(("cpu", "cuda")),
-    f"{P}_seq": TextParam(MAX_SHARED_SEQUENCE, "0-9a-z", "the symbols 0-9 and a-z"),
+    f"{P}_seq": TextParam(MAX_SHARED_SEQUENCE, "0-9a-z", N_("the symbols 0-9 and a-z")),
     f"{P}_last_only": BoolParam(), f"{P}_prefixes": BoolParam(),
     **schedule_specs(P),
 }
-# what a locked-demo link (?hide=a,b) can hide, documented in the README
-HIDEABLE = {"settings": "the sidebar's settings", "preset": "the document 000 button",
-            "reset": "the Reset button", "timeline": "the replay", "attention": "the heatmaps",
-            "tabs": "the tabs under the figures", "share": "save, load and share"}
+# what a locked-demo link (?hide=a,b) can hide, documented in the README (the keys are the
+# link's words; the values are shown translated, _(HIDEABLE[name]))
+HIDEABLE = {"settings": N_("the sidebar's settings"), "preset": N_("the document 000 button"),
+            "reset": N_("the Reset button"), "timeline": N_("the replay"),
+            "attention": N_("the heatmaps"), "tabs": N_("the tabs under the figures"),
+            "share": N_("save, load and share")}
 # the largest model this page builds, in MB of float32 weights: the cap for uploads
 MAX_MODEL_MB = math.ceil(GPTConfig(vocab_size=36, block_size=16, n_layer=8, n_head=16,
                                    n_embd=256).num_params() * 4 / 1e6) + 1
@@ -132,6 +136,13 @@ DOC000_WIDGETS = {**settings_of(DOC000_MODEL, DOC000_TRAIN), f"{P}_device": auto
                   f"{P}_seq": DOC000_SEQUENCE, f"{P}_last_only": True}
 
 
+def session_language() -> None:
+    """This session's language (pages/_i18n.py keeps it in session_state) for code that runs
+    outside app.py's script run: widget callbacks run before app.py sets it, and a redraw of a
+    fragment alone runs in a thread of its own without app.py."""
+    set_language(st.session_state.get(LANG_KEY, DEFAULT))
+
+
 def load_doc000() -> None:
     st.session_state.update(DOC000_WIDGETS)
     reset_run(f"{P}_run")  # a fresh model, seeded as in the document
@@ -153,28 +164,28 @@ def number(label: str, name: str, **kwargs) -> float:
 
 if mode.shows("settings"):
     with st.sidebar:
-        st.header("Data")
-        st.text_area("Training sequence", key=f"{P}_seq", **KEEP, height=90,
-                     help="Symbols of the vocabulary; spaces and new lines are ignored.")
-        st.checkbox("Score only the last position (as document 000)", key=f"{P}_last_only",
-                    **KEEP, help="Off: every position of each window is scored, so the model "
-                                 "also learns the shorter prefixes.")
-        st.header("Model")
-        number("Vocabulary size V (symbols 0-9, a-z)", "vocab")
-        number("Context length T", "context")
-        number("Layers", "layers")
-        number("Heads per layer", "heads")
-        number("Embedding size", "embd", help="Must be divisible by the number of heads.")
-        st.checkbox("Biases in Linear layers", key=f"{P}_bias", **KEEP)
-        st.header("Training")
-        number("Learning rate", "lr", format="%.0e", step=1e-4)
-        number("Weight decay", "wd", step=0.01)
-        number("Batch size", "batch",
-               help="Windows per step; a sequence with fewer windows uses all.")
-        number("Steps per click of Train", "steps")
-        number("Seed", "seed")
-        st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device", **KEEP,
-                     help="CUDA needs an NVIDIA GPU; the app says so if there is none.")
+        st.header(_("Data"))
+        st.text_area(_("Training sequence"), key=f"{P}_seq", **KEEP, height=90,
+                     help=_("Symbols of the vocabulary; spaces and new lines are ignored."))
+        st.checkbox(_("Score only the last position (as document 000)"), key=f"{P}_last_only",
+                    **KEEP, help=_("Off: every position of each window is scored, so the model "
+                                   "also learns the shorter prefixes."))
+        st.header(_("Model"))
+        number(_("Vocabulary size V (symbols 0-9, a-z)"), "vocab")
+        number(_("Context length T"), "context")
+        number(_("Layers"), "layers")
+        number(_("Heads per layer"), "heads")
+        number(_("Embedding size"), "embd", help=_("Must be divisible by the number of heads."))
+        st.checkbox(_("Biases in Linear layers"), key=f"{P}_bias", **KEEP)
+        st.header(_("Training"))
+        number(_("Learning rate"), "lr", format="%.0e", step=1e-4)
+        number(_("Weight decay"), "wd", step=0.01)
+        number(_("Batch size"), "batch",
+               help=_("Windows per step; a sequence with fewer windows uses all."))
+        number(_("Steps per click of Train"), "steps")
+        number(_("Seed"), "seed")
+        st.selectbox(_("Device"), ["cpu", "cuda"], key=f"{P}_device", **KEEP,
+                     help=_("CUDA needs an NVIDIA GPU; the app says so if there is none."))
         schedule_inputs(P, SPECS)
 S = {k: st.session_state[k] for k in SPECS if k in st.session_state}  # the settings, read once
 
@@ -202,27 +213,30 @@ except ConfigError as e:
     settings_error(e, f"{P}_run")
 run.update(config=tcfg, task=task)  # same model: new data and hyperparameters, between steps
 tok = task.tokenizer.token_str
-names = ["".join(tok(t) for t in s) or "(start)" for s in space.states]
+names = ["".join(tok(t) for t in s) or _("(start)") for s in space.states]
 floor = task.entropy_floor()
 
 # --- the top of the screen: title, the facts, the controls ------------------------------------
 head, right = st.columns([4, 1], vertical_alignment="bottom")
-head.title("Baby GPT: a GPT is a Markov chain")
+head.title(_("Baby GPT: a GPT is a Markov chain"))
 with right:
     presenter_toggle(P)
-st.caption(f"{len(task.examples['train'][0])} training windows · {space.total_states():,} "
-           f"states · {run.trainer.model.num_params():,} parameters · lowest possible loss on "
-           f"this data {floor:.3f} nats")
+st.caption(_("{windows} training windows · {states:,} states · {params:,} parameters · lowest "
+             "possible loss on this data {floor:.3f} nats").format(
+    windows=len(task.examples['train'][0]), states=space.total_states(),
+    params=run.trainer.model.num_params(), floor=floor))
 c_train, c_doc = st.columns([3, 1], vertical_alignment="bottom")
 with c_train:
     training_buttons(run, tcfg.max_steps, P, reset=mode.shows("reset"))
 if mode.shows("preset"):
-    c_doc.button("Load document 000", icon=":material/science:", on_click=load_doc000,
+    c_doc.button(_("Load document 000"), icon=":material/science:", on_click=load_doc000,
                  key=f"{P}_preset", width="stretch",
-                 help="Load document 000's experiment: vocab 2, context 3, 4 layers, 4 heads, "
-                      "16 dims, no bias, seed 1337, AdamW lr 1e-3, 50 steps on "
-                      "'111101111011110'.")
-post_to_room("baby_gpt", run, SPECS, train_name="loss on all windows")  # when in a class room
+                 help=_("Load document 000's experiment: vocab 2, context 3, 4 layers, 4 heads, "
+                        "16 dims, no bias, seed 1337, AdamW lr 1e-3, 50 steps on "
+                        "'111101111011110'."))
+# when in a class room; the curve's name is the room's data, in English (the room's pages show
+# it to readers of every language)
+post_to_room("baby_gpt", run, SPECS, train_name="loss on all windows")
 
 
 # --- what the figures show: the live model, or a recorded step --------------------------------
@@ -239,11 +253,12 @@ def shown(snap: Snapshot, replay: int | None) -> tuple[int, np.ndarray, str]:
         probs = space.probs_of(hit[1]) if hit else None
         if probs is not None:
             note = "" if hit[0] == replay else (
-                f" (the nearest recorded step to {replay:,}"
-                + ("; training has not got there yet)" if replay > snap.step else ")"))
+                _(" (the nearest recorded step to {step:,}; training has not got there yet)")
+                if replay > snap.step else _(" (the nearest recorded step to {step:,})")
+            ).format(step=replay)
             return hit[0], probs, note
-        st.info("This step was recorded for other settings (the sequence changed since); "
-                "showing the model as it is now.")
+        st.info(_("This step was recorded for other settings (the sequence changed since); "
+                  "showing the model as it is now."))
     step, probs = live_probs(snap)
     return step, probs, ""
 
@@ -267,12 +282,15 @@ def graph(step: int, probs: np.ndarray, note: str) -> None:
         path = None
     if not space.as_graph:
         st.plotly_chart(transition_heatmap(space.states, probs, space.transitions, tok,
-                                           title=f"P(next | state), step {step:,}{note}"),
+                                           title=_("P(next | state), step {step:,}{note}")
+                                           .format(step=step, note=note)),
                         key=f"{P}_heat", theme=None)
         return
     fig = chain_figure(space.states, shown_probs, mcfg.block_size, space.in_windows, tok,
-                       title=f"Step {step:,}{note}", font_scale=mode.font_scale,
-                       subtitle=f"the chain at temperature {tau:g}" if tau != 1.0 else "",
+                       title=_("Step {step:,}{note}").format(step=step, note=note),
+                       font_scale=mode.font_scale,
+                       subtitle=_("the chain at temperature {tau:g}").format(tau=tau)
+                       if tau != 1.0 else "",
                        selected=selected_state(), path=path, height=FIG_HEIGHT,
                        last_only=task.last_only)
     st.plotly_chart(fig, key=f"{P}_network", theme=None, on_select="rerun",
@@ -283,25 +301,26 @@ def attention(step: int, replay: int | None) -> None:
     sel = selected_state()
     window = space.states[sel] if sel is not None else space.windows[0]
     if len(window) != mcfg.block_size:
-        st.caption(f"Attention: {names[sel]} is a prefix; click a full state to see its "
-                   "attention.")
+        st.caption(_("Attention: {state} is a prefix; click a full state to see its "
+                     "attention.").format(state=names[sel]))
         return
     att = None
     if replay is not None:
         hit = run.timeline.at(replay)
         att = space.attention_of(hit[1], window) if hit else None
         if att is None:
-            st.caption("The attention of this input was not recorded; it is drawn for the model "
-                       "as it is now.")
+            st.caption(_("The attention of this input was not recorded; it is drawn for the "
+                         "model as it is now."))
     if att is None:
         x = torch.tensor([window], dtype=torch.long)
         att = memo(f"{P}_att", (run, run.snapshot().view_step, window), lambda: run.read_model(
             lambda m: format_attention(m(x.to(m.device), return_attention=True).attention)))
     label = "".join(tok(t) for t in window)
     st.plotly_chart(attention_figure(att, [tok(t) for t in window],
-                                     title=f"Attention for input {label} at step {step:,}: "
-                                           "where each position looks (click a state to "
-                                           "change it)", height=ATT_HEIGHT),
+                                     title=_("Attention for input {input} at step {step:,}: "
+                                             "where each position looks (click a state to "
+                                             "change it)").format(input=label, step=step),
+                                     height=ATT_HEIGHT),
                     key=f"{P}_attn", theme=None)
 
 
@@ -321,6 +340,7 @@ interval = live_seconds(was_live)  # longer while a large class trains here
 
 @live_fragment(interval)
 def live() -> None:
+    session_language()  # a redraw of the fragment alone runs without app.py
     advance_play(run, P)
     if walking():
         st.session_state[f"{P}_walk_shown"] += 1
@@ -333,10 +353,10 @@ def live() -> None:
     left, right_col = figures.columns([2, 3])
     with left:
         lrs = lr_panel(run.trainer.config, snap.lrs)  # a schedule: its rate under the loss
-        st.plotly_chart(memo(f"{P}_loss_fig", (run, snap.step, replay, lrs is None),
+        st.plotly_chart(memo(f"{P}_loss_fig", (run, snap.step, replay, lrs is None, language()),
                              lambda: loss_figure(
-            snap.steps, snap.losses, snap.evals, floor, title="Training loss",
-            train_name="loss on all windows", marker_step=replay, lrs=lrs,
+            snap.steps, snap.losses, snap.evals, floor, title=_("Training loss"),
+            train_name=_("loss on all windows"), marker_step=replay, lrs=lrs,
             height=FIG_HEIGHT - (LR_PANEL_PX // 2 if lrs is not None else 0))),
             key=f"{P}_loss", theme=None)
     with right_col:
@@ -355,74 +375,81 @@ def table() -> None:
     step, probs = st.session_state[f"{P}_shown"]
     sel = selected_state()
     rows = []
+    model_p, data_p = _("model P({token})"), _("data P({token})")  # column headers
     for i, (s, p) in enumerate(zip(space.states, probs, strict=True)):
         data = space.in_windows.probs(s, mcfg.vocab_size)
         rows.append({
-            "": "▶" if i == sel else "", "state": names[i],
-            "seen in data": space.in_windows.total(s),
-            "trained on": TRAINED_ON[state_kind(s, mcfg.block_size, space.in_windows,
-                                                task.last_only)],
-            **{f"model P({tok(t)})": round(float(p[t]), 3) for t in range(mcfg.vocab_size)},
-            **{f"data P({tok(t)})": (round(data[t], 3) if data else None)
+            "": "▶" if i == sel else "", _("state"): names[i],
+            _("seen in data"): space.in_windows.total(s),
+            _("trained on"): _(TRAINED_ON[state_kind(s, mcfg.block_size, space.in_windows,
+                                                     task.last_only)]),
+            **{model_p.format(token=tok(t)): round(float(p[t]), 3)
+               for t in range(mcfg.vocab_size)},
+            **{data_p.format(token=tok(t)): (round(data[t], 3) if data else None)
                for t in range(mcfg.vocab_size)},
         })
-    st.caption(f"The model at step {step:,}" + (f"; the selected state, {names[sel]}, is "
-                                                 "marked ▶." if sel is not None else "."))
+    st.caption(_("The model at step {step:,}; the selected state, {state}, is marked ▶.")
+               .format(step=step, state=names[sel]) if sel is not None
+               else _("The model at step {step:,}.").format(step=step))
     st.dataframe(rows, hide_index=True)
 
 
 def walk_tab() -> None:
     full = [i for i, s in enumerate(space.states) if len(s) == mcfg.block_size]
     if not space.as_graph:
-        st.info(f"{space.total_states():,} states are too many to draw as a graph (the limit is "
-                f"{MAX_GRAPH_STATES}), so a walk cannot be traced here. Make V or T smaller.")
+        st.info(_("{states:,} states are too many to draw as a graph (the limit is {limit}), "
+                  "so a walk cannot be traced here. Make V or T smaller.").format(
+            states=space.total_states(), limit=MAX_GRAPH_STATES))
         return
     c1, c2, c3, c4 = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
-    start = c1.selectbox("Start state", range(len(space.states)), format_func=names.__getitem__,
+    start = c1.selectbox(_("Start state"), range(len(space.states)), format_func=names.__getitem__,
                          index=selected_state() or 0, key=f"{P}_walk_start")
-    tau = c2.number_input("Temperature τ", 0.0, 1e9, key=f"{P}_tau", format="%g",
-                          help="p^(1/τ), renormalised: below 1 the likeliest arrow wins more "
-                               "often (0: always); above 1 the arrows even out.")
-    steps = c3.number_input("Steps", 0, 10**9, key=f"{P}_walk_steps")
-    c4.button("Sample a walk", icon=":material/directions_walk:", key=f"{P}_walk",
+    tau = c2.number_input(_("Temperature τ"), 0.0, 1e9, key=f"{P}_tau", format="%g",
+                          help=_("p^(1/τ), renormalised: below 1 the likeliest arrow wins more "
+                                 "often (0: always); above 1 the arrows even out."))
+    steps = c3.number_input(_("Steps"), 0, 10**9, key=f"{P}_walk_steps")
+    c4.button(_("Sample a walk"), icon=":material/directions_walk:", key=f"{P}_walk",
               on_click=take_walk, args=(start, float(tau), int(steps)), width="stretch")
     tempered = at_temperature(st.session_state[f"{P}_shown"][1], float(tau))
     if tempered.clamped:
-        st.warning(f"A temperature of {float(tau):g} is outside 0.001 to 1,000: the chain is "
-                   f"drawn at {tempered.tau:g}.")
+        st.warning(_("A temperature of {asked:g} is outside 0.001 to 1,000: the chain is "
+                     "drawn at {used:g}.").format(asked=float(tau), used=tempered.tau))
     if msg := st.session_state.get(f"{P}_walk_msg"):
         st.warning(msg)
     path = st.session_state.get(f"{P}_walk_path")
     if path and st.session_state.get(f"{P}_walk_for") == (run, tuple(space.states)):
         tokens = st.session_state[f"{P}_walk_tokens"]
-        st.markdown(f"**The walk** (traced on the graph above): `{names[path[0]]}` → "
-                    f"`{''.join(tok(t) for t in tokens)}`")
+        st.markdown(_("**The walk** (traced on the graph above): `{start}` → `{tokens}`")
+                    .format(start=names[path[0]], tokens="".join(tok(t) for t in tokens)))
     states = [space.states[i] for i in full]
     matrix = transition_matrix(states, tempered.probs[full], mcfg.block_size)
     longrun = stationary(matrix)
     pi = longrun.distribution if longrun.distribution is not None else longrun.long_run(0)
     if longrun.depends_on_start:
-        st.info(f"This chain has {len(longrun.classes)} closed classes: once in one it never "
-                "leaves, so the long run depends on where it starts. Shown: starting from "
-                f"{names[full[0]]}.")
+        st.info(_("This chain has {classes} closed classes: once in one it never leaves, so "
+                  "the long run depends on where it starts. Shown: starting from {start}.")
+                .format(classes=len(longrun.classes), start=names[full[0]]))
     freq = data_frequencies(task.examples["train"][0], states)
     # a validated figure costs tens of ms: rebuilt only when what it shows changes
     fig = memo("baby_stationary", (tuple(names[i] for i in full), pi.tobytes(), freq.tobytes(),
-                                   mode.font_scale),
+                                   mode.font_scale, language()),
                lambda: stationary_figure([names[i] for i in full], pi, freq,
-                                         title="In the long run: the chain (computed exactly) "
-                                               "against the data", font_scale=mode.font_scale))
+                                         title=_("In the long run: the chain (computed "
+                                                 "exactly) against the data"),
+                                         font_scale=mode.font_scale))
     st.plotly_chart(fig, key=f"{P}_stationary", theme=None)
 
 
 def take_walk(start: int, tau: float, steps: int) -> None:
+    session_language()  # a callback: runs before app.py sets the language
     st.session_state[f"{P}_walk_msg"] = None
     try:
         probs = st.session_state[f"{P}_shown"][1]
         walk = sample_walk(space.states, probs, mcfg.block_size, space.states[start], steps,
                            tau=tau, seed=int(st.session_state.get(f"{P}_walk_n", 0)))
     except ValueError as e:
-        st.session_state[f"{P}_walk_msg"] = f"{e} (at most {MAX_WALK:,} steps)."
+        st.session_state[f"{P}_walk_msg"] = _("{error} (at most {most:,} steps).").format(
+            error=e, most=MAX_WALK)
         return
     index = {s: i for i, s in enumerate(space.states)}
     st.session_state.update({
@@ -438,15 +465,17 @@ def task_spec() -> dict:
 
 def apply_bundle(b: Bundle) -> str:
     """Install a loaded model on this page (called by the uploader before the widgets)."""
+    session_language()  # the uploader may call it from a callback, before app.py's run
     check_fits(b, "sequence", LIMITS)
     c = b.config
     seq, last = b.task.get("sequence"), b.task.get("last_only", True)
     if not isinstance(seq, str) or not isinstance(last, bool):
-        raise CheckpointError("The model file's task has no valid 'sequence'.")
+        raise CheckpointError(_("The model file's task has no valid 'sequence'."))
     try:
-        seq_value, _ = SPECS[f"{P}_seq"].parse(seq)
+        seq_value, _cut = SPECS[f"{P}_seq"].parse(seq)
     except ValueError as e:
-        raise CheckpointError(f"The model file's training sequence {e}.") from None
+        raise CheckpointError(_("The model file's training sequence {error}.").format(
+            error=e)) from None
     new_task = SequenceTask(seq_value, c.vocab_size, c.block_size, last)
     trainer, notes = bundle_trainer(b, new_task, tcfg, LIMITS, eval_interval=1, eval_batches=1)
     st.session_state.update({**settings_of(c, trainer.config), f"{P}_seq": seq_value,
@@ -455,10 +484,11 @@ def apply_bundle(b: Bundle) -> str:
     install_run(f"{P}_run", LiveRun(trainer, recorder=recorder),
                 (c, trainer.config.seed, trainer.config.device,
                  trainer.config.decay_matrices_only))
-    return (f"Loaded a model trained for {b.step:,} steps: {c.n_layer} layers, {c.n_head} heads, "
-            f"{c.n_embd} dimensions, vocabulary {c.vocab_size}, context {c.block_size}. The "
-            "settings now match it; Train continues from its weights (with a fresh optimizer)."
-            + fitted_note(notes))
+    return (_("Loaded a model trained for {steps:,} steps: {layers} layers, {heads} heads, "
+              "{dims} dimensions, vocabulary {vocab}, context {context}. The settings now match "
+              "it; Train continues from its weights (with a fresh optimizer).").format(
+        steps=b.step, layers=c.n_layer, heads=c.n_head, dims=c.n_embd, vocab=c.vocab_size,
+        context=c.block_size) + fitted_note(notes))
 
 
 def share_tab() -> None:
@@ -469,15 +499,16 @@ def share_tab() -> None:
     with right_col:
         model_upload(f"{P}_upload", apply_bundle, max_mb=MAX_MODEL_MB, kind="sequence",
                      limits=LIMITS)
-    hide = st.multiselect("A locked demo: hide in the link", list(HIDEABLE),
-                          format_func=lambda n: f"{n} ({HIDEABLE[n]})", key=f"{P}_hide_pick",
-                          help="Whoever opens the link sees the page without these controls.")
-    present = st.checkbox("Open the link in presenter mode", key=f"{P}_present_pick")
+    hide = st.multiselect(_("A locked demo: hide in the link"), list(HIDEABLE),
+                          format_func=lambda n: _("{name} ({what})").format(
+                              name=n, what=_(HIDEABLE[n])), key=f"{P}_hide_pick",
+                          help=_("Whoever opens the link sees the page without these controls."))
+    present = st.checkbox(_("Open the link in presenter mode"), key=f"{P}_present_pick")
     share_box(SPECS, extra={**({"hide": ",".join(hide)} if hide else {}),
                             **({"present": "1"} if present else {})})
 
 
-HOW_TO_READ = (
+HOW_TO_READ = N_(  # shown translated: _(HOW_TO_READ)
     "A GPT with a vocabulary of **V** tokens and a context of **T** tokens only ever sees the "
     "last T tokens, so it is a finite-state machine with V^T states: for each state it gives a "
     "probability for every next token (Karpathy's *GPT as a finite-state Markov chain*, "
@@ -493,11 +524,12 @@ HOW_TO_READ = (
     "in the table; **Replay** goes back to any recorded step.")
 
 if mode.shows("tabs"):
-    labels = ["Walk the chain", "Model vs data", "Before training", "Compare runs",
-              "Ablate", "How to read this"]
+    # the tabs by their English names (identifiers here), shown translated
+    labels = [N_("Walk the chain"), N_("Model vs data"), N_("Before training"),
+              N_("Compare runs"), N_("Ablate"), N_("How to read this")]
     if mode.shows("share"):
-        labels.append("Save, load and share")
-    tabs = dict(zip(labels, st.tabs(labels), strict=True))
+        labels.append(N_("Save, load and share"))
+    tabs = dict(zip(labels, st.tabs([_(label) for label in labels]), strict=True))
     with tabs["Walk the chain"]:
         walk_tab()
     with tabs["Model vs data"]:
@@ -506,26 +538,26 @@ if mode.shows("tabs"):
         first = run.timeline.at(0)
         probs0 = space.probs_of(first[1]) if first and first[0] == 0 else None
         if probs0 is None or not space.as_graph:
-            st.caption("The untrained model's graph is kept for a model built on this page, "
-                       "from step 0, with at most 64 states.")
+            st.caption(_("The untrained model's graph is kept for a model built on this page, "
+                         "from step 0, with at most 64 states."))
         else:
             st.plotly_chart(chain_figure(space.states, probs0, mcfg.block_size,
-                                         space.in_windows, tok, title="Step 0: untrained",
+                                         space.in_windows, tok, title=_("Step 0: untrained"),
                                          height=FIG_HEIGHT, last_only=task.last_only),
                             key=f"{P}_network_before", theme=None)
     with tabs["Compare runs"]:
-        compare_runs(P, f"{P}_run", run, train_name="loss on all windows")
+        compare_runs(P, f"{P}_run", run, train_name=_("loss on all windows"))
     with tabs["Ablate"]:
         ablation_panel(P, run, task, space=space, font_scale=mode.font_scale)
     with tabs["How to read this"]:
         if not mode.present:
-            st.markdown(HOW_TO_READ)
+            st.markdown(_(HOW_TO_READ))
         V, T = mcfg.vocab_size, mcfg.block_size
-        st.toggle(f"Include the shorter prefixes ({state_space_size(V, T, True):,} states "
-                  f"instead of {state_space_size(V, T):,})",
+        st.toggle(_("Include the shorter prefixes ({states:,} states instead of {full:,})")
+                  .format(states=state_space_size(V, T, True), full=state_space_size(V, T)),
                   key=f"{P}_prefixes", **KEEP,
-                  help="A sequence starts with fewer than T tokens: these are the chain's other "
-                       "states.")
+                  help=_("A sequence starts with fewer than T tokens: these are the chain's "
+                         "other states."))
     if "Save, load and share" in tabs:
         with tabs["Save, load and share"]:
             share_tab()

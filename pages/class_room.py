@@ -14,6 +14,7 @@ from urllib.parse import urlencode, urlsplit
 import segno
 import streamlit as st
 
+from gptviz.i18n import N_, _, ngettext
 from gptviz.live.runs import escape_markdown
 from gptviz.rooms import RoomError, RoomExpired, RoomNotFound, clean_code, clean_name
 from gptviz.rooms.board import Board, boards
@@ -30,11 +31,18 @@ P = "room"
 PAGE = "class_room"
 CHART_RUNS = 20  # curves drawn per chart (the best ones): more is a tangle, and slow to send
 REFRESH_SECONDS = 3.0  # the board redraws this often (longer while a large class trains here)
-PAGES = {"baby_gpt": "Baby GPT", "text_model": "Train on text", "tasks": "Sorting & addition"}
+PAGES = {"baby_gpt": N_("Baby GPT"), "text_model": N_("Train on text"),
+         "tasks": N_("Sorting & addition")}
 CODE_CSS = """<style>
 .gptviz-room-code {font: 700 7.5rem/1.05 ui-monospace, 'DejaVu Sans Mono', monospace;
   letter-spacing: 0.12em; color: #111827; margin: 0.1em 0 0.2em 0; white-space: nowrap;}
 </style>"""
+
+
+def _shown(name: str) -> str:
+    """A measure's or curve's name as posted (English, the same for every student) in this
+    run's language; names the catalogue does not have stay as they are."""
+    return _(name) if name else name
 
 
 def _note(text: str, kind: str = "error") -> None:
@@ -72,7 +80,7 @@ def join_room() -> None:
         _note(str(e))
         return
     forget_problems()
-    _note(f"You joined room {st.session_state[MEMBER_KEY].code}.", "success")
+    _note(_("You joined room {code}.").format(code=st.session_state[MEMBER_KEY].code), "success")
 
 
 def close_room() -> None:
@@ -81,7 +89,8 @@ def close_room() -> None:
         return
     try:
         room_store().close(key)
-        _note(f"Room {key.code} is closed: nobody can join or post; the board stays.", "info")
+        _note(_("Room {code} is closed: nobody can join or post; the board stays.").format(
+            code=key.code), "info")
     except RoomError as e:
         _note(str(e))
 
@@ -91,7 +100,7 @@ def delete_room() -> None:
     if key is None:
         return
     if not st.session_state.get(f"{P}_confirm"):
-        _note("Tick 'Yes, delete this room and every run in it' first.")
+        _note(_("Tick 'Yes, delete this room and every run in it' first."))
         return
     try:
         room_store().delete(key)
@@ -102,7 +111,7 @@ def delete_room() -> None:
         return
     st.session_state.pop(TEACHER_KEY, None)
     st.session_state[f"{P}_confirm"] = False
-    _note(f"Room {key.code} and its runs are deleted.", "info")
+    _note(_("Room {code} and its runs are deleted.").format(code=key.code), "info")
 
 
 def leave(key: str) -> None:
@@ -116,19 +125,19 @@ def entry() -> None:
         st.session_state[f"{P}_code"] = str(st.query_params.get("room", ""))[:20]
     left, right = st.columns(2, gap="large")
     with left.container(border=True):
-        st.subheader("Teachers")
-        st.write("Open a room and show its code to the class. Students' runs appear on its "
-                 "board as they train.")
-        st.button("Open a room", icon=":material/meeting_room:", key=f"{P}_open",
+        st.subheader(_("Teachers"))
+        st.write(_("Open a room and show its code to the class. Students' runs appear on its "
+                   "board as they train."))
+        st.button(_("Open a room"), icon=":material/meeting_room:", key=f"{P}_open",
                   on_click=open_room, type="primary")
     with right.container(border=True):
-        st.subheader("Students")
-        st.text_input("Room code", key=f"{P}_code", placeholder="e.g. K7Q3MA")
-        st.text_input("Your display name", key=f"{P}_name",
-                      placeholder="how the class sees you",
-                      help=f"Letters, digits, spaces and . - ' only; at most "
-                           f"{room_store().limits.max_name_chars} characters.")
-        st.button("Join", icon=":material/login:", key=f"{P}_join", on_click=join_room,
+        st.subheader(_("Students"))
+        st.text_input(_("Room code"), key=f"{P}_code", placeholder=_("e.g. K7Q3MA"))
+        st.text_input(_("Your display name"), key=f"{P}_name",
+                      placeholder=_("how the class sees you"),
+                      help=_("Letters, digits, spaces and . - ' only; at most {n} "
+                             "characters.").format(n=room_store().limits.max_name_chars))
+        st.button(_("Join"), icon=":material/login:", key=f"{P}_join", on_click=join_room,
                   type="primary")
         typed_problems()
 
@@ -151,47 +160,51 @@ def code_panel(code: str) -> None:
     link = page_url(PAGE, {"room": code})
     left, right = st.columns([4, 1], vertical_alignment="center")
     with left:
-        st.markdown("Join at **Class room** with the code")
+        st.markdown(_("Join at **Class room** with the code"))
         st.html(f'{CODE_CSS}<div class="gptviz-room-code" data-testid="room-code">{code}</div>')
         st.code(link, language=None)
     with right:
         qr = segno.make(link, error="m")
-        st.image(qr.svg_inline(scale=6, border=2), caption="Scan to join", width=190)
+        st.image(qr.svg_inline(scale=6, border=2), caption=_("Scan to join"), width=190)
     host = urlsplit(link).hostname or ""
     if host in ("localhost", "127.0.0.1", "::1"):
-        st.warning(f"This link names this computer itself ({host}): students' devices cannot "
-                   "reach it. Open the app at this computer's network address (such as "
-                   "`http://192.168.1.20:8501`) and the link and QR code follow.")
+        st.warning(_("This link names this computer itself ({host}): students' devices "
+                     "cannot reach it. Open the app at this computer's network address (such "
+                     "as `http://192.168.1.20:8501`) and the link and QR code follow.").format(
+                         host=host))
 
 
 def teacher_controls(code: str, closed: bool) -> None:
-    box = st.expander(f"Close or delete room {code}" + (" (closed)" if closed else ""),
+    box = st.expander((_("Close or delete room {code} (closed)") if closed else
+                       _("Close or delete room {code}")).format(code=code),
                       icon=":material/settings:")
     c1, c2, c3 = box.columns([1, 2, 1], vertical_alignment="center")
-    c1.button("Close the room", icon=":material/lock:", key=f"{P}_close", on_click=close_room,
-              disabled=closed, help="Nobody can join or post any more; the board stays.")
+    c1.button(_("Close the room"), icon=":material/lock:", key=f"{P}_close",
+              on_click=close_room, disabled=closed,
+              help=_("Nobody can join or post any more; the board stays."))
     with c2:
-        st.checkbox("Yes, delete this room and every run in it", key=f"{P}_confirm")
-        st.button("Delete the room", icon=":material/delete:", key=f"{P}_delete",
+        st.checkbox(_("Yes, delete this room and every run in it"), key=f"{P}_confirm")
+        st.button(_("Delete the room"), icon=":material/delete:", key=f"{P}_delete",
                   on_click=delete_room)
-    c3.button("Leave this view", icon=":material/logout:", key=f"{P}_leave_teacher",
+    c3.button(_("Leave this view"), icon=":material/logout:", key=f"{P}_leave_teacher",
               on_click=leave, args=(TEACHER_KEY,),
-              help="Back to the start. The room goes on until it expires, but this tab can "
-                   "no longer close or delete it (neither can a reload: keep this tab open).")
+              help=_("Back to the start. The room goes on until it expires, but this tab can "
+                     "no longer close or delete it (neither can a reload: keep this tab "
+                     "open)."))
 
 
 def board_rows(board: Board) -> list[dict[str, str]]:
     """The board as table rows of text (escaped: st.table reads Markdown in cells)."""
     percent = board.measure == "held-out accuracy"
-    rows = []
+    rows, link = [], _("open")
     for s in board.standings:
         r = s.run
         score = "–" if s.score is None else (f"{100 * s.score:.1f}%" if percent
                                               else f"{s.score:.4f}")
-        rows.append({"rank": "–" if s.rank is None else str(s.rank),
-                     "name": escape_markdown(r.name), board.label: score,
-                     "steps": f"{r.steps:,}",
-                     "settings": f"[open]({page_url(r.page, r.settings)})"})
+        rows.append({_("rank"): "–" if s.rank is None else str(s.rank),
+                     _("name"): escape_markdown(r.name), _shown(board.label): score,
+                     _("steps"): f"{r.steps:,}",
+                     _("settings"): f"[{link}]({page_url(r.page, r.settings)})"})
     return rows
 
 
@@ -208,26 +221,35 @@ def room_board(code: str) -> None:
             st.warning(escape_markdown(str(e)), icon=":material/groups:")
             return
         ends = dt.datetime.fromtimestamp(room.expires_at, dt.UTC).strftime("%H:%M UTC")
-        state = "closed: no new students or posts" if room.closed else f"open until {ends}"
-        st.caption(f"Room {room.code} · {room.members} student"
-                   f"{'s' * (room.members != 1)} · {len(runs)} run{'s' * (len(runs) != 1)} · "
-                   f"{state} · updated {dt.datetime.now(dt.UTC):%H:%M:%S} UTC")
+        state = (_("closed: no new students or posts") if room.closed else
+                 _("open until {ends}").format(ends=ends))
+        st.caption(_("Room {code} · {students} · {runs} · {state} · updated {time} UTC").format(
+            code=room.code,
+            students=ngettext("{n} student", "{n} students", room.members).format(
+                n=room.members),
+            runs=ngettext("{n} run", "{n} runs", len(runs)).format(n=len(runs)),
+            state=state, time=f"{dt.datetime.now(dt.UTC):%H:%M:%S}"))
         if not runs:
-            st.info("No runs yet: they appear here as soon as students train.")
+            st.info(_("No runs yet: they appear here as soon as students train."))
         for i, b in enumerate(boards(runs)):
-            where = PAGES.get(b.page, b.page)
-            st.markdown(f"#### {escape_markdown(where)}: {escape_markdown(b.task_label)}")
-            better = "higher is better" if b.higher_is_better else "lower is better"
-            st.caption(f"Ranked by {b.label} ({better}). 'open' opens the run's settings "
-                       "on its page (a share link: the same settings and seed).")
+            where = _(PAGES[b.page]) if b.page in PAGES else b.page
+            st.markdown("#### " + _("{page}: {task}").format(page=escape_markdown(where),
+                                                            task=escape_markdown(b.task_label)))
+            st.caption((_("Ranked by {measure} (higher is better). 'open' opens the run's "
+                          "settings on its page (a share link: the same settings and seed).")
+                        if b.higher_is_better else
+                        _("Ranked by {measure} (lower is better). 'open' opens the run's "
+                          "settings on its page (a share link: the same settings and seed)."))
+                       .format(measure=_shown(b.label)))
             left, right = st.columns([2, 3])
             left.table(board_rows(b), hide_index=True)
             drawn = b.standings[:CHART_RUNS]
             curves = [(s.run.name, s.run.curve) for s in drawn]
             names = {s.run.curve_name for s in b.standings}
-            y = names.pop() if len(names) == 1 else "loss (nats)"
-            title = (f"Every run: {y}" if len(drawn) == len(b.standings)
-                     else f"The best {len(drawn)} of {len(b.standings)} runs: {y}")
+            y = _shown(names.pop()) if len(names) == 1 else _("loss (nats)")
+            title = (_("Every run: {y}").format(y=y) if len(drawn) == len(b.standings)
+                     else _("The best {n} of {total} runs: {y}").format(
+                         n=len(drawn), total=len(b.standings), y=y))
             right.plotly_chart(room_figure(curves, title=title, y_title=y),
                                key=f"{P}_chart_{i}", theme=None)
 
@@ -235,17 +257,18 @@ def room_board(code: str) -> None:
 
 
 def student_view(who) -> None:
-    st.markdown(f"You are in room **{who.code}** as")
+    st.markdown(_("You are in room **{code}** as").format(code=who.code))
     st.text(who.name)
-    st.write(f"Train on {', '.join(PAGES.values())} (in the sidebar): each run you train "
-             "there is posted to this room's board (its settings, its loss curve and its final "
-             "figures; never your model). Stay in this tab: a reload leaves the room.")
-    st.button("Leave the room", icon=":material/logout:", key=f"{P}_leave", on_click=leave,
+    st.write(_("Train on {pages} (in the sidebar): each run you train there is posted to this "
+               "room's board (its settings, its loss curve and its final figures; never your "
+               "model). Stay in this tab: a reload leaves the room.").format(
+                   pages=_(", ").join(_(p) for p in PAGES.values())))
+    st.button(_("Leave the room"), icon=":material/logout:", key=f"{P}_leave", on_click=leave,
               args=(MEMBER_KEY,))
 
 
 # --- the page --------------------------------------------------------------------------------
-st.title("Class room")
+st.title(_("Class room"))
 _show_note()
 key, who = teacher(), member()
 if key is not None:
@@ -254,8 +277,9 @@ if key is not None:
     except RoomError as e:
         st.warning(escape_markdown(str(e)))
         closed = True
-    if st.toggle("Show the join code", value=True, key=f"{P}_show_code",
-                 help="Off: the board takes the screen (the code stays in the caption below)."):
+    if st.toggle(_("Show the join code"), value=True, key=f"{P}_show_code",
+                 help=_("Off: the board takes the screen (the code stays in the caption "
+                        "below).")):
         code_panel(key.code)
     teacher_controls(key.code, closed)
     room_board(key.code)
@@ -264,7 +288,8 @@ elif who is not None:
     room_board(who.code)
 else:
     entry()
-st.caption(f"Rooms last {room_store().limits.room_hours:g} hours and hold at most "
-           f"{room_store().limits.max_members} students, "
-           f"{room_store().limits.max_runs_per_member} runs each. A run's model is never "
-           "posted: only its settings, its loss curve and its final figures.")
+st.caption(_("Rooms last {hours:g} hours and hold at most {members} students, {runs} runs "
+             "each. A run's model is never posted: only its settings, its loss curve and its "
+             "final figures.").format(hours=room_store().limits.room_hours,
+                                      members=room_store().limits.max_members,
+                                      runs=room_store().limits.max_runs_per_member))

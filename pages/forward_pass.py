@@ -6,7 +6,9 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from gptviz.ablate import mode_text
 from gptviz.config import ConfigError, GPTConfig
+from gptviz.i18n import N_, _, ngettext
 from gptviz.markup import escape_markdown
 from gptviz.model import GPT
 from gptviz.tokenizers import ByteTokenizer, Tokenizer, TokenizerError
@@ -42,12 +44,12 @@ enter_through_app()
 no_live_view_here()  # ?present=1 or ?hide=... links are for the live pages
 
 P = "fp"  # widget-key prefix
-FRESH = {
-    "chars": "Untrained GPT · characters",
-    "gpt2": "Untrained GPT · GPT-2 tokenizer (document 002)",
-    "bytes": "Untrained GPT · bytes",
+FRESH = {  # the values are the selectbox's options (kept in URLs), shown with _()
+    "chars": N_("Untrained GPT · characters"),
+    "gpt2": N_("Untrained GPT · GPT-2 tokenizer (document 002)"),
+    "bytes": N_("Untrained GPT · bytes"),
 }
-TRAINED_PREFIX = "Trained: "
+TRAINED_PREFIX = "Trained: "  # an option's prefix: shown as _("Trained: {name}")
 
 defaults = {f"{P}_prompt": "Hello, I am", f"{P}_source": FRESH["chars"], f"{P}_layers": 2,
             f"{P}_heads": 2, f"{P}_embd": 32, f"{P}_context": 32, f"{P}_seed": 1337}
@@ -55,8 +57,8 @@ for k, v in defaults.items():
     if k not in st.session_state:
         st.session_state[k] = v
 
-st.title("The forward pass, stage by stage")
-st.markdown(
+st.title(_("The forward pass, stage by stage"))
+st.markdown(_(
     "What happens between typing a prompt and the model's next token? Document 002 does it by "
     "hand: token ids → embeddings → queries, keys and values → attention scores → softmax → "
     "context vectors → a linear layer over the whole vocabulary → softmax → the most probable "
@@ -66,15 +68,23 @@ st.markdown(
     "white zero (hover for the exact value). Attention maps show which earlier tokens each "
     "token reads from. An untrained model's prediction is arbitrary: train one on another "
     "page and pick it here."
-)
+))
 
 # --- which model ------------------------------------------------------------------------------
 trained = available_models()
 sources = list(FRESH.values()) + [TRAINED_PREFIX + label for label in trained]
 if st.session_state[f"{P}_source"] not in sources:
     st.session_state[f"{P}_source"] = FRESH["chars"]
-source = st.selectbox("Model", sources, key=f"{P}_source",
-                      help="Models you train on other pages appear here too.")
+
+
+def _source_label(option: str) -> str:
+    if option.startswith(TRAINED_PREFIX):
+        return _("Trained: {name}").format(name=option.removeprefix(TRAINED_PREFIX))
+    return _(option)
+
+
+source = st.selectbox(_("Model"), sources, key=f"{P}_source", format_func=_source_label,
+                      help=_("Models you train on other pages appear here too."))
 
 model: GPT | None = None
 tokenizer: Tokenizer | None = None
@@ -88,9 +98,10 @@ if source.startswith(TRAINED_PREFIX):
     cfg = run.trainer.model.config
     model_cfg = cfg
     block_size = cfg.block_size
-    st.caption(f"{cfg.n_layer} layers, {cfg.n_head} heads, {cfg.n_embd} dimensions, context "
-               f"{cfg.block_size}, vocabulary {cfg.vocab_size:,}; trained for "
-               f"{run.trainer.step_count:,} steps.")
+    st.caption(_("{layers} layers, {heads} heads, {dims} dimensions, context {context}, "
+                 "vocabulary {vocab:,}; trained for {steps:,} steps.").format(
+        layers=cfg.n_layer, heads=cfg.n_head, dims=cfg.n_embd, context=cfg.block_size,
+        vocab=cfg.vocab_size, steps=run.trainer.step_count))
     held_ablation_note(run)
 else:
     kind = next(k for k, v in FRESH.items() if v == source)
@@ -98,28 +109,29 @@ else:
         tokenizer, problem = tiktoken_tokenizer("gpt2")
         if problem:
             show_tiktoken_unavailable(problem, key=f"{P}_retry")
-            st.info("Pick the characters or bytes model above meanwhile: they need no "
-                    "download.")
+            st.info(_("Pick the characters or bytes model above meanwhile: they need no "
+                      "download."))
             st.stop()
     elif kind == "bytes":
         tokenizer = ByteTokenizer()
     else:
         tokenizer = builtin_char_tokenizer()
-    with st.expander("Model size (a fresh, untrained model)", expanded=False):
+    with st.expander(_("Model size (a fresh, untrained model)"), expanded=False):
         c = st.columns(5)
-        n_layer = c[0].number_input("Layers", 1, 6, key=f"{P}_layers")
-        n_head = c[1].number_input("Heads", 1, 8, key=f"{P}_heads")
-        n_embd = c[2].selectbox("Embedding size", [8, 16, 32, 64, 128, 256], key=f"{P}_embd",
-                                help="Document 002 uses 768; smaller keeps it fast and the "
-                                     "pictures readable.")
-        block = c[3].number_input("Context length", 1, 256, key=f"{P}_context")
-        seed = c[4].number_input("Seed", 0, 2**31 - 1, key=f"{P}_seed")
+        n_layer = c[0].number_input(_("Layers"), 1, 6, key=f"{P}_layers")
+        n_head = c[1].number_input(_("Heads"), 1, 8, key=f"{P}_heads")
+        n_embd = c[2].selectbox(_("Embedding size"), [8, 16, 32, 64, 128, 256],
+                                key=f"{P}_embd",
+                                help=_("Document 002 uses 768; smaller keeps it fast and the "
+                                       "pictures readable."))
+        block = c[3].number_input(_("Context length"), 1, 256, key=f"{P}_context")
+        seed = c[4].number_input(_("Seed"), 0, 2**31 - 1, key=f"{P}_seed")
     try:
         mcfg = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=int(block),
                          n_layer=int(n_layer), n_head=int(n_head), n_embd=int(n_embd),
                          bias=True).validate()
     except ConfigError as e:
-        st.error(f"**Cannot build this model:** {escape_markdown(e)}")
+        st.error(_("**Cannot build this model:** {error}").format(error=escape_markdown(e)))
         st.stop()
     arch = (kind, mcfg, int(seed))
     if st.session_state.get(f"{P}_arch") != arch:
@@ -132,27 +144,28 @@ else:
     def read_model(fn: Callable[[GPT], object]) -> object:
         return fn(model)
 
-    st.caption(f"{mcfg.n_layer} layers, {mcfg.n_head} heads, {mcfg.n_embd} dimensions, "
-               f"context {mcfg.block_size}, vocabulary {mcfg.vocab_size:,} "
-               f"({tokenizer.name}); random weights from seed {int(seed)}.")
+    st.caption(_("{layers} layers, {heads} heads, {dims} dimensions, context {context}, "
+                 "vocabulary {vocab:,} ({tokenizer}); random weights from seed {seed}.").format(
+        layers=mcfg.n_layer, heads=mcfg.n_head, dims=mcfg.n_embd, context=mcfg.block_size,
+        vocab=mcfg.vocab_size, tokenizer=_(tokenizer.name), seed=int(seed)))
 
 assert tokenizer is not None
 
 # --- the prompt -------------------------------------------------------------------------------
-prompt = st.text_input("Prompt", key=f"{P}_prompt")
+prompt = st.text_input(_("Prompt"), key=f"{P}_prompt")
 if not prompt:
-    st.warning("Type a prompt: the model needs at least one token.")
+    st.warning(_("Type a prompt: the model needs at least one token."))
     st.stop()
 try:
     ids = tokenizer.encode(prompt)
 except TokenizerError as e:
-    st.error(f"**The model's tokenizer cannot read this prompt.** {escape_markdown(e)}",
-             icon=":material/block:")
+    st.error(_("**The model's tokenizer cannot read this prompt.** {error}").format(
+        error=escape_markdown(e)), icon=":material/block:")
     st.stop()
 if len(ids) > block_size:
-    st.info(f"The prompt is {len(ids)} tokens long, but the model's context window holds "
-            f"{block_size}. Only the last {block_size} tokens go in, as when a GPT generates "
-            f"text.", icon=":material/content_cut:")
+    st.info(_("The prompt is {n} tokens long, but the model's context window holds {block}. "
+              "Only the last {block} tokens go in, as when a GPT generates text.").format(
+        n=len(ids), block=block_size), icon=":material/content_cut:")
     ids = ids[-block_size:]
 
 st.html(spans_html(token_spans(tokenizer, ids)))
@@ -166,18 +179,33 @@ trace, lens = read_model(_trace)  # type: ignore[misc]
 
 # --- the answer first -------------------------------------------------------------------------
 p_next = float(trace.probs[-1, trace.next_id])
-st.subheader(f"Prediction: “{visible(trace.next_text or '')}” (id {trace.next_id}, "
-             f"p = {p_next:.1%})")
+st.subheader(_("Prediction: “{token}” (id {id}, p = {p:.1%})").format(
+    token=visible(trace.next_text or ""), id=trace.next_id, p=p_next))
 if trace.next_id == trace.ids[-1] and not source.startswith(TRAINED_PREFIX):
-    st.caption("Why does an untrained model so often repeat the last token? Its output layer "
-               "shares its weights with the token embedding table (weight tying: lm_head.weight "
-               "is wte.weight), so a token's own vector scores highest against itself until "
-               "training teaches it better.")
+    st.caption(_("Why does an untrained model so often repeat the last token? Its output layer "
+                 "shares its weights with the token embedding table (weight tying: "
+                 "lm_head.weight is wte.weight), so a token's own vector scores highest against "
+                 "itself until training teaches it better."))
+
+
+def _axis_text(n: int, axis: str) -> str:
+    """ "3 positions": an axis of a stage's tensor (trace.py's axis names) and its size."""
+    forms = {
+        "position": ngettext("{n} position", "{n} positions", n),
+        "dimension": ngettext("{n} dimension", "{n} dimensions", n),
+        "head": ngettext("{n} head", "{n} heads", n),
+        "query position": ngettext("{n} query position", "{n} query positions", n),
+        "key position": ngettext("{n} key position", "{n} key positions", n),
+        "hidden unit": ngettext("{n} hidden unit", "{n} hidden units", n),
+        "vocabulary": ngettext("{n} vocabulary", "{n} vocabularys", n),
+        "token": ngettext("{n} token", "{n} tokens", n),
+    }
+    form = forms.get(axis)
+    return form.format(n=n) if form else f"{n} {axis}{'s' if n != 1 else ''}"
 
 
 def _shape_text(shape: tuple[int, ...], axes: tuple[str, ...]) -> str:
-    return " × ".join(f"{n} {a}{'s' if n != 1 else ''}" for n, a in zip(shape, axes,
-                                                                          strict=True))
+    return " × ".join(_axis_text(n, a) for n, a in zip(shape, axes, strict=True))
 
 
 def _stage_body(s: Stage, key: str, head: int | None = None, title: str | None = None,
@@ -185,19 +213,22 @@ def _stage_body(s: Stage, key: str, head: int | None = None, title: str | None =
     """A stage's shape, explanation and picture (of one head, if head is given); beside the
     diagram the picture comes before the words, so that both fit on one screen."""
     shape, axes = (s.shape[1:], s.axes[1:]) if head is not None else (s.shape, s.axes)
-    st.caption(f"Shape: {_shape_text(shape, axes)}"
-               + (f" (head {head + 1} of {s.shape[0]})" if head is not None else ""))
+    if head is None:
+        st.caption(_("Shape: {shape}").format(shape=_shape_text(shape, axes)))
+    else:
+        st.caption(_("Shape: {shape} (head {head} of {heads})").format(
+            shape=_shape_text(shape, axes), head=head + 1, heads=s.shape[0]))
     if not picture_first:
         st.markdown(s.explanation)
     if s.key == "ids":
-        st.dataframe([{"position": i, "token": visible(t), "id": j}
+        st.dataframe([{_("position"): i, _("token"): visible(t), "id": j}
                       for i, (t, j) in enumerate(zip(trace.tokens, trace.ids, strict=True))],
                      hide_index=True)
     elif s.key == "next_token":
-        st.markdown(f"argmax at the last position: id **{trace.next_id}** → "
-                    f"`{visible(trace.next_text or '')}`")
+        st.markdown(_("argmax at the last position: id **{id}** → `{token}`").format(
+            id=trace.next_id, token=visible(trace.next_text or "")))
         st.plotly_chart(fit(top_k_bar(trace.probs[-1], tokenizer.token_str,
-                                      title="The 10 most probable next tokens")), key=key)
+                                      title=_("The 10 most probable next tokens"))), key=key)
     else:
         fig = stage_figure(s, trace.tokens, tokenizer.token_str, head=head, title=title)
         if fig is not None:
@@ -208,11 +239,11 @@ def _stage_body(s: Stage, key: str, head: int | None = None, title: str | None =
 
 
 # --- the diagram: click a box, its stage opens beside it --------------------------------------
-st.header("The model, box by box")
-st.markdown("The prompt's tokens enter at the top and flow down; the thick line is the residual "
-            "stream, and each ⊕ adds a sublayer's output to it. Each box shows the shape of "
-            "what comes out of it. **Click a box** (or pick it in *Stage*) to open it on the "
-            "right.")
+st.header(_("The model, box by box"))
+st.markdown(_("The prompt's tokens enter at the top and flow down; the thick line is the "
+              "residual stream, and each ⊕ adds a sublayer's output to it. Each box shows the "
+              "shape of what comes out of it. **Click a box** (or pick it in *{stage}*) to open "
+              "it on the right.").format(stage=_("Stage")))
 parts = diagram_parts(model_cfg.n_layer, model_cfg.n_head)
 options = stage_options(parts)
 STAGE_KEY = f"{P}_stage"
@@ -240,45 +271,47 @@ with row.container(width=diagram.layout.width + (SCROLLBAR_PX if tall else 0),
     st.plotly_chart(diagram, key=f"{P}_diagram", on_select=_on_click, selection_mode="points",
                     theme=None, width="content", config={"displayModeBar": False})
 with row.container(width="stretch"):
-    st.selectbox("Stage", list(options), format_func=options.__getitem__, key=STAGE_KEY,
-                 help="The same as clicking its box in the diagram.")
+    st.selectbox(_("Stage"), list(options), format_func=options.__getitem__, key=STAGE_KEY,
+                 help=_("The same as clicking its box in the diagram."))
     part: Part = part_of(st.session_state[STAGE_KEY])
     if is_off(part, ablation):
-        st.info(f"Switched off in this model ({ablation.mode} ablation).",  # type: ignore[union-attr]
-                icon=":material/block:")
+        st.info(_("Switched off in this model ({ablation}).").format(
+            ablation=mode_text(ablation.mode)),  # type: ignore[union-attr]
+            icon=":material/block:")
     step = part.key
     if len(part.steps) > 1:  # a head's or the MLP's steps; the same step stays for the next head
         step_key = f"{P}_step_{'head' if part.head is not None else part.key}"
         if st.session_state.get(step_key) not in part.steps:
             st.session_state[step_key] = part.key
-        step = st.segmented_control("Step", part.steps, format_func=STEP_NAMES.__getitem__,
+        step = st.segmented_control(_("Step"), part.steps,
+                                    format_func=lambda k: _(STEP_NAMES[k]),
                                     key=step_key, label_visibility="collapsed") or part.key
     stage = trace.get(step, part.layer)
     _stage_body(stage, key=f"{P}_detail", head=part.head, title=stage.name, picture_first=True)
 
 st.plotly_chart(fit(top_k_bar(trace.probs[-1], tokenizer.token_str,
-                              title="The 10 most probable next tokens")), key=f"{P}_topk")
+                              title=_("The 10 most probable next tokens"))), key=f"{P}_topk")
 
 # --- logit lens -------------------------------------------------------------------------------
-st.header("Logit lens: what each block adds")
-st.markdown(
+st.header(_("Logit lens: what each block adds"))
+st.markdown(_(
     "Stop the model after any block and read its residual stream with the final LayerNorm and "
     "the output layer: what would it predict then? Each cell shows the top guess for the token "
     "after that position, darker when more confident. The bottom row is the model's real "
     "output; in a trained model you can watch the guess form layer by layer."
-)
+))
 st.plotly_chart(fit(logit_lens_figure(lens, trace.tokens,  # type: ignore[arg-type]
                                       tokenizer.token_str)), key=f"{P}_lens")
 
 # --- every stage ------------------------------------------------------------------------------
-st.header("Every stage, in order")
-st.markdown("Each step opens to show its numbers: every stage at once, for those who want the "
-            "whole list. *Shape* lists the size of each axis; the batch axis (one prompt) is "
-            "left out.")
+st.header(_("Every stage, in order"))
+st.markdown(_("Each step opens to show its numbers: every stage at once, for those who want the "
+              "whole list. *Shape* lists the size of each axis; the batch axis (one prompt) is "
+              "left out."))
 
 
 def _show(s: Stage) -> None:
-    label = f"{s.title} · shape {tuple(s.shape)}"
+    label = _("{title} · shape {shape}").format(title=s.title, shape=tuple(s.shape))
     # lazy: a stage's figure is built only while its expander is open
     with st.expander(label, key=f"{P}_x_{s.layer}_{s.key}", on_change="rerun") as box:
         if box.open:
@@ -286,16 +319,18 @@ def _show(s: Stage) -> None:
 
 
 n_layer_model = max((s.layer for s in trace.stages if s.layer is not None), default=-1) + 1
-st.subheader("Input: from text to vectors")
+st.subheader(_("Input: from text to vectors"))
 for s in trace.stages:
     if s.key in ("ids", "tok_emb", "pos_emb", "embed"):
         _show(s)
 for layer in range(n_layer_model):
-    st.subheader(f"Block {layer + 1} of {n_layer_model}: attention, then MLP")
+    st.subheader(_("Block {block} of {blocks}: attention, then MLP").format(
+        block=layer + 1, blocks=n_layer_model))
     for s in trace.stages:
         if s.layer == layer:
             _show(s)
-st.subheader("Output: from vectors to the next token")
+st.subheader(_("Output: from vectors to the next token"))
+
 for s in trace.stages:
     if s.key in ("ln_f", "logits", "probs", "next_token"):
         _show(s)

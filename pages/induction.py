@@ -14,6 +14,7 @@ import streamlit as st
 
 from gptviz.ablate import Ablation
 from gptviz.config import ConfigError, TrainConfig
+from gptviz.i18n import N_, _
 from gptviz.induction import Scores, head_name
 from gptviz.live import LiveRun, Snapshot
 from gptviz.tasks.induction import InductionTask
@@ -39,8 +40,8 @@ RUN = f"{P}_run"
 FIG_HEIGHT = 330  # px: the two figures side by side under the buttons fit a 1280x720 screen
 ATT_HEIGHT = 470
 KEEP = {"persist_state": "session"}  # every setting survives a switch to another page and back
-LAYOUT_LABELS = {"fixed": "fixed halves (TransformerLens's demo)",
-                 "varied": "varied halves, with separators"}
+LAYOUT_LABELS = {"fixed": N_("fixed halves (TransformerLens's demo)"),
+                 "varied": N_("varied halves, with separators")}
 DEMO = PRESETS["induction"]["demo"]
 
 
@@ -66,28 +67,30 @@ def number(label: str, name: str, lo, hi, **kw):
 
 
 with st.sidebar:
-    st.header("Data")
-    layout = st.radio("Layout", list(LAYOUT_LABELS), format_func=LAYOUT_LABELS.get,
+    st.header(_("Data"))
+    # labels translated now, in this run (a format_func may be called outside it)
+    layout_words = {v: _(label) for v, label in LAYOUT_LABELS.items()}
+    layout = st.radio(_("Layout"), list(LAYOUT_LABELS), format_func=layout_words.__getitem__,
                       key=f"{P}_layout", **KEEP,
-                      help="Fixed: every sequence is n random tokens, then the same n. "
-                           "Varied: a separator run, n random tokens, a separator, the same n; "
-                           "n and the start change from sequence to sequence.")
-    seq_len = number("Tokens per sequence", "seq_len", 2, 256,
-                     help="The model reads all but the last one.")
-    vocab = number("Random tokens V", "vocab", 1, 64)
-    min_half = number("Shortest half (varied)", "min_half", 1, 127,
+                      help=_("Fixed: every sequence is n random tokens, then the same n. "
+                             "Varied: a separator run, n random tokens, a separator, the same "
+                             "n; n and the start change from sequence to sequence."))
+    seq_len = number(_("Tokens per sequence"), "seq_len", 2, 256,
+                     help=_("The model reads all but the last one."))
+    vocab = number(_("Random tokens V"), "vocab", 1, 64)
+    min_half = number(_("Shortest half (varied)"), "min_half", 1, 127,
                       disabled=layout != "varied")
-    st.header("Model")
-    n_layer = number("Layers", "layers", 1, 4)
-    n_head = number("Heads per layer", "heads", 1, 8)
-    n_embd = number("Embedding size", "embd", 8, 256, help="Divisible by the heads.")
-    st.header("Training")
-    lr = number("Learning rate", "lr", 1e-5, 1.0, format="%.0e", step=1e-4)
-    batch = number("Batch size (sequences per step)", "batch", 1, 512)
-    steps = number("Steps per click of Train", "steps", 1, 100_000)
-    every = number("Measure every N steps", "eval", 1, 10_000)
-    seed = number("Seed", "seed", 0, 2**31 - 1)
-    st.button("Load the demo's settings", on_click=load_demo, key=f"{P}_demo",
+    st.header(_("Model"))
+    n_layer = number(_("Layers"), "layers", 1, 4)
+    n_head = number(_("Heads per layer"), "heads", 1, 8)
+    n_embd = number(_("Embedding size"), "embd", 8, 256, help=_("Divisible by the heads."))
+    st.header(_("Training"))
+    lr = number(_("Learning rate"), "lr", 1e-5, 1.0, format="%.0e", step=1e-4)
+    batch = number(_("Batch size (sequences per step)"), "batch", 1, 512)
+    steps = number(_("Steps per click of Train"), "steps", 1, 100_000)
+    every = number(_("Measure every N steps"), "eval", 1, 10_000)
+    seed = number(_("Seed"), "seed", 0, 2**31 - 1)
+    st.button(_("Load the demo's settings"), on_click=load_demo, key=f"{P}_demo",
               icon=":material/science:", width="stretch")
 
 # --- build or keep the model -------------------------------------------------------------------
@@ -111,11 +114,12 @@ cfg = run.trainer.model.config
 ln_v = math.log(task.n_tokens)
 floor = task.entropy_floor()
 
-st.title("Induction heads: copying what came next last time")
-st.caption(f"{task.n_tokens} random tokens · sequences of {task.seq_len} · "
-           f"{cfg.n_layer} layers × {cfg.n_head} heads × {cfg.n_embd} dims · "
-           f"{run.trainer.model.num_params():,} parameters · lowest possible loss over all "
-           f"targets {floor:.3f} nats (ln V = {ln_v:.3f})")
+st.title(_("Induction heads: copying what came next last time"))
+st.caption(_("{tokens} random tokens · sequences of {seq_len} · {layers} layers × {heads} heads "
+             "× {dims} dims · {params:,} parameters · lowest possible loss over all targets "
+             "{floor:.3f} nats (ln V = {ln_v:.3f})").format(
+    tokens=task.n_tokens, seq_len=task.seq_len, layers=cfg.n_layer, heads=cfg.n_head,
+    dims=cfg.n_embd, params=run.trainer.model.num_params(), floor=floor, ln_v=ln_v))
 
 
 def measured(snap: Snapshot) -> tuple[int, Scores]:
@@ -132,19 +136,20 @@ def ablated(snap: Snapshot, head: tuple[int, int]) -> Scores:
 
 
 snap0 = run.snapshot()
-_, now = measured(snap0)
+_step0, now = measured(snap0)
 best = now.best_head
 best_name = head_name(*best)
 c_train, c_off = st.columns([3, 2], vertical_alignment="center")
 with c_train:
     training_buttons(run, int(steps), P)
 with c_off:
-    st.toggle(f"Switch off the induction head ({best_name})", key=f"{P}_ablate", **KEEP,
+    st.toggle(_("Switch off the induction head ({head})").format(head=best_name),
+              key=f"{P}_ablate", **KEEP,
               disabled=run.running or snap0.step == 0,
-              help="The head with the highest induction score now. Its output is replaced by "
-                   "zeros while the loss is measured (gptviz.ablate: a hook, never a change "
-                   "to the weights); switch it on again and the model is whole. Available "
-                   "when training is paused.")
+              help=_("The head with the highest induction score now. Its output is replaced by "
+                     "zeros while the loss is measured (gptviz.ablate: a hook, never a change "
+                     "to the weights); switch it on again and the model is whole. Available "
+                     "when training is paused."))
 ablating = bool(st.session_state[f"{P}_ablate"]) and not run.running and snap0.step > 0
 
 
@@ -155,19 +160,21 @@ def draw(snap: Snapshot) -> None:
     left, right = st.columns(2)
     with left:
         st.plotly_chart(fit(half_loss_figure(
-            snap.evals, task.n_tokens, floor, title="Loss on each half", height=FIG_HEIGHT,
+            snap.evals, task.n_tokens, floor, title=_("Loss on each half"), height=FIG_HEIGHT,
             ablated=(step, off.repeat_loss, head_name(*head)) if off else None),
             legend_under=True), key=f"{P}_loss_fig", theme=None)
     with right:
         st.plotly_chart(fit(head_scores_figure(
-            snap.evals, cfg.n_layer, cfg.n_head, title="What each head does",
+            snap.evals, cfg.n_layer, cfg.n_head, title=_("What each head does"),
             height=FIG_HEIGHT, best=head), legend_under=True), key=f"{P}_heads_fig", theme=None)
     if off is not None:
-        st.markdown(f"**{head_name(*head)} switched off** (step {step:,}): the repeated "
-                    f"half's loss goes from **{scores.repeat_loss:.3f}** to "
-                    f"**{off.repeat_loss:.3f}** nats; the first half's from "
-                    f"{scores.first_half_loss:.3f} to {off.first_half_loss:.3f} "
-                    f"(ln V = {ln_v:.3f}). Switch it on again and the model is whole.")
+        st.markdown(_("**{head} switched off** (step {step:,}): the repeated half's loss goes "
+                      "from **{repeat:.3f}** to **{repeat_off:.3f}** nats; the first half's "
+                      "from {first:.3f} to {first_off:.3f} (ln V = {ln_v:.3f}). Switch it on "
+                      "again and the model is whole.").format(
+            head=head_name(*head), step=step, repeat=scores.repeat_loss,
+            repeat_off=off.repeat_loss, first=scores.first_half_loss,
+            first_off=off.first_half_loss, ln_v=ln_v))
     verdict(snap, step, scores)
     example(snap, step, head)
 
@@ -175,33 +182,36 @@ def draw(snap: Snapshot) -> None:
 def verdict(snap: Snapshot, step: int, s: Scores) -> None:
     """One sentence on what the scores say now (every claim from the numbers shown)."""
     if step == 0 or not snap.evals:
-        st.caption("Press Train: the scores are measured every "
-                   f"{run.trainer.config.eval_interval:,} steps on 256 fixed sequences.")
+        st.caption(_("Press Train: the scores are measured every {every:,} steps on 256 "
+                     "fixed sequences.").format(every=run.trainer.config.eval_interval))
         return
     layer, h = s.best_head
     name = head_name(layer, h)
     prev = max((s.prev_token[0][k], k) for k in range(cfg.n_head))
     prev_name = head_name(0, prev[1])
+    values = dict(name=name, score=s.best_induction, prev_name=prev_name, prev=prev[0],
+                  layer=layer + 1, back=task.max_half - 1)
     if s.best_induction < 0.5:
-        text = (f"No head copies yet: the best induction score is {s.best_induction:.2f} "
-                f"({name}).")
+        text = _("No head copies yet: the best induction score is {score:.2f} ({name}).")
     elif layer == 0:
-        text = (f"{name} puts {s.best_induction:.0%} of its attention on the token after the "
-                f"earlier copy, from layer 1, which sees only each token itself and its "
-                f"position: it finds that token by position alone, a shortcut, not an "
-                f"induction circuit (no layer-1 head is a previous-token head: the best, "
-                f"{prev_name}, scores {prev[0]:.2f}).")
-        if task.layout_name == "fixed":
-            text += (" Here the copy is always exactly "
-                     f"{task.max_half - 1} positions back.")
+        text = (_("{name} puts {score:.0%} of its attention on the token after the earlier "
+                  "copy, from layer 1, which sees only each token itself and its position: it "
+                  "finds that token by position alone, a shortcut, not an induction circuit "
+                  "(no layer-1 head is a previous-token head: the best, {prev_name}, scores "
+                  "{prev:.2f}). Here the copy is always exactly {back} positions back.")
+                if task.layout_name == "fixed" else
+                _("{name} puts {score:.0%} of its attention on the token after the earlier "
+                  "copy, from layer 1, which sees only each token itself and its position: it "
+                  "finds that token by position alone, a shortcut, not an induction circuit "
+                  "(no layer-1 head is a previous-token head: the best, {prev_name}, scores "
+                  "{prev:.2f})."))
     elif prev[0] >= 0.5:
-        text = (f"The circuit: {prev_name} in layer 1 is a previous-token head "
-                f"({prev[0]:.2f}) and {name} in layer {layer + 1} an induction head "
-                f"({s.best_induction:.2f}).")
+        text = _("The circuit: {prev_name} in layer 1 is a previous-token head ({prev:.2f}) "
+                 "and {name} in layer {layer} an induction head ({score:.2f}).")
     else:
-        text = (f"{name} in layer {layer + 1} copies ({s.best_induction:.2f}), but no layer-1 "
-                f"head is a previous-token head (best {prev_name}, {prev[0]:.2f}).")
-    st.markdown(f"**Step {step:,}.** {text}")
+        text = _("{name} in layer {layer} copies ({score:.2f}), but no layer-1 head is a "
+                 "previous-token head (best {prev_name}, {prev:.2f}).")
+    st.markdown(_("**Step {step:,}.** {text}").format(step=step, text=text.format(**values)))
 
 
 def example(snap: Snapshot, step: int, head: tuple[int, int]) -> None:
@@ -213,7 +223,8 @@ def example(snap: Snapshot, step: int, head: tuple[int, int]) -> None:
     fig = stripe_attention_figure(
         np.asarray(att), tokens, head[0], head[1], int(lay.first[0]), int(lay.copy[0]),
         int(lay.n[0]),
-        title=f"Where {head_name(*head)} looks on one sequence (step {step:,})",
+        title=_("Where {head} looks on one sequence (step {step:,})").format(
+            head=head_name(*head), step=step),
         height=ATT_HEIGHT)
     st.plotly_chart(fit(fig), key=f"{P}_att_fig", theme=None)
 
@@ -221,7 +232,7 @@ def example(snap: Snapshot, step: int, head: tuple[int, int]) -> None:
 live_view(run, draw)
 
 # --- below the figures: the explanations -------------------------------------------------------
-WHAT = (
+WHAT = N_(
     "**What an induction head is.** Give a GPT a text in which a stretch repeats, and it "
     "predicts the repeat: it has seen *…A B…* before, now it reads *A* again, and it "
     "guesses *B*. In trained transformers this is done by two attention heads working "
@@ -230,14 +241,14 @@ WHAT = (
     "from the current token A, for the position whose previous token was A (the token right "
     "after the earlier copy of A) and copies that token, B, into the prediction."
 )
-DATA = (
+DATA = N_(
     "**The data.** Each sequence is random tokens, then the same tokens again. Nothing can "
     "predict the first half (its loss stays at ln V, a uniform guess); every token of the "
     "repeated half is a copy of one already read, so its loss can fall to 0. The dashed line "
     "*lowest possible* is the floor for the loss over all targets together. The sudden drop "
     "of the repeated half's loss is the **loss crash**."
 )
-SCORES = (
+SCORES = N_(
     "**The scores**, measured every few steps on 256 fixed sequences, as TransformerLens's "
     "head detectors measure them: a head's *induction score* is its mean attention from each "
     "repeated token to the token after that token's earlier copy (1 = all of it; the red "
@@ -247,7 +258,7 @@ SCORES = (
     "switches off. On the heatmap, each row is a position of one sequence and each column a "
     "token it can read; the darker the cell, the more attention."
 )
-SHORTCUT = (
+SHORTCUT = N_(
     "**A shortcut.** In the fixed layout the token to copy is always n - 1 positions back (15 "
     "with 32 tokens), so a single head can reach it by position alone, and a layer-1 head "
     "does: the score cannot "
@@ -258,6 +269,6 @@ SHORTCUT = (
     "task trained 8,000 steps with no crash: the real circuit takes far longer to form than "
     "the shortcut."
 )
-with st.expander("What is happening here?", icon=":material/info:"):
+with st.expander(_("What is happening here?"), icon=":material/info:"):
     for text in (WHAT, DATA, SCORES, SHORTCUT):
-        st.markdown(text)
+        st.markdown(_(text))

@@ -11,9 +11,9 @@ import streamlit as st
 import torch
 
 from gptviz.config import ConfigError, TrainConfig
+from gptviz.i18n import N_, _
 from gptviz.live import LiveRun, Snapshot
 from gptviz.live.evalframes import EvalFrames, frame_step
-from gptviz.markup import escape_markdown
 from gptviz.milestone import TargetWatch
 from gptviz.tasks import TASKS, ProblemError, ProblemTask, Solution
 from gptviz.tasks.presets import PRESETS, Preset, default_preset, model_config
@@ -45,6 +45,7 @@ from pages._live import (
     schedule_kwargs,
     schedule_specs,
     schedule_values,
+    settings_error,
     share_box,
     status_line,
     training_buttons,
@@ -58,10 +59,11 @@ P = "tasks"  # widget-key prefix
 TARGET = 0.99
 N_EXAMPLES = 8
 SLOW_REFRESH = 1.5  # seconds between redraws of the table and the heatmap while training
-TASK_LABELS = {"addition": "Addition", "sorting": "Sorting"}
+TASK_LABELS = {"addition": N_("Addition"), "sorting": N_("Sorting")}
 FIG_HEIGHT = 350  # px: the loss and the accuracy share one 1280x720 screen with the controls
 PRESENT_FIG_HEIGHT = 330  # ... in presenter mode's larger type
-HIDEABLE = {"timeline": "the Replay timeline", "share": "share this experiment"}  # ?hide=...
+# ?hide=...
+HIDEABLE = {"timeline": N_("the Replay timeline"), "share": N_("share this experiment")}
 
 # The settings a shared link carries, with the widgets' bounds (gptviz/urlparams.py).
 SPECS = {
@@ -72,7 +74,7 @@ SPECS = {
     f"{P}_batch": IntParam(1, 512), f"{P}_steps": IntParam(1, 100_000),
     f"{P}_eval": IntParam(1, 10_000),
     f"{P}_seed": IntParam(0, 2**31 - 1), f"{P}_device": ChoiceParam(("cpu", "cuda")),
-    f"{P}_own": TextParam(60, "0-9+=,", "digits, spaces, commas and + or ="),
+    f"{P}_own": TextParam(60, "0-9+=,", N_("digits, spaces, commas and + or =")),
     **schedule_specs(P),
 }
 KEEP = {"persist_state": "session"}  # a widget's value survives a visit to another page
@@ -125,36 +127,43 @@ page_defaults({f"{P}_task": first, **preset_widgets(default_preset(first)),
 mode = view_mode(P, HIDEABLE)  # presenter mode (?present=1 or the toggle), a locked demo
 compact_page(mode)
 fig_height = PRESENT_FIG_HEIGHT if mode.present else FIG_HEIGHT
-st.title("Sorting & addition: does the model learn the rule?")
+st.title(_("Sorting & addition: does the model learn the rule?"))
 apply_url_settings(SPECS, P)  # a shared link's settings, checked and clamped
 
 # --- controls -----------------------------------------------------------------------------------
 with st.sidebar:
-    task_name = st.radio("Task", list(TASK_LABELS), format_func=TASK_LABELS.get,
+    # labels translated now, in this run (a format_func may be called outside it)
+    task_words = {t: _(label) for t, label in TASK_LABELS.items()}
+    task_name = st.radio(_("Task"), list(TASK_LABELS), format_func=task_words.__getitem__,
                          key=f"{P}_task", horizontal=True, on_change=switch_task, **KEEP)
     presets = PRESETS[task_name]
-    st.selectbox("Preset", list(presets), key=f"{P}_preset_{task_name}", on_change=load_preset,
-                 help="Settings that reach 99% on the held-out problems on a laptop CPU.", **KEEP)
-    st.caption(presets[st.session_state[f"{P}_preset_{task_name}"]].description)
-    st.header("Problems")
+    preset_words = {name: _(name) for name in presets}  # "2-digit", "longer": shown translated
+    st.selectbox(_("Preset"), list(presets), key=f"{P}_preset_{task_name}",
+                 format_func=preset_words.__getitem__, on_change=load_preset,
+                 help=_("Settings that reach 99% on the held-out problems on a laptop CPU."),
+                 **KEEP)
+    st.caption(_(presets[st.session_state[f"{P}_preset_{task_name}"]].description))
+    st.header(_("Problems"))
     if task_name == "addition":
-        task_opts = {"ndigit": int(number("Digits per number", "ndigit"))}
+        task_opts = {"ndigit": int(number(_("Digits per number"), "ndigit"))}
     else:
-        task_opts = {"length": int(number("Numbers per sequence", "length")),
-                     "num_digits": int(number("Different values (0 to k-1): k", "values"))}
-    st.header("Model")
-    n_layer = number("Layers", "layers")
-    n_head = number("Heads per layer", "heads")
-    n_embd = number("Embedding size", "embd", help="Must be divisible by the number of heads.")
-    st.header("Training")
-    lr = number("Learning rate", "lr", format="%.0e", step=1e-4)
-    wd = number("Weight decay", "wd", step=0.01, help="AdamW's pull of the weights towards 0.")
-    batch = number("Batch size (problems per step)", "batch")
-    steps = number("Steps per click of Train", "steps")
-    eval_every = number("Score the held-out problems every N steps", "eval")
-    seed = number("Seed", "seed")
-    device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device", **KEEP,
-                          help="CUDA needs an NVIDIA GPU; the app says so if there is none.")
+        task_opts = {"length": int(number(_("Numbers per sequence"), "length")),
+                     "num_digits": int(number(_("Different values (0 to k-1): k"), "values"))}
+    st.header(_("Model"))
+    n_layer = number(_("Layers"), "layers")
+    n_head = number(_("Heads per layer"), "heads")
+    n_embd = number(_("Embedding size"), "embd",
+                    help=_("Must be divisible by the number of heads."))
+    st.header(_("Training"))
+    lr = number(_("Learning rate"), "lr", format="%.0e", step=1e-4)
+    wd = number(_("Weight decay"), "wd", step=0.01,
+                help=_("AdamW's pull of the weights towards 0."))
+    batch = number(_("Batch size (problems per step)"), "batch")
+    steps = number(_("Steps per click of Train"), "steps")
+    eval_every = number(_("Score the held-out problems every N steps"), "eval")
+    seed = number(_("Seed"), "seed")
+    device = st.selectbox(_("Device"), ["cpu", "cuda"], key=f"{P}_device", **KEEP,
+                          help=_("CUDA needs an NVIDIA GPU; the app says so if there is none."))
     schedule_inputs(P, SPECS)
 
 st.session_state[f"{P}_saved"][task_name] = {
@@ -208,10 +217,7 @@ try:
                    TASK_LABELS[task_name])
     run.update(config=tcfg)  # learning rate, weight decay, batch, ...: also while it trains
 except ConfigError as e:
-    st.error(f"**Cannot use these settings:** {escape_markdown(e)}")
-    if RUN in st.session_state:
-        st.info("Your trained model is kept; fix the setting to continue.")
-    st.stop()
+    settings_error(e, RUN)  # says why, that the model (if any) is kept, and stops
 task = run.trainer.task  # the one the model trains on (its held-out set)
 watch: TargetWatch = st.session_state[f"{RUN}_watch"]
 frames: EvalFrames | None = st.session_state.get(f"{RUN}_frames")
@@ -221,14 +227,16 @@ if frames is not None and frames.trainer is not run.trainer:
 middle = len(task.val_ids) // 2  # the first held-out problems are all small: 00 + 02, ...
 sample_prompt, sample_answer = task.problems(task.val_ids[middle: middle + 1])
 seq = sample_prompt[0].tolist() + sample_answer[0].tolist()
-facts = (f"{task.num_problems:,} possible problems · {len(task.val_ids):,} held out, never "
-         f"trained on · {run.trainer.model.num_params():,} parameters")
+facts = _("{problems:,} possible problems · {held:,} held out, never trained on · "
+          "{params:,} parameters").format(problems=task.num_problems, held=len(task.val_ids),
+                                           params=run.trainer.model.num_params())
+sequence_text = (f"{' '.join(map(str, seq[:task.prompt_len]))} | "
+                 f"{' '.join(map(str, seq[task.prompt_len:]))}")
 st.caption(facts if mode.present else  # presenter mode: one line, so the figures fit below
-           f"{facts} · one training sequence: "
-           f"`{' '.join(map(str, seq[:task.prompt_len]))} | "
-           f"{' '.join(map(str, seq[task.prompt_len:]))}`"
-           f" ({task.format_problem(seq[:task.prompt_len])}; the loss counts only the "
-           f"{task.answer_len} answer digits after the bar)")
+           _("{facts} · one training sequence: `{sequence}` ({problem}; the loss counts only "
+             "the {n} answer digits after the bar)").format(
+               facts=facts, sequence=sequence_text,
+               problem=task.format_problem(seq[:task.prompt_len]), n=task.answer_len))
 c_train, c_present = st.columns([3, 1], vertical_alignment="center")
 with c_train:
     training_buttons(run, int(steps), f"{P}_{task_name}")
@@ -247,7 +255,7 @@ def marked_answer(sol: Solution) -> str:
 
 
 def solutions_table(sols: list[Solution]) -> str:
-    rows = ["| problem | model's answer | right answer | | wrong digits |",
+    rows = [_("| problem | model's answer | right answer | | wrong digits |"),
             "| --- | --- | --- | --- | --- |"]
     for s in sols:
         icon = ":green[:material/check_circle:]" if s.correct else ":red[:material/cancel:]"
@@ -261,22 +269,27 @@ def own_problem() -> tuple[str, torch.Tensor | None, int | None]:
     c1, c2, c3 = st.columns([2, 1, 1])
     example_hint = "37 + 85" if task_name == "addition" and task.ndigit == 2 else \
         task.format_problem(sample_prompt[0].tolist())
-    own_text = c1.text_input("Try your own problem", key=f"{P}_own", placeholder=example_hint,
-                             help=f"For example {example_hint}. It is also the example the "
-                                  f"attention heatmap shows.", **KEEP)
+    own_text = c1.text_input(_("Try your own problem"), key=f"{P}_own",
+                             placeholder=example_hint,
+                             help=_("For example {example}. It is also the example the "
+                                    "attention heatmap shows.").format(example=example_hint),
+                             **KEEP)
     own_prompt = None
     if own_text.strip():
         try:
             own_prompt = task.parse(own_text)
         except ProblemError as e:
             c1.error(str(e))
-    c2.button("Other examples", icon=":material/shuffle:", key=f"{P}_shuffle", width="stretch",
+    c2.button(_("Other examples"), icon=":material/shuffle:", key=f"{P}_shuffle", width="stretch",
               on_click=lambda: st.session_state.update({f"{P}_ex_seed":
                                                         st.session_state[f"{P}_ex_seed"] + 1}))
     n_head_now = run.trainer.model.config.n_head
-    head_choice = c3.selectbox("Attention shown", [-1, *range(n_head_now)], key=f"{P}_head",
-                               format_func=lambda h: "mean of the heads" if h < 0
-                               else f"head {h + 1}", **KEEP)
+    # labels translated now, in this run (a format_func may be called outside it)
+    head_words = {-1: _("mean of the heads"),
+                  **{h: _("head {n}").format(n=h + 1) for h in range(n_head_now)}}
+    head_choice = c3.selectbox(
+        _("Attention shown"), [-1, *range(n_head_now)], key=f"{P}_head",
+        format_func=lambda h: head_words.get(h) or _("head {n}").format(n=h + 1), **KEEP)
     head = None if head_choice is None or not 0 <= head_choice < n_head_now else int(head_choice)
     return own_text, own_prompt, head
 
@@ -342,12 +355,16 @@ def replayed(snap: Snapshot, replay: int, own_prompt) -> tuple[
                                  frame["example"][None, prompt_len:])[0]
     accuracy = float(frame["accuracy"][0])
     scored = "" if math.isnan(accuracy) else \
-        f"; {100 * accuracy:.1f}% of all held-out problems right at that evaluation"
+        _("; {percent:.1f}% of all held-out problems right at that evaluation").format(
+            percent=100 * accuracy)
     if replay > snap.step:
-        note = f"step {replay:,} is not trained yet: the newest recorded, step {step:,}{scored}"
+        note = _("step {replay:,} is not trained yet: the newest recorded, step {step:,}")
+    elif step == replay:
+        note = _("replaying step {replay:,}: as the model answered at step {step:,}")
     else:
-        note = (f"replaying step {replay:,}: as the model answered at step {step:,}"
-                + ("" if step == replay else ", its last evaluation before") + scored)
+        note = _("replaying step {replay:,}: as the model answered at step {step:,}, its last "
+                 "evaluation before")
+    note = note.format(replay=replay, step=step) + scored
     return step, sols, own, example, note
 
 
@@ -355,18 +372,22 @@ def draw(snap: Snapshot, replay: int | None) -> None:
     left, right = st.columns(2)
     with left:
         st.plotly_chart(fit(loss_figure(snap.steps, snap.losses, snap.evals, task.entropy_floor(),
-                                        title="Loss on the answer digits", height=fig_height,
+                                        title=_("Loss on the answer digits"),
+                                        height=fig_height,
                                         lrs=lr_panel(run.trainer.config, snap.lrs)),
                             font_scale=mode.font_scale, marker_step=replay, legend_under=True),
                         key=f"{P}_loss")
     with right:
         st.plotly_chart(fit(accuracy_figure(snap.evals, TARGET, height=fig_height,
-                                            title="Held-out problems answered exactly right"),
+                                            title=_("Held-out problems answered exactly "
+                                                    "right")),
                             font_scale=mode.font_scale, marker_step=replay, legend_under=True),
                         key=f"{P}_acc")
     if watch.reached_step is not None:
-        st.success(f"Reached {100 * TARGET:g}% of the held-out problems at step "
-                   f"{watch.reached_step:,}, after {watch.reached_seconds:.1f} s of training.",
+        st.success(_("Reached {percent:g}% of the held-out problems at step {step:,}, after "
+                     "{seconds:.1f} s of training.").format(
+                       percent=100 * TARGET, step=watch.reached_step,
+                       seconds=watch.reached_seconds),
                    icon=":material/flag:")
     own_text, own_prompt, head = own_problem()
     if frames is not None:  # the next evaluations record the table as it is drawn now
@@ -379,17 +400,23 @@ def draw(snap: Snapshot, replay: int | None) -> None:
         step, sols, own, example, note = shown
         if own is None and own_prompt is not None:
             own = run.read_model(lambda m: task.solve(m, own_prompt))
-            note += "; your problem was not recorded: answered by the model now"
+            note += _("; your problem was not recorded: answered by the model now")
     if own is not None:
-        verdict = "right" if own.correct else f"wrong ({task.describe_errors(own)})"
-        st.markdown(f"**Your problem:** {own.problem} → the model answers {marked_answer(own)}"
-                    f", which is {verdict}; the right answer is {own.expected}.")
-    st.markdown(f"**Held-out problems** (step {step:,}{', ' + note if note else ''}):\n\n"
-                + solutions_table(sols))
+        said = (_("**Your problem:** {problem} → the model answers {answer}, which is right; "
+                  "the right answer is {expected}.") if own.correct else
+                _("**Your problem:** {problem} → the model answers {answer}, which is wrong "
+                  "({errors}); the right answer is {expected}."))
+        st.markdown(said.format(problem=own.problem, answer=marked_answer(own),
+                                expected=own.expected,
+                                errors=task.describe_errors(own) if not own.correct else ""))
+    heading = (_("**Held-out problems** (step {step:,}, {note}):") if note else
+               _("**Held-out problems** (step {step:,}):"))
+    st.markdown(heading.format(step=step, note=note) + "\n\n" + solutions_table(sols))
     shown_problem = task.format_problem([int(t) for t in example.tokens[: task.prompt_len]])
+    attn_title = (_("Where each answer digit looks: {problem} (step {step:,})")
+                  if shown is not None else _("Where each answer digit looks: {problem}"))
     st.plotly_chart(fit(answer_attention_figure(
-        example, head=head, title=f"Where each answer digit looks: {shown_problem}"
-                                  + (f" (step {step:,})" if shown is not None else "")),
+        example, head=head, title=attn_title.format(problem=shown_problem, step=step)),
         font_scale=mode.font_scale),
         key=f"{P}_attn")
 
@@ -416,7 +443,7 @@ def live() -> None:
 live()
 
 # --- below the figures: the explanations, sharing ----------------------------------------------
-INTRO = (
+INTRO = N_(
     "minGPT's two demos. The model reads a problem as a row of digits and writes the answer one "
     "digit at a time, each one fed back in for the next. **Sorting**: `2 0 1 1 0 2` in, "
     "`0 0 1 1 2 2` out. **Addition**: for 85 + 50 it reads `8 5 5 0` and writes `5 3 1`, the sum "
@@ -425,7 +452,7 @@ INTRO = (
     "**held out**: the model never trains on them, so getting them right means it learnt the "
     "rule rather than memorised answers."
 )
-HOW_TO_READ = (
+HOW_TO_READ = N_(
     "**How to read this.** *Left:* the loss, counted only on the answer digits; it can fall to "
     "0 because every answer follows from the problem. *Right:* the share of held-out problems "
     "whose whole answer is right (one wrong digit makes it wrong); the dashed line is 99%. "
@@ -436,16 +463,16 @@ HOW_TO_READ = (
     "b; for sorting, each step looks for the next smallest number in the input. **Replay** "
     "goes back to any step: the table and the heatmap as they were at that step's evaluation."
 )
-with st.expander("Compare runs", icon=":material/compare_arrows:"):
+with st.expander(_("Compare runs"), icon=":material/compare_arrows:"):
     compare_runs(P, RUN, run)
-with st.expander("Ablate: switch parts of the model off", icon=":material/block:"):
+with st.expander(_("Ablate: switch parts of the model off"), icon=":material/block:"):
     ablation_panel(f"{P}_{task_name}", run, task, font_scale=mode.font_scale)
 if not mode.present:
-    with st.expander("How to read this", icon=":material/info:"):
-        st.markdown(INTRO)
-        st.markdown(HOW_TO_READ)
+    with st.expander(_("How to read this"), icon=":material/info:"):
+        st.markdown(_(INTRO))
+        st.markdown(_(HOW_TO_READ))
 if mode.shows("share"):
-    with st.expander("Share this experiment", icon=":material/share:"):
+    with st.expander(_("Share this experiment"), icon=":material/share:"):
         share_box({k: v for k, v in SPECS.items()
                    if k not in ((f"{P}_length", f"{P}_values") if task_name == "addition"
                                 else (f"{P}_ndigit",))},

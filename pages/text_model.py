@@ -19,6 +19,7 @@ from gptviz.checkpoint import (
 from gptviz.config import ConfigError, GPTConfig, TrainConfig
 from gptviz.corpus import MAX_UPLOAD_BYTES, CorpusError, builtin_corpus, decode_upload
 from gptviz.generate import encode_prompt, generate_text
+from gptviz.i18n import DEFAULT, N_, _, language, set_language
 from gptviz.live import LiveRun, Snapshot
 from gptviz.live.evalframes import EvalFrames, frame_step
 from gptviz.markup import escape_markdown
@@ -31,6 +32,7 @@ from gptviz.viz.text_loss import text_loss_figure
 from gptviz.viz.windows import training_windows, visible_token, window_pairs, windows_figure
 from pages._ablate import ablation_panel
 from pages._entry import enter_through_app  # noqa: E402
+from pages._i18n import KEY as LANGUAGE_KEY
 from pages._instrument import (
     advance_play,
     compact_page,
@@ -66,9 +68,10 @@ enter_through_app()
 
 P = "text"  # widget-key prefix
 KEEP = "session"  # persist_state of every widget: its value survives a switch to another page
-MODEL_LABEL = "Text model (characters)"
-BUILTIN = "Built-in: Python's documentation"
-UPLOAD = "Upload a .txt file"
+# names and option values (kept in session state and model files): marked with N_, shown with _()
+MODEL_LABEL = N_("Text model (characters)")
+BUILTIN = N_("Built-in: Python's documentation")
+UPLOAD = N_("Upload a .txt file")
 SAMPLE_CHARS_MAX = 600
 MAX_SAMPLES_KEPT = 30
 # model files this page loads: the largest model any setting here builds (the presets' models
@@ -77,7 +80,7 @@ MAX_MODEL_MB = math.ceil(MAX_BUNDLE_BYTES / 1e6)
 FIG_HEIGHT = 350  # px: the loss curve and the sample share one 1280x720 screen with the controls
 PRESENT_FIG_HEIGHT = 330  # ... in presenter mode's larger type
 SAMPLE_HEIGHT = 250  # px: the newest sample beside it (a longer one scrolls inside its box)
-HIDEABLE = {"timeline": "the Replay timeline", "share": "save, load and share"}  # ?hide=...
+HIDEABLE = {"timeline": N_("the Replay timeline"), "share": N_("save, load and share")}  # ?hide=
 
 # The settings a shared link carries, with the bounds of the widgets below (which read them
 # from here). The corpus is not among them: an uploaded file cannot travel in a link (the link
@@ -139,44 +142,53 @@ mode = view_mode(P, HIDEABLE)  # presenter mode (?present=1 or the toggle), a lo
 compact_page(mode)
 if mode.present:  # the samples in larger type too
     st.html("<style>[data-testid='stCode'] code { font-size: 1.1rem; }</style>")
-st.title("Train on text")
+st.title(_("Train on text"))
 apply_url_settings(SPECS, P)  # a shared link's settings, checked and clamped
 
 # --- controls ---------------------------------------------------------------------------------
 with st.sidebar:
-    st.header("Text")
-    source = st.radio("Corpus", [BUILTIN, UPLOAD], key=f"{P}_source", persist_state=KEEP)
+    st.header(_("Text"))
+    source = st.radio(_("Corpus"), [BUILTIN, UPLOAD], key=f"{P}_source", persist_state=KEEP,
+                      format_func=lambda v: _(v))
     upload = None
     if source == UPLOAD:
-        upload = st.file_uploader("Plain text, UTF-8, up to 2 MB", type=["txt"],
+        upload = st.file_uploader(_("Plain text, UTF-8, up to 2 MB"), type=["txt"],
                                   max_upload_size=math.ceil(MAX_UPLOAD_BYTES / 2**20),
                                   key=f"{P}_upload")
-    st.header("Model")
-    st.selectbox("Preset", list(TEXT_PRESETS), key=f"{P}_preset", on_change=apply_preset,
-                 persist_state=KEEP, help="\n\n".join(f"**{p.label}**: {p.description}"
-                                                      for p in TEXT_PRESETS.values()))
-    block = number("Context length (characters)", f"{P}_block")
-    n_layer = number("Layers", f"{P}_layers")
-    n_head = number("Heads per layer", f"{P}_heads")
-    n_embd = number("Embedding size", f"{P}_embd", help="Must be divisible by the number of heads.")
-    st.header("Training")
-    lr = number("Learning rate", f"{P}_lr", format="%.0e", step=1e-4)
-    batch = number("Batch size (windows per step)", f"{P}_batch")
-    steps = number("Steps per click of Train", f"{P}_steps")
-    eval_every = number("Evaluate every N steps", f"{P}_eval",
-                        help="Every N steps: measure train and validation loss on fresh batches, "
-                             "and write a sample.")
-    seed = number("Seed", f"{P}_seed")
-    device = st.selectbox("Device", ["cpu", "cuda"], key=f"{P}_device", persist_state=KEEP)
+    st.header(_("Model"))
+    st.selectbox(_("Preset"), list(TEXT_PRESETS), key=f"{P}_preset", on_change=apply_preset,
+                 persist_state=KEEP, format_func=lambda v: _(v),
+                 help="\n\n".join(_("**{preset}**: {description}").format(
+                     preset=_(p.label), description=_(p.description))
+                     for p in TEXT_PRESETS.values()))
+    block = number(_("Context length (characters)"), f"{P}_block")
+    n_layer = number(_("Layers"), f"{P}_layers")
+    n_head = number(_("Heads per layer"), f"{P}_heads")
+    n_embd = number(_("Embedding size"), f"{P}_embd",
+                    help=_("Must be divisible by the number of heads."))
+    st.header(_("Training"))
+    lr = number(_("Learning rate"), f"{P}_lr", format="%.0e", step=1e-4)
+    batch = number(_("Batch size (windows per step)"), f"{P}_batch")
+    steps = number(_("Steps per click of Train"), f"{P}_steps")
+    eval_every = number(_("Evaluate every N steps"), f"{P}_eval",
+                        help=_("Every N steps: measure train and validation loss on fresh "
+                               "batches, and write a sample."))
+    seed = number(_("Seed"), f"{P}_seed")
+    device = st.selectbox(_("Device"), ["cpu", "cuda"], key=f"{P}_device", persist_state=KEEP)
     schedule_inputs(P, SPECS)
-    st.header("Samples")
-    prompt = st.text_input("Sample prompt", key=f"{P}_prompt", persist_state=KEEP)
-    sample_len = number("Characters per sample", f"{P}_sample_len")
-    sample_temp = st.slider("Sample temperature", *bounds(f"{P}_sample_temp"), step=0.1,
+    st.header(_("Samples"))
+    prompt = st.text_input(_("Sample prompt"), key=f"{P}_prompt", persist_state=KEEP)
+    sample_len = number(_("Characters per sample"), f"{P}_sample_len")
+    sample_temp = st.slider(_("Sample temperature"), *bounds(f"{P}_sample_temp"), step=0.1,
                             key=f"{P}_sample_temp", persist_state=KEEP,
-                            help="Below 1: safer, more repetitive text. Above 1: wilder.")
+                            help=_("Below 1: safer, more repetitive text. Above 1: wilder."))
 
 # --- the corpus -------------------------------------------------------------------------------
+def corpus_label(name: str) -> str:
+    """A corpus's name as shown: the built-in one's in the reader's language, a file's as is."""
+    return _(BUILTIN) if name == BUILTIN else name
+
+
 def use_corpus(name: str, text: str) -> None:
     st.session_state[f"{P}_corpus"] = (name, text, hashlib.sha1(text.encode()).hexdigest())
 
@@ -190,12 +202,12 @@ if upload is not None:
         if hashlib.sha1(text.encode()).hexdigest() != st.session_state[f"{P}_corpus"][2]:
             use_corpus(upload.name, text)
     except CorpusError as e:
-        st.error(f"**Cannot use the file {escape_markdown(repr(upload.name))}:** "
-                 f"{escape_markdown(e)}")
-        st.info(f"Still using: {escape_markdown(st.session_state[f'{P}_corpus'][0])}. Your "
-                "model is kept.")
+        st.error(_("**Cannot use the file {name}:** {reason}").format(
+            name=escape_markdown(repr(upload.name)), reason=escape_markdown(e)))
+        st.info(_("Still using: {corpus}. Your model is kept.").format(
+            corpus=escape_markdown(corpus_label(st.session_state[f"{P}_corpus"][0]))))
 elif source == UPLOAD and st.session_state[f"{P}_corpus"][0] == BUILTIN:
-    st.info("Choose a .txt file in the sidebar. Until then the built-in corpus is used.")
+    st.info(_("Choose a .txt file in the sidebar. Until then the built-in corpus is used."))
 corpus_name, corpus, digest = st.session_state[f"{P}_corpus"]
 
 
@@ -250,9 +262,9 @@ try:
                    lambda: fresh_run(mcfg, tcfg), MODEL_LABEL)
     run.update(config=tcfg)  # learning rate, batch size, evaluation: taken at the next step
 except ConfigError as e:
-    st.error(f"**Cannot use these settings:** {escape_markdown(e)}")
+    st.error(_("**Cannot use these settings:** {reason}").format(reason=escape_markdown(e)))
     if f"{P}_run" in st.session_state:
-        st.info("Your trained model is kept; fix the setting to continue.")
+        st.info(_("Your trained model is kept; fix the setting to continue."))
     st.stop()
 
 task = run.trainer.task
@@ -264,12 +276,18 @@ if frames is not None and frames.trainer is not run.trainer:
 if frames is not None:
     frames.compute = sample_writer(tok)  # the sidebar's sample settings, from the next one on
 
-st.caption(f"Corpus: **{escape_markdown(corpus_name)}**, {len(corpus):,} characters, "
-           f"{tok.vocab_size} distinct "
-           + (f"· {run.trainer.model.num_params():,} parameters" if mode.present else
-              f"(the vocabulary) · {len(task.data['train']):,} for training, "
-              f"{len(task.data.get('val', [])):,} held out for validation · model: "
-              f"{run.trainer.model.num_params():,} parameters"))
+if mode.present:
+    st.caption(_("Corpus: **{corpus}**, {chars:,} characters, {distinct} distinct · {params:,} "
+                 "parameters").format(corpus=escape_markdown(corpus_label(corpus_name)),
+                                      chars=len(corpus), distinct=tok.vocab_size,
+                                      params=run.trainer.model.num_params()))
+else:
+    st.caption(_("Corpus: **{corpus}**, {chars:,} characters, {distinct} distinct (the "
+                 "vocabulary) · {train:,} for training, {val:,} held out for validation · "
+                 "model: {params:,} parameters").format(
+        corpus=escape_markdown(corpus_label(corpus_name)), chars=len(corpus),
+        distinct=tok.vocab_size, train=len(task.data["train"]),
+        val=len(task.data.get("val", [])), params=run.trainer.model.num_params()))
 
 # --- the top of the screen: the controls, then the live figures -------------------------------
 def write_sample() -> None:
@@ -288,9 +306,9 @@ with c_present:
     presenter_toggle(P)
 post_to_room("text_model", run, SPECS, task_label=corpus_name)  # when in a class room
 if prompt != usable_prompt(tok):
-    st.warning(f"The sample prompt has characters outside this corpus's vocabulary (or is "
-               f"empty); samples start from {escape_markdown(repr(visible_token(corpus[0])))} "
-               "instead.")
+    st.warning(_("The sample prompt has characters outside this corpus's vocabulary (or is "
+                 "empty); samples start from {start} instead.").format(
+        start=escape_markdown(repr(visible_token(corpus[0])))))
 
 
 def take_new_samples(snap: Snapshot) -> list[tuple[int, str]]:
@@ -321,12 +339,13 @@ def replayed_sample(snap: Snapshot, replay: int) -> tuple[int, str, str] | None:
         return None
     step, text = frame_sample(hit[1])
     if replay > snap.step:
-        note = f"Step {replay:,} is not trained yet: the newest sample, from step {step:,}."
+        note = _("Step {replay:,} is not trained yet: the newest sample, from step "
+                 "{step:,}.").format(replay=replay, step=step)
     elif step != replay:
-        note = f"Replaying step {replay:,}: the sample written at step {step:,}, its last " \
-               "evaluation before."
+        note = _("Replaying step {replay:,}: the sample written at step {step:,}, its last "
+                 "evaluation before.").format(replay=replay, step=step)
     else:
-        note = f"Replaying step {replay:,}: the sample written then."
+        note = _("Replaying step {replay:,}: the sample written then.").format(replay=replay)
     return step, text, note
 
 
@@ -337,7 +356,7 @@ def draw(snap: Snapshot, replay: int | None) -> None:
     with left:
         # rebuilt only when the model moved (or an evaluation came in): a queued or paused view
         # redraws for almost nothing
-        key = (id(run), snap.step, len(snap.evals), replay, mode.font_scale)
+        key = (id(run), snap.step, len(snap.evals), replay, mode.font_scale, language())
         st.plotly_chart(memo(f"{P}_loss", key, lambda: fit(
             text_loss_figure(snap.steps, snap.losses, snap.evals, refs,
                              lrs=lr_panel(run.trainer.config, snap.lrs)),
@@ -346,21 +365,26 @@ def draw(snap: Snapshot, replay: int | None) -> None:
             key=f"{P}_loss")
         if snap.evals:
             e = snap.evals[-1]
-            val = f", validation {e.val_loss:.3f}" if e.val_loss is not None else ""
-            st.caption(f"Last evaluation at step {e.step}: train {e.train_loss:.3f}{val}.")
+            if e.val_loss is not None:
+                st.caption(_("Last evaluation at step {step}: train {train:.3f}, validation "
+                             "{val:.3f}.").format(step=e.step, train=e.train_loss,
+                                                  val=e.val_loss))
+            else:
+                st.caption(_("Last evaluation at step {step}: train {train:.3f}.").format(
+                    step=e.step, train=e.train_loss))
     with right:
         step, text = samples[-1] if shown is None else shown[:2]
-        st.subheader(f"The model writes (step {step:,})")
+        st.subheader(_("The model writes (step {step:,})").format(step=step))
         st.code(text, language=None, wrap_lines=True, height=SAMPLE_HEIGHT)
         if shown is not None:
             st.caption(shown[2])
             return
-        st.button("Write a sample now", icon=":material/edit_note:", key=f"{P}_sample_now",
+        st.button(_("Write a sample now"), icon=":material/edit_note:", key=f"{P}_sample_now",
                   on_click=write_sample)
         if len(samples) > 1:
-            with st.expander(f"Earlier samples ({len(samples) - 1})"):
+            with st.expander(_("Earlier samples ({n})").format(n=len(samples) - 1)):
                 for s, t in reversed(samples[:-1]):
-                    st.markdown(f"**Step {s}**")
+                    st.markdown(_("**Step {step}**").format(step=s))
                     st.code(t, language=None, wrap_lines=True)
 
 
@@ -394,15 +418,20 @@ def task_spec() -> dict:
 
 def apply_bundle(b: Bundle) -> str:
     """Install a loaded model (called by the uploader, before the widgets)."""
+    # a callback runs before app.py sets this run's language (and maybe in a new thread):
+    # its messages are in the session's language only once it is set here
+    set_language(st.session_state.get(LANGUAGE_KEY, DEFAULT))
     check_fits(b, "text", LIMITS)
     if b.task.get("sha1") != digest:
-        raise CheckpointError("This model was trained on another text (its characters differ "
-                              "from this corpus's). Choose that text first, the built-in corpus "
-                              "or the same .txt file, then load the model again.")
+        raise CheckpointError(_("This model was trained on another text (its characters "
+                                "differ from this corpus's). Choose that text first, the "
+                                "built-in corpus or the same .txt file, then load the model "
+                                "again."))
     c = b.config
     if c.vocab_size != tok.vocab_size:
-        raise CheckpointError(f"This model has a vocabulary of {c.vocab_size}; this corpus has "
-                              f"{tok.vocab_size} characters.")
+        raise CheckpointError(_("This model has a vocabulary of {model}; this corpus has "
+                                "{corpus} characters.").format(model=c.vocab_size,
+                                                               corpus=tok.vocab_size))
     trainer, notes = bundle_trainer(b, TextTask(corpus, tok, c.block_size, val_fraction=0.1),
                                     tcfg, LIMITS)
     t = trainer.config
@@ -413,22 +442,24 @@ def apply_bundle(b: Bundle) -> str:
     # under the identity the page computes from these widget values: kept, not rebuilt
     install_run(f"{P}_run", recorded_run(trainer), (digest, model_config(
         c.block_size, c.n_layer, c.n_head, c.n_embd), t.seed, t.device, t.decay_matrices_only))
-    return (f"Loaded a model trained for {b.step:,} steps: {c.n_layer} layers, {c.n_head} heads, "
-            f"{c.n_embd} dimensions, context {c.block_size}. The settings in the sidebar now "
-            "match it; Train continues from its weights (with a fresh optimizer)."
+    return (_("Loaded a model trained for {steps:,} steps: {layers} layers, {heads} heads, "
+              "{dims} dimensions, context {context}. The settings in the sidebar now match it; "
+              "Train continues from its weights (with a fresh optimizer).").format(
+                  steps=b.step, layers=c.n_layer, heads=c.n_head, dims=c.n_embd,
+                  context=c.block_size)
             + fitted_note(notes))
 
 
 def examples_tab() -> None:
     """Document 003: a window sliding over the text makes the examples."""
     if not mode.present:
-        st.markdown(
-            f"Take any **{mcfg.block_size} characters** of the text as the input; the same "
-            "window shifted one character to the right is the target. Position *t* of the "
-            "input is trained to predict target *t*, the character that follows it, so one "
-            f"window holds {mcfg.block_size} examples at once. Slide the window one character "
-            "and you have the next window. Each training step takes a batch of windows from "
-            "random places.")
+        st.markdown(_(
+            "Take any **{n} characters** of the text as the input; the same window shifted one "
+            "character to the right is the target. Position *t* of the input is trained to "
+            "predict target *t*, the character that follows it, so one window holds {n} "
+            "examples at once. Slide the window one character and you have the next window. "
+            "Each training step takes a batch of windows from random places.").format(
+                n=mcfg.block_size))
     train_ids = task.data["train"]
     n_windows = int(st.session_state[f"{P}_nwin"])
     max_offset = len(train_ids) - mcfg.block_size - n_windows - 1
@@ -441,25 +472,25 @@ def examples_tab() -> None:
     if st.session_state[f"{P}_shown"] > mcfg.block_size:
         st.session_state[f"{P}_shown"] = mcfg.block_size  # the context just got shorter
     c1, c2, c3, c4 = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
-    offset = c1.number_input("Start at character", 0, max_offset, key=f"{P}_offset",
+    offset = c1.number_input(_("Start at character"), 0, max_offset, key=f"{P}_offset",
                              persist_state=KEEP)
-    c2.button("Random place", icon=":material/shuffle:", on_click=random_place,
+    c2.button(_("Random place"), icon=":material/shuffle:", on_click=random_place,
               key=f"{P}_random")
-    c3.slider("Windows", 1, 5, key=f"{P}_nwin", persist_state=KEEP)
-    shown = c4.slider("Positions shown", 2, mcfg.block_size, key=f"{P}_shown",
+    c3.slider(_("Windows"), 1, 5, key=f"{P}_nwin", persist_state=KEEP)
+    shown = c4.slider(_("Positions shown"), 2, mcfg.block_size, key=f"{P}_shown",
                       persist_state=KEEP,
-                      help="Long windows are cut so the picture fits the screen.")
+                      help=_("Long windows are cut so the picture fits the screen."))
     windows = training_windows(train_ids, int(offset), n_windows, mcfg.block_size)
     st.plotly_chart(fit(windows_figure(windows, tok, max_positions=int(shown)),
                         font_scale=mode.font_scale), key=f"{P}_windows")
-    with st.expander("Window 1, position by position: what the model has seen → what it "
-                     "should say"):
+    with st.expander(_("Window 1, position by position: what the model has seen → what it "
+                       "should say")):
         st.dataframe(window_pairs(windows[0], tok)[: int(shown)], hide_index=True)
 
 
 def corpus_tab() -> None:
     st.code(corpus[:1500], language=None, wrap_lines=True)
-    st.markdown("**Vocabulary** (␣ is a space, ↵ a new line), in token-id order:")
+    st.markdown(_("**Vocabulary** (␣ is a space, ↵ a new line), in token-id order:"))
     st.code(" ".join(visible_token(tok.token_str(i)) for i in range(tok.vocab_size)),
             language=None, wrap_lines=True)
 
@@ -473,12 +504,12 @@ def share_tab() -> None:
         model_upload(f"{P}_model_upload", apply_bundle, max_mb=MAX_MODEL_MB, kind="text",
                      limits=LIMITS)
     if corpus_name != BUILTIN:
-        st.caption("The link below sets up the model and training; your uploaded text cannot "
-                   "travel in a link, so whoever opens it starts from the built-in corpus.")
+        st.caption(_("The link below sets up the model and training; your uploaded text cannot "
+                     "travel in a link, so whoever opens it starts from the built-in corpus."))
     share_box(SPECS, extra={"present": "1"} if mode.present else None)
 
 
-HOW_TO_READ = (
+HOW_TO_READ = N_(
     "A GPT learns language by one exercise repeated millions of times: read some text, predict "
     "the next token, measure the error, adjust the weights. Here every **character** is a token, "
     "as in minGPT's and nanoGPT's character demos. Train a small GPT on a corpus and watch its "
@@ -494,14 +525,15 @@ HOW_TO_READ = (
     "watch generation one character at a time."
 )
 
-labels = ["Where the training examples come from", "The corpus and its vocabulary",
-          "Compare runs", "Ablate"]
+# the tabs' names (the keys below) are shown in the reader's language
+labels = [N_("Where the training examples come from"), N_("The corpus and its vocabulary"),
+          N_("Compare runs"), N_("Ablate")]
 if not mode.present:
-    labels.insert(0, "How to read this")
-tabs = dict(zip(labels, st.tabs(labels), strict=True))
+    labels.insert(0, N_("How to read this"))
+tabs = dict(zip(labels, st.tabs([_(label) for label in labels]), strict=True))
 if "How to read this" in tabs:
     with tabs["How to read this"]:
-        st.markdown(HOW_TO_READ)
+        st.markdown(_(HOW_TO_READ))
 with tabs["Where the training examples come from"]:
     examples_tab()
 with tabs["The corpus and its vocabulary"]:
@@ -511,5 +543,5 @@ with tabs["Compare runs"]:
 with tabs["Ablate"]:
     ablation_panel(P, run, task, font_scale=mode.font_scale)
 if mode.shows("share"):
-    with st.expander("Save, load and share", icon=":material/share:"):
+    with st.expander(_("Save, load and share"), icon=":material/share:"):
         share_tab()

@@ -87,3 +87,31 @@ def page_texts(at: AppTest) -> list[str]:
 
 def english_in(at: AppTest) -> list[str]:
     return [s for t in page_texts(at) for s in english_sentences(t)]
+
+
+def _punct(ch: str) -> bool:
+    import unicodedata
+
+    return unicodedata.category(ch)[0] in "PS"
+
+
+def unpaired_bold(text: str) -> bool:
+    """Whether a `**` of `text` would show as two stars: CommonMark's flanking rules (which
+    Streamlit's markdown follows) decide whether a run of stars can open or close emphasis,
+    and Chinese punctuation beside a star ("**提示：**在") often makes it do neither."""
+    text = re.sub(r"`[^`]*`|\{[a-z_][a-z0-9_]*(?:[:!][^{}]*)?\}", "x", text)  # code, placeholders
+    opened = 0
+    for m in re.finditer(r"\*\*+", text):
+        if len(m.group()) != 2:
+            continue
+        before = text[m.start() - 1] if m.start() else " "
+        after = text[m.end()] if m.end() < len(text) else " "
+        left = not after.isspace() and (not _punct(after) or before.isspace() or _punct(before))
+        right = not before.isspace() and (not _punct(before) or after.isspace() or _punct(after))
+        if opened and right:
+            opened -= 1
+        elif left:
+            opened += 1
+        else:
+            return True
+    return opened != 0

@@ -25,6 +25,7 @@ from gptviz.gpt1.finetune import (
     special_ids,
 )
 from gptviz.gpt1.labelled import HELD_OUT_FRACTION, LabelledTask
+from gptviz.i18n import N_, _
 from gptviz.live import BackgroundJob, FairSlots, Turns
 from gptviz.model import GPT
 from gptviz.tasks.text import TextTask
@@ -94,14 +95,14 @@ def run_comparison(
     counts = sorted(set(label_counts or [config.n_labelled]))
     for n in counts:
         if not 2 <= n <= 10_000:
-            raise ConfigError("The number of labelled examples must be 2 to 10,000.")
+            raise ConfigError(_("The number of labelled examples must be 2 to 10,000."))
     for init in inits:
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, not {init!r}")
     if "pretrained" in inits and pretrained is None:
-        raise ConfigError("There is no pre-trained model yet: run stage 1 first, or fine-tune "
-                          "from scratch only.")
-    _, _, extract_id = special_ids(tokenizer)
+        raise ConfigError(_("There is no pre-trained model yet: run stage 1 first, or "
+                            "fine-tune from scratch only."))
+    extract_id = special_ids(tokenizer)[2]
     train_all, val = labelled_data(task, tokenizer, model_config.block_size, max(counts),
                                    config.n_val, config.seed)
     plan = [(n, init) for n in counts for init in inits]
@@ -223,7 +224,8 @@ class ComparisonJob(BackgroundJob):
         except (ConfigError, TrainingDiverged) as e:
             self._set("error", str(e))
         except Exception as e:  # shown on the page; the pre-trained model is never touched
-            self._set("error", f"Fine-tuning stopped: {type(e).__name__}: {e}")
+            self._set("error", _("Fine-tuning stopped: {error}: {detail}").format(
+                error=type(e).__name__, detail=e))
 
 
 # --- the recipe at CPU scale ------------------------------------------------------------------
@@ -245,8 +247,9 @@ class Preset:
 # minute and reaches a lower held-out loss in those steps than small (1.68 vs 1.87 nats), and
 # pre-training helps it more (bench/gpt1_compare.py); small is about 6x slower per step
 PRESETS = {
-    "tiny": Preset("tiny: 2 layers, 64 wide (about 0.1 M parameters; the default)", 2, 4, 64),
-    "small": Preset("small: 4 layers, 128 wide (about 0.8 M parameters; about 6x slower)",
+    "tiny": Preset(N_("tiny: 2 layers, 64 wide (about 0.1 M parameters; the default)"), 2, 4,
+                   64),
+    "small": Preset(N_("small: 4 layers, 128 wide (about 0.8 M parameters; about 6x slower)"),
                     4, 4, 128),
 }
 # AdamW on the corpus; 2e-3 learns fastest in a few hundred steps at these sizes

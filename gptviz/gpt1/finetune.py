@@ -32,6 +32,7 @@ from torch.nn import functional as F
 
 from gptviz.config import ConfigError, GPTConfig
 from gptviz.gpt1.labelled import LabelledExample
+from gptviz.i18n import N_, _
 from gptviz.model import GPT
 from gptviz.tokenizers import CharTokenizer, Tokenizer
 from gptviz.train import TrainingDiverged, build_model, resolve_device
@@ -61,8 +62,8 @@ def special_ids(tokenizer: Tokenizer) -> tuple[int, int, int]:
     """Ids of <start>, <delim>, <extract> in tokenizer, or a ConfigError."""
     stoi = getattr(tokenizer, "stoi", None)
     if stoi is None or any(s not in stoi for s in SPECIAL_TOKENS):
-        raise ConfigError("This tokenizer has no <start>, <delim> and <extract> tokens; build "
-                          "it with finetune_tokenizer(text) and pre-train with it.")
+        raise ConfigError(_("This tokenizer has no <start>, <delim> and <extract> tokens; "
+                            "build it with finetune_tokenizer(text) and pre-train with it."))
     return stoi[START], stoi[DELIM], stoi[EXTRACT]
 
 
@@ -110,10 +111,16 @@ def check_fits(seqs: Sequence[Sequence[int]], block_size: int, transformation: s
     T = max(len(s) for s in seqs)
     if T <= block_size:
         return
-    what = {SIMILARITY: "The pair", MULTIPLE_CHOICE: "The context with its longest choice"}.get(
-        transformation, "This example")
-    raise ConfigError(f"{what} is {T} tokens with its special tokens; the model reads at most "
-                      f"{block_size}. Shorten it.")
+    if transformation == SIMILARITY:
+        message = _("The pair is {T} tokens with its special tokens; the model reads at most "
+                    "{block_size}. Shorten it.")
+    elif transformation == MULTIPLE_CHOICE:
+        message = _("The context with its longest choice is {T} tokens with its special tokens; "
+                    "the model reads at most {block_size}. Shorten it.")
+    else:
+        message = _("This example is {T} tokens with its special tokens; the model reads at "
+                    "most {block_size}. Shorten it.")
+    raise ConfigError(message.format(T=T, block_size=block_size))
 
 
 @dataclass(frozen=True)
@@ -133,15 +140,16 @@ def encode_examples(tokenizer: Tokenizer, examples: Sequence[LabelledExample],
                     block_size: int, transformation: str | None = None) -> EncodedExamples:
     """Transform every example and pad them into tensors the model reads in one batch."""
     if not examples:
-        raise ConfigError("There are no labelled examples to encode.")
+        raise ConfigError(_("There are no labelled examples to encode."))
     seqs = [example_sequences(tokenizer, ex, transformation) for ex in examples]
     S = len(seqs[0])
     if any(len(s) != S for s in seqs):
         raise ValueError("Every example needs the same number of sequences (of choices).")
     T = max(len(s) for group in seqs for s in group)
     if T > block_size:
-        raise ConfigError(f"An example is {T} tokens long with its special tokens, but the "
-                          f"model's context is {block_size}. Pre-train with a longer context.")
+        raise ConfigError(_("An example is {T} tokens long with its special tokens, but the "
+                            "model's context is {block_size}. Pre-train with a longer "
+                            "context.").format(T=T, block_size=block_size))
     idx = torch.zeros(len(seqs), S, T, dtype=torch.long)
     lm_targets = torch.full((len(seqs), S, T), -1, dtype=torch.long)
     for i, group in enumerate(seqs):
@@ -189,8 +197,8 @@ class ClassifierGPT(nn.Module):
                  transformation: str = CLASSIFICATION) -> None:
         super().__init__()
         if not 0 <= extract_id < gpt.config.vocab_size:
-            raise ConfigError(f"The <extract> id {extract_id} is outside the model's vocabulary "
-                              f"of {gpt.config.vocab_size}.")
+            raise ConfigError(_("The <extract> id {id} is outside the model's vocabulary of "
+                                "{vocab}.").format(id=extract_id, vocab=gpt.config.vocab_size))
         if transformation not in TRANSFORMATIONS:
             raise ValueError(f"transformation must be one of {TRANSFORMATIONS}, not "
                              f"{transformation!r}")
@@ -314,21 +322,22 @@ class FineTuneConfig:
 
     def validate(self) -> FineTuneConfig:
         checks = [
-            (0.0 <= self.lam <= 10.0, "lambda must be 0 to 10."),
+            (0.0 <= self.lam <= 10.0, N_("lambda must be 0 to 10.")),
             (2 <= self.n_labelled <= 10_000,
-             "The number of labelled examples must be 2 to 10,000."),
-            (1 <= self.steps <= 100_000, "Fine-tuning steps must be 1 to 100,000."),
-            (0.0 < self.learning_rate <= 1.0, "Learning rate must be above 0 and at most 1."),
-            (0.0 <= self.weight_decay <= 10.0, "Weight decay must be 0 to 10."),
-            (1 <= self.batch_size <= 512, "Batch size must be 1 to 512."),
-            (0.0 <= self.head_dropout < 1.0, "Head dropout must be at least 0 and below 1."),
-            (self.eval_interval >= 1, "Evaluation interval must be at least 1 step."),
-            (10 <= self.n_val <= 10_000, "Validation examples must be 10 to 10,000."),
-            (self.device in ("cpu", "cuda"), "Device must be 'cpu' or 'cuda'."),
+             N_("The number of labelled examples must be 2 to 10,000.")),
+            (1 <= self.steps <= 100_000, N_("Fine-tuning steps must be 1 to 100,000.")),
+            (0.0 < self.learning_rate <= 1.0,
+             N_("Learning rate must be above 0 and at most 1.")),
+            (0.0 <= self.weight_decay <= 10.0, N_("Weight decay must be 0 to 10.")),
+            (1 <= self.batch_size <= 512, N_("Batch size must be 1 to 512.")),
+            (0.0 <= self.head_dropout < 1.0, N_("Head dropout must be at least 0 and below 1.")),
+            (self.eval_interval >= 1, N_("Evaluation interval must be at least 1 step.")),
+            (10 <= self.n_val <= 10_000, N_("Validation examples must be 10 to 10,000.")),
+            (self.device in ("cpu", "cuda"), N_("Device must be 'cpu' or 'cuda'.")),
         ]
         for ok, message in checks:
             if not ok:
-                raise ConfigError(message)
+                raise ConfigError(_(message))
         return self
 
 
@@ -360,11 +369,11 @@ def new_classifier(init: str, model_config: GPTConfig, n_classes: int, extract_i
     """
     if init == "pretrained":
         if pretrained is None:
-            raise ConfigError("There is no pre-trained model yet: run stage 1 first, or fine-tune "
-                              "from scratch.")
+            raise ConfigError(_("There is no pre-trained model yet: run stage 1 first, or "
+                                "fine-tune from scratch."))
         if pretrained.config != model_config:
-            raise ConfigError("The pre-trained model's configuration differs from the one asked "
-                              "for.")
+            raise ConfigError(_("The pre-trained model's configuration differs from the one "
+                                "asked for."))
         gpt = copy.deepcopy(pretrained).cpu()
     elif init == "scratch":
         gpt = build_model(model_config, seed)
@@ -382,8 +391,9 @@ class FineTuner:
         config.validate()
         T = max(train.idx.size(-1), val.idx.size(-1))
         if T > model.gpt.config.block_size:
-            raise ConfigError(f"Examples are {T} tokens long but the model's context is "
-                              f"{model.gpt.config.block_size}.")
+            raise ConfigError(_("Examples are {T} tokens long but the model's context is "
+                                "{block_size}.").format(T=T,
+                                                        block_size=model.gpt.config.block_size))
         self.device = resolve_device(config.device)
         self.model = model.to(self.device)
         self.train_data = train

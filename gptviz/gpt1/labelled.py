@@ -38,6 +38,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from gptviz.config import ConfigError
+from gptviz.i18n import N_
 
 HELD_OUT_FRACTION = 0.1  # the end of the corpus: pre-training's validation text, never trained on
 MIN_LETTERS = 0.7  # share of letters that makes a line count as prose (English has about 0.8)
@@ -138,8 +139,8 @@ class LabelledTask(ABC):
 
 class BackwardsTask(LabelledTask):
     name = "backwards"
-    title = "Forwards or backwards? (one input)"
-    description = ("One input. Is this piece of a line of the Python docs written normally "
+    title = N_("Forwards or backwards? (one input)")
+    description = N_("One input. Is this piece of a line of the Python docs written normally "
                    "(forwards), or is every word spelled backwards? Both have the same letters, "
                    "spaces and word lengths: only knowing how English words go tells them apart.")
     class_names = ("forwards", "backwards")
@@ -174,8 +175,8 @@ class BackwardsTask(LabelledTask):
 
 class WhichEnglishTask(BackwardsTask):
     name = "which"
-    title = "Which one is English, A or B? (two inputs)"
-    description = ("Two inputs. A and B are pieces of two different lines; one is written "
+    title = N_("Which one is English, A or B? (two inputs)")
+    description = N_("Two inputs. A and B are pieces of two different lines; one is written "
                    "normally, the other with every word spelled backwards. Which one is English? "
                    "The delimiter token is the only thing that tells the model where A ends and "
                    "B begins.")
@@ -201,8 +202,8 @@ class WhichEnglishTask(BackwardsTask):
 
 class ContinuationTask(LabelledTask):
     name = "continues"
-    title = "Does B continue A? (two inputs, hard)"
-    description = ("Two inputs. A is a piece of a line; B is either the text that follows it "
+    title = N_("Does B continue A? (two inputs, hard)")
+    description = N_("Two inputs. A is a piece of a line; B is either the text that follows it "
                    "(continues) or a piece of another line (random). The cut is anywhere, often "
                    "inside a word, so knowing how words go on tells them apart. The hard one: "
                    "the pre-trained model's own next-character loss separates the two classes, "
@@ -252,8 +253,8 @@ LABELLED_TASKS: dict[str, type[LabelledTask]] = {
 
 class BothEnglishTask(BackwardsTask):
     name = "both"
-    title = "Are both English? (similarity: both orders)"
-    description = ("Two inputs with no order, like GPT-1's similarity tasks. A and B are pieces "
+    title = N_("Are both English? (similarity: both orders)")
+    description = N_("Two inputs with no order, like GPT-1's similarity tasks. A and B are pieces "
                    "of two lines; each is written normally or with every word spelled "
                    "backwards. Are both English? The answer is about the pair, not about which "
                    "comes first, so both orders go through the model.")
@@ -280,8 +281,8 @@ class BothEnglishTask(BackwardsTask):
 
 class RealEndingTask(LabelledTask):
     name = "ending"
-    title = "Which ending is real? (multiple choice)"
-    description = ("Multiple choice, like GPT-1's story endings. The context is the start of a "
+    title = N_("Which ending is real? (multiple choice)")
+    description = N_("Multiple choice, like GPT-1's story endings. The context is the start of a "
                    "line; one choice is how the line really goes on, the others are that same "
                    "ending with the characters inside each word shuffled: the same "
                    "characters and word lengths, so only knowing how English words are spelled "

@@ -8,8 +8,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gptviz.gpt1.comparison import RunCurve, accuracy_table
+from gptviz.i18n import N_, _
 
 NOISE = 0.03  # about one standard error of accuracy on 256 validation examples
+# a run's starting point as shown (the keys are RunCurve.init's values)
+INIT_NAMES = {"pretrained": N_("pretrained"), "scratch": N_("scratch")}
+
+
+def init_name(init: str) -> str:
+    """A starting point in this run's language ("pretrained" in English, as before)."""
+    return _(INIT_NAMES[init]) if init in INIT_NAMES else init
 
 
 def verdict(runs: Sequence[RunCurve], noise: float = NOISE) -> list[str]:
@@ -21,14 +29,17 @@ def verdict(runs: Sequence[RunCurve], noise: float = NOISE) -> list[str]:
         pre, scratch = table["pretrained"][n], table["scratch"][n]
         gain = pre - scratch
         if gain > noise:
-            what = f"pre-training helped: **{100 * gain:+.0f} points**"
+            line = _("With {n} labelled examples: {pre:.0%} from the pre-trained GPT, "
+                     "{scratch:.0%} from scratch; pre-training helped: **{gain:+.0f} points**.")
         elif gain < -noise:
-            what = f"pre-training **hurt**: {100 * gain:+.0f} points"
+            line = _("With {n} labelled examples: {pre:.0%} from the pre-trained GPT, "
+                     "{scratch:.0%} from scratch; pre-training **hurt**: {gain:+.0f} points.")
         else:
-            what = (f"**no clear difference** ({100 * gain:+.0f} points, within the noise of "
-                    f"about ±{100 * noise:.0f} points)")
-        lines.append(f"With {n} labelled examples: {pre:.0%} from the pre-trained GPT, "
-                     f"{scratch:.0%} from scratch; {what}.")
+            line = _("With {n} labelled examples: {pre:.0%} from the pre-trained GPT, "
+                     "{scratch:.0%} from scratch; **no clear difference** ({gain:+.0f} points, "
+                     "within the noise of about ±{noise:.0f} points).")
+        lines.append(line.format(n=n, pre=pre, scratch=scratch, gain=100 * gain,
+                                 noise=100 * noise))
     return lines
 
 
@@ -39,21 +50,23 @@ def progress(status: str, runs: Sequence[RunCurve], total: int,
     current = runs[-1] if runs else None
     step = current.steps[-1] if current is not None and current.steps else 0
     partial = 0.0 if current is None or current.finished else step / max(1, steps_per_run)
-    text = {"queued": "Waiting for a free training slot (other users are training)…",
-            "running": (f"Fine-tuning run {len(runs)} of {total}"
-                        f" ({current.init}, {current.n_labelled} examples, step {step})"
-                        if current else "Starting fine-tuning…"),
-            "done": f"Finished {done} runs.", "stopped": f"Stopped after {done} finished runs.",
-            "error": "Fine-tuning stopped with an error."}.get(status, status)
+    text = {"queued": _("Waiting for a free training slot (other users are training)…"),
+            "running": (_("Fine-tuning run {i} of {total} ({init}, {n} examples, step {step})")
+                        .format(i=len(runs), total=total, init=init_name(current.init),
+                                n=current.n_labelled, step=step)
+                        if current else _("Starting fine-tuning…")),
+            "done": _("Finished {n} runs.").format(n=done),
+            "stopped": _("Stopped after {n} finished runs.").format(n=done),
+            "error": _("Fine-tuning stopped with an error.")}.get(status, status)
     return min(1.0, (done + partial) / max(1, total)), text
 
 
 def run_rows(runs: Sequence[RunCurve]) -> list[dict[str, object]]:
     """One table row per run: where it started, its latest accuracies, steps and time."""
     return [{
-        "start from": r.init, "labelled examples": r.n_labelled,
-        "validation accuracy": f"{r.val_accuracy[-1]:.1%}" if r.val_accuracy else "",
-        "training accuracy": f"{r.train_accuracy[-1]:.1%}" if r.train_accuracy else "",
-        "steps": r.steps[-1] if r.steps else 0, "seconds": round(r.seconds, 1),
-        "finished": r.finished,
+        _("start from"): init_name(r.init), _("labelled examples"): r.n_labelled,
+        _("validation accuracy"): f"{r.val_accuracy[-1]:.1%}" if r.val_accuracy else "",
+        _("training accuracy"): f"{r.train_accuracy[-1]:.1%}" if r.train_accuracy else "",
+        _("steps"): r.steps[-1] if r.steps else 0, _("seconds"): round(r.seconds, 1),
+        _("finished"): r.finished,
     } for r in runs]

@@ -11,6 +11,7 @@ step held froze the whole server for 17.8 s when a tab closed during a large mod
 
 from __future__ import annotations
 
+import contextvars
 import threading
 import time
 from collections.abc import Callable
@@ -102,7 +103,11 @@ class BackgroundJob:
         self._next = work
         if not self._thread_alive:
             self._thread_alive = True
-            threading.Thread(target=self._main, daemon=True, name=self._name).start()
+            # in a copy of the caller's context: its messages in the language of the click
+            # that started it (gptviz/i18n.py's language is a context variable)
+            ctx = contextvars.copy_context()
+            threading.Thread(target=ctx.run, args=(self._main,), daemon=True,
+                             name=self._name).start()
 
     def _active(self) -> bool:
         """Work is queued or running and has not been cancelled."""

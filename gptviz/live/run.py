@@ -21,6 +21,7 @@ import torch
 
 from gptviz.ablate import Ablation, Hooks, MeanOutputs
 from gptviz.config import TrainConfig
+from gptviz.i18n import _
 from gptviz.live.job import BackgroundJob, Turns
 from gptviz.live.slots import FairSlots
 from gptviz.live.timeline import Recorder, Timeline
@@ -88,11 +89,11 @@ def _explain(e: Exception) -> str:
     """A sentence for the page about an exception inside a training step (logged in full)."""
     if isinstance(e, torch.cuda.OutOfMemoryError):
         torch.cuda.empty_cache()
-        return ("The GPU ran out of memory. Make the model or the batch smaller, or choose the "
-                "CPU; the model is kept as it was before this step.")
+        return _("The GPU ran out of memory. Make the model or the batch smaller, or choose the "
+                 "CPU; the model is kept as it was before this step.")
     log.exception("training step failed")
-    return (f"Training stopped: {type(e).__name__}: {e}. The model is kept as it was after its "
-            "last completed step.")
+    return _("Training stopped: {kind}: {error}. The model is kept as it was after its last "
+             "completed step.").format(kind=type(e).__name__, error=e)
 
 
 class _View:

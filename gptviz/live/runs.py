@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from gptviz.config import GPTConfig, TrainConfig
+from gptviz.i18n import N_, _, ngettext
 from gptviz.live.run import Snapshot
 from gptviz.markup import MARKDOWN_SPECIALS, escape_markdown  # noqa: F401  (re-exported)
 from gptviz.tasks import AdditionTask, SequenceTask, SortingTask, Task, TextTask
@@ -34,7 +35,26 @@ MAX_RUNS = 8  # kept runs per page and session; the oldest goes when a ninth com
 MAX_CURVE_POINTS = 500  # points kept per curve of a kept run (evenly spaced, last one kept)
 MAX_NAME_CHARS = 40
 LIVE_ID = 0  # the run_id of the model training now (never a kept run's)
-LIVE_NAME = "this run"
+LIVE_NAME = N_("this run")  # an identifier in the book: shown as _(LIVE_NAME)
+# the settings' names (the keys of RunRecord.settings), for the table and the legend
+SETTING_NAMES = {"task": N_("task"), "layers": N_("layers"), "heads": N_("heads"),
+                 "embd": N_("embd"), "context": N_("context"), "lr": N_("lr"),
+                 "batch": N_("batch"), "weight decay": N_("weight decay"),
+                 "schedule": N_("schedule"), "seed": N_("seed"), "bias": N_("bias"),
+                 "dropout": N_("dropout")}
+
+
+SCHEDULE_NAMES = {"constant": N_("constant"), "cosine": N_("cosine")}
+
+
+def setting_name(key: str) -> str:
+    """A setting's name (a key of RunRecord.settings) in the reader's language."""
+    return _(SETTING_NAMES[key]) if key in SETTING_NAMES else key
+
+
+def run_name(record: RunRecord) -> str:
+    """The run's name as shown: the live run's in the reader's language."""
+    return _(LIVE_NAME) if record.run_id == LIVE_ID and record.name == LIVE_NAME else record.name
 
 
 # --- the task a run trained on ------------------------------------------------------------------
@@ -66,19 +86,23 @@ def task_key(task: Task, label: str | None = None) -> TaskKey:
     if isinstance(task, SequenceTask):
         t = task.block_size
         seq = task.sequence if len(task.sequence) <= 24 else task.sequence[:23] + "…"
-        scored = "last position" if task.last_only else "every position"
-        return TaskKey(label or f"V {v}, T {t} ({v ** t:,} states), {scored}, on {seq}",
+        words = dict(v=v, t=t, states=v ** t, seq=seq)
+        made = (_("V {v}, T {t} ({states:,} states), last position, on {seq}") if task.last_only
+                else _("V {v}, T {t} ({states:,} states), every position, on {seq}"))
+        return TaskKey(label or made.format(**words),
                        f"sequence:{v}:{t}:{task.last_only}:{_digest(task.sequence.encode())}",
                        v, task.entropy_floor())
     if isinstance(task, TextTask):
         ids = [task.data[s].numpy().tobytes() for s in ("train", "val") if s in task.data]
-        return TaskKey(label or f"text of {sum(len(task.data[s]) for s in task.data):,} "
-                                f"characters", f"text:{_digest(*ids)}", v)
+        return TaskKey(label or _("text of {n:,} characters").format(
+            n=sum(len(task.data[s]) for s in task.data)), f"text:{_digest(*ids)}", v)
     if isinstance(task, AdditionTask):
-        return TaskKey(label or f"addition, {task.ndigit} digit" + "s" * (task.ndigit > 1),
+        return TaskKey(label or ngettext("addition, {n} digit", "addition, {n} digits",
+                                         task.ndigit).format(n=task.ndigit),
                        f"addition:{task.ndigit}", v, task.entropy_floor())
     if isinstance(task, SortingTask):
-        return TaskKey(label or f"sorting {task.length} numbers of 0-{task.num_digits - 1}",
+        return TaskKey(label or _("sorting {n} numbers of 0-{top}").format(
+            n=task.length, top=task.num_digits - 1),
                        f"sorting:{task.length}:{task.num_digits}", v, task.entropy_floor())
     return TaskKey(label or type(task).__name__, f"{type(task).__name__}:{id(task)}", v)
 
@@ -158,10 +182,11 @@ class RunRecord:
     def losses_from(self) -> str:
         """Where the final losses were measured, in words."""
         if len(self.train):
-            return f"evaluation at step {int(self.train.steps[-1]):,}"
+            return _("evaluation at step {step:,}").format(step=int(self.train.steps[-1]))
         if len(self.batch):
-            return f"last batch (step {int(self.batch.steps[-1]):,}), no evaluation yet"
-        return "not trained"
+            return _("last batch (step {step:,}), no evaluation yet").format(
+                step=int(self.batch.steps[-1]))
+        return _("not trained")
 
     @property
     def nbytes(self) -> int:
@@ -179,10 +204,14 @@ def format_lr(lr: float) -> str:
 
 
 def _schedule_text(t: TrainConfig) -> str:
-    warm = f", warm-up {t.warmup_steps:,}" if t.warmup_steps else ""
+    words = dict(warm=t.warmup_steps, floor=format_lr(t.min_lr), steps=t.schedule_steps,
+                 schedule=_(SCHEDULE_NAMES.get(t.schedule, t.schedule)))
     if t.schedule == "cosine":
-        return f"cosine{warm}, to {format_lr(t.min_lr)} at step {t.schedule_steps:,}"
-    return f"{t.schedule}{warm}"
+        text = (_("cosine, warm-up {warm:,}, to {floor} at step {steps:,}") if t.warmup_steps
+                else _("cosine, to {floor} at step {steps:,}"))
+    else:
+        text = _("{schedule}, warm-up {warm:,}") if t.warmup_steps else "{schedule}"
+    return text.format(**words)
 
 
 def _lr_text(t: TrainConfig, lrs: Sequence[float]) -> str:
@@ -204,7 +233,7 @@ def run_settings(model: GPTConfig, train: TrainConfig, task_label: str,
         "embd": str(model.n_embd), "context": str(model.block_size),
         "lr": _lr_text(train, lrs), "batch": str(train.batch_size),
         "weight decay": f"{train.weight_decay:g}", "schedule": _schedule_text(train),
-        "seed": str(train.seed), "bias": "yes" if model.bias else "no",
+        "seed": str(train.seed), "bias": _("yes") if model.bias else _("no"),
         "dropout": f"{model.dropout:g}",
     }
 
@@ -220,8 +249,8 @@ def record_run(name: str, snap: Snapshot, model: GPTConfig, train: TrainConfig, 
         name=name, task=task, settings=run_settings(model, train, task.label, snap.lrs),
         steps=snap.step, batch=Curve.of(snap.steps, snap.losses),
         train=Curve.of([e.step for e in evals], [e.train_loss for e in evals]),
-        val=Curve.of([s for s, _ in val], [v for _, v in val]),
-        accuracy=Curve.of([s for s, _ in acc], [a for _, a in acc]),
+        val=Curve.of([s for s, _v in val], [v for _s, v in val]),
+        accuracy=Curve.of([s for s, _a in acc], [a for _s, a in acc]),
         source=source, run_id=run_id, colour=colour, hidden=hidden)
 
 
@@ -237,9 +266,10 @@ def group_runs(records: Iterable[RunRecord]) -> list[list[RunRecord]]:
 def incomparable_message(groups: Sequence[Sequence[RunRecord]]) -> str:
     """Why runs of different tasks are not drawn together (plain text, no markup)."""
     labels = "; ".join(g[0].task.label for g in groups)
-    return (f"These runs trained on {len(groups)} different tasks ({labels}). A loss in nats "
-            "scores the next token of one task's data over its vocabulary, so losses on "
-            "different tasks or vocabularies are not comparable: each task is drawn on its own.")
+    return _("These runs trained on {n} different tasks ({labels}). A loss in nats scores the "
+             "next token of one task's data over its vocabulary, so losses on different tasks "
+             "or vocabularies are not comparable: each task is drawn on its own.").format(
+        n=len(groups), labels=labels)
 
 
 def differing_settings(records: Sequence[RunRecord]) -> list[str]:
@@ -260,8 +290,9 @@ def shared_settings(records: Sequence[RunRecord]) -> dict[str, str]:
 
 def legend_label(record: RunRecord, differing: Sequence[str], at_most: int = 2) -> str:
     """"run 2 (lr 1e-2, layers 1)": the name and up to `at_most` settings that differ."""
-    shown = [f"{k} {record.settings.get(k, '–')}" for k in differing if k != "task"][:at_most]
-    return record.name + (f" ({', '.join(shown)})" if shown else "")
+    shown = [f"{setting_name(k)} {record.settings.get(k, '–')}" for k in differing
+             if k != "task"][:at_most]
+    return run_name(record) + (f" ({_(', ').join(shown)})" if shown else "")
 
 
 # --- names ----------------------------------------------------------------------------------
@@ -271,7 +302,7 @@ def clean_name(raw: str) -> str:
     text = "".join(" " if unicodedata.category(c)[0] in "CZ" else c for c in str(raw))
     text = " ".join(text.split())[:MAX_NAME_CHARS].strip()
     if not text:
-        raise ValueError("A run needs a name: type at least one letter or digit.")
+        raise ValueError(_("A run needs a name: type at least one letter or digit."))
     return text
 
 
@@ -307,9 +338,9 @@ class RunBook:
             if r.run_id == run_id:
                 return i
         if run_id == LIVE_ID:
-            raise ValueError(f"'{LIVE_NAME}' is the model on the page now: press Keep this run "
-                             "to keep a copy you can name or delete.")
-        raise ValueError("That run is no longer kept.")
+            raise ValueError(_("'{live}' is the model on the page now: press Keep this run to "
+                               "keep a copy you can name or delete.").format(live=_(LIVE_NAME)))
+        raise ValueError(_("That run is no longer kept."))
 
     def has(self, source: int, steps: int) -> bool:
         """Whether a record of LiveRun `source` at `steps` steps is kept already."""
@@ -331,7 +362,7 @@ class RunBook:
             n += 1
 
     def next_name(self) -> str:
-        return self.unique_name(f"run {self._serial + 1}")
+        return self.unique_name(_("run {n}").format(n=self._serial + 1))
 
     def add(self, record: RunRecord) -> list[str]:
         """Keep `record` under a free name, id and colour; past the limit the oldest goes.
@@ -340,8 +371,8 @@ class RunBook:
         notes = []
         while len(self._records) >= self.limit:
             old = self._records.pop(0)
-            notes.append(f"At most {self.limit} runs are kept: the oldest, '{old.name}', was "
-                         "dropped.")
+            notes.append(_("At most {limit} runs are kept: the oldest, '{name}', was "
+                           "dropped.").format(limit=self.limit, name=old.name))
         used = {r.colour for r in self._records}
         colour = next((c for c in RUN_COLORS if c not in used),
                       RUN_COLORS[self._serial % len(RUN_COLORS)])
@@ -349,7 +380,8 @@ class RunBook:
         self._records.append(dataclasses.replace(record, name=name, run_id=self._serial,
                                                  colour=colour))
         self.version += 1
-        notes.insert(0, f"Kept '{name}' ({record.steps:,} steps).")
+        notes.insert(0, _("Kept '{name}' ({steps:,} steps).").format(name=name,
+                                                                    steps=record.steps))
         return notes
 
     def rename(self, run_id: int, name: str) -> str:
@@ -401,6 +433,6 @@ class RunBook:
                     notes.append(str(e))
                     continue
                 if got != " ".join(asked.split()):
-                    notes.append(f"Named '{got}': another run has that name, or it was too "
-                                 "long or had line breaks.")
+                    notes.append(_("Named '{name}': another run has that name, or it was "
+                                   "too long or had line breaks.").format(name=got))
         return notes

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gptviz.i18n import N_
 from gptviz.rooms.records import RoomRun
 
 
@@ -33,11 +34,12 @@ class Board:
 
 
 def _measure(runs: Sequence[RoomRun]) -> tuple[str, bool]:
+    # English identifiers, marked for the catalogue: the page shows them translated
     if any(r.accuracy is not None for r in runs):
-        return "held-out accuracy", True
+        return N_("held-out accuracy"), True
     if any(r.val_loss is not None for r in runs):
-        return "validation loss", False
-    return "training loss", False
+        return N_("validation loss"), False
+    return N_("training loss"), False
 
 
 def _score(run: RoomRun, measure: str) -> float | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import secrets
 import unicodedata
 
+from gptviz.i18n import _
 from gptviz.rooms.errors import BadCode, BadName
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0, O, 1, I: they are read wrongly
@@ -19,7 +20,7 @@ NAME_PUNCTUATION = " .-'"
 
 
 def new_code() -> str:
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return "".join(secrets.choice(CODE_ALPHABET) for _i in range(CODE_LENGTH))
 
 
 def clean_code(raw: str) -> str:
@@ -27,10 +28,11 @@ def clean_code(raw: str) -> str:
     BadCode with a sentence if it cannot be a room code."""
     text = "".join(str(raw).split()).replace("-", "").upper()
     if not text:
-        raise BadCode("Type the room code shown on the teacher's screen.")
+        raise BadCode(_("Type the room code shown on the teacher's screen."))
     if len(text) != CODE_LENGTH or any(c not in CODE_ALPHABET for c in text):
-        raise BadCode(f"A room code has {CODE_LENGTH} characters, letters A-Z and digits 2-9 "
-                      "(there is no 0, O, 1 or I): check the code on the teacher's screen.")
+        raise BadCode(_("A room code has {n} characters, letters A-Z and digits 2-9 (there is "
+                        "no 0, O, 1 or I): check the code on the teacher's screen.").format(
+                            n=CODE_LENGTH))
     return text
 
 
@@ -39,16 +41,16 @@ def clean_name(raw: str, max_chars: int) -> str:
     characters of letters, digits, spaces and . - ' (BadName with a sentence otherwise)."""
     text = " ".join(str(raw).split())
     if not text:
-        raise BadName("Type a display name: the class sees it on the leaderboard.")
+        raise BadName(_("Type a display name: the class sees it on the leaderboard."))
     for c in text:
         if not (unicodedata.category(c)[0] in "LMN" or c in NAME_PUNCTUATION):
-            raise BadName("A display name may hold letters, digits, spaces and the marks "
-                          ". - ' only (no markup or symbols).")
+            raise BadName(_("A display name may hold letters, digits, spaces and the marks "
+                            ". - ' only (no markup or symbols)."))
     if len(text) > max_chars:
-        raise BadName(f"A display name has at most {max_chars} characters; this one has "
-                      f"{len(text):,}.")
+        raise BadName(_("A display name has at most {limit} characters; this one has "
+                        "{n:,}.").format(limit=max_chars, n=len(text)))
     if not any(unicodedata.category(c)[0] in "LN" for c in text):
-        raise BadName("A display name needs at least one letter or digit.")
+        raise BadName(_("A display name needs at least one letter or digit."))
     return text
 
 

@@ -10,6 +10,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+from gptviz.i18n import N_, _
 from gptviz.rooms.errors import BadRun
 
 MAX_SETTINGS = 50  # parameters of a share link (gptviz.urlparams.MAX_PARAMS)
@@ -92,15 +93,17 @@ def _number(x: float | None, what: str) -> float | None:
     try:
         v = float(x)
     except (TypeError, ValueError):
-        raise BadRun(f"The run's {what} is not a number.") from None
+        raise BadRun(_("The run's {what} is not a number.").format(what=_(what))) from None
     if not math.isfinite(v):
-        raise BadRun(f"The run's {what} is not a finite number (training diverged?).")
+        raise BadRun(_("The run's {what} is not a finite number (training diverged?).").format(
+            what=_(what)))
     return v
 
 
 def _text(x: object, what: str, limit: int) -> str:
     if not isinstance(x, str) or not x or len(x) > limit:
-        raise BadRun(f"The run's {what} must be a text of 1 to {limit} characters.")
+        raise BadRun(_("The run's {what} must be a text of 1 to {limit} characters.").format(
+            what=_(what), limit=limit))
     return x
 
 
@@ -111,18 +114,20 @@ def checked(post: RunPost, curve_points: int) -> dict:
     if len(settings) > MAX_SETTINGS or not all(
             isinstance(k, str) and isinstance(v, str) and 0 < len(k) <= 40
             and len(v) <= MAX_SETTING_CHARS for k, v in settings.items()):
-        raise BadRun(f"The run's settings must be at most {MAX_SETTINGS} short texts.")
+        raise BadRun(_("The run's settings must be at most {n} short texts.").format(
+            n=MAX_SETTINGS))
     steps = int(post.steps)
     if steps < 0:
-        raise BadRun("The run's step count is below 0.")
+        raise BadRun(_("The run's step count is below 0."))
     curve = [(int(s), float(v)) for s, v in post.curve if math.isfinite(float(v))]
-    accuracy = _number(post.accuracy, "held-out accuracy")
+    accuracy = _number(post.accuracy, N_("held-out accuracy"))
     if accuracy is not None and not 0.0 <= accuracy <= 1.0:
-        raise BadRun("The run's held-out accuracy must be 0 to 1.")
-    return dict(run_key=_text(post.run_key, "key", 64), page=_text(post.page, "page", 40),
-                task_ident=_text(post.task_ident, "task", MAX_LABEL_CHARS),
-                task_label=_text(post.task_label, "task label", MAX_LABEL_CHARS),
-                settings=settings, curve_name=_text(post.curve_name, "curve name", 60),
+        raise BadRun(_("The run's held-out accuracy must be 0 to 1."))
+    return dict(run_key=_text(post.run_key, N_("key"), 64),
+                page=_text(post.page, N_("page"), 40),
+                task_ident=_text(post.task_ident, N_("task"), MAX_LABEL_CHARS),
+                task_label=_text(post.task_label, N_("task label"), MAX_LABEL_CHARS),
+                settings=settings, curve_name=_text(post.curve_name, N_("curve name"), 60),
                 curve=[list(p) for p in thin(curve, curve_points)], steps=steps,
-                train_loss=_number(post.train_loss, "training loss"),
-                val_loss=_number(post.val_loss, "validation loss"), accuracy=accuracy)
+                train_loss=_number(post.train_loss, N_("training loss")),
+                val_loss=_number(post.val_loss, N_("validation loss")), accuracy=accuracy)

@@ -40,6 +40,7 @@ from sqlalchemy.exc import (
 )
 
 from gptviz.config import ConfigError, RoomLimits
+from gptviz.i18n import _
 from gptviz.rooms import schema
 from gptviz.rooms.errors import (
     NameTaken,
@@ -112,9 +113,10 @@ def make_engine(url: str) -> Engine:
         return create_engine(u, pool_pre_ping=True, pool_size=5, max_overflow=5,
                              connect_args={"connect_timeout": CONNECT_TIMEOUT_S})
     except (ArgumentError, NoSuchModuleError, ValueError) as e:
-        raise StoreUnavailable(f"The class-room database address is not valid ({type(e).__name__})"
-                               "; set GPTVIZ_ROOMS_URL to postgresql://user:password@host/db or "
-                               "unset it for the built-in SQLite file.") from None
+        raise StoreUnavailable(_("The class-room database address is not valid ({error}); set "
+                                 "GPTVIZ_ROOMS_URL to postgresql://user:password@host/db or "
+                                 "unset it for the built-in SQLite file.").format(
+                                     error=type(e).__name__)) from None
 
 
 def _sqlite_setup(engine: Engine) -> None:
@@ -187,18 +189,18 @@ class RoomStore:
             if clashes:
                 raise
             log.exception("gptviz rooms: unexpected integrity error")
-            raise StoreUnavailable("The class-room database refused this change just now; "
-                                   "it is tried again.") from None
+            raise StoreUnavailable(_("The class-room database refused this change just now; "
+                                     "it is tried again.")) from None
         except SQLAlchemyError as e:  # DBAPIError, a pool that timed out, ...
             raise self._down(e) from None
 
     def _down(self, e: SQLAlchemyError) -> StoreUnavailable:
         log.warning("gptviz rooms: database error: %s", getattr(e, "orig", e))
         if isinstance(e, DBAPIError) and _read_only(e):
-            return StoreReadOnly("The class-room database is read-only just now: rooms can be "
-                                 "looked at but not opened, joined or posted to.")
-        return StoreUnavailable("The class-room database cannot be reached just now (it may be "
-                                "down or its address wrong); rooms are unavailable.")
+            return StoreReadOnly(_("The class-room database is read-only just now: rooms can "
+                                   "be looked at but not opened, joined or posted to."))
+        return StoreUnavailable(_("The class-room database cannot be reached just now (it may "
+                                  "be down or its address wrong); rooms are unavailable."))
 
     def _start(self) -> None:
         """Create the engine and the schema, once (again after a failure)."""
@@ -230,8 +232,9 @@ class RoomStore:
         if found == schema.SCHEMA_VERSION:
             return
         if found is not None and found > schema.SCHEMA_VERSION:
-            raise StoreUnavailable(f"The class-room database was made by a newer gptviz (schema "
-                                   f"{found}, this one knows {schema.SCHEMA_VERSION}).")
+            raise StoreUnavailable(_("The class-room database was made by a newer gptviz "
+                                     "(schema {found}, this one knows {known}).").format(
+                                         found=found, known=schema.SCHEMA_VERSION))
         with self._engine.connect() as conn:
             conn.execution_options(gptviz_write=True)
             with conn.begin():
@@ -252,7 +255,7 @@ class RoomStore:
         """A new room with a fresh code; expired rooms are deleted first."""
         now = self.clock()
         token = secrets.token_urlsafe(24)
-        for _ in range(20):  # 32^6 codes: a clash is rare, two in a row rarer still
+        for _attempt in range(20):  # 32^6 codes: a clash is rare, two in a row rarer still
             code = new_code()
             try:
                 with self._tx(write=True, clashes=True) as conn:
@@ -263,7 +266,7 @@ class RoomStore:
                 return TeacherKey(code, token)
             except IntegrityError:
                 continue
-        raise StoreUnavailable("No free room code was found; try again.")
+        raise StoreUnavailable(_("No free room code was found; try again."))
 
     def _purge(self, conn: Connection, now: float) -> None:
         old = select(schema.rooms.c.id).where(schema.rooms.c.expires_at <= now)
@@ -276,12 +279,15 @@ class RoomStore:
         q = select(schema.rooms).where(schema.rooms.c.code == code)
         row = conn.execute(q.with_for_update() if lock else q).first()
         if row is None:
-            raise RoomNotFound(f"No room has the code {code}: check it on the teacher's screen "
-                               "(a room is gone once its teacher deletes it or it expires).")
+            raise RoomNotFound(_("No room has the code {code}: check it on the teacher's "
+                                 "screen (a room is gone once its teacher deletes it or it "
+                                 "expires).").format(code=code))
         if row.expires_at <= self.clock():
             hours = self.limits.room_hours
-            raise RoomExpired(f"Room {code} has expired (a room lasts {hours:g} hour"
-                              f"{'s' * (hours != 1)}): the teacher can open a new one.")
+            raise RoomExpired((_("Room {code} has expired (a room lasts {hours:g} hour): the "
+                                 "teacher can open a new one.") if hours == 1 else
+                               _("Room {code} has expired (a room lasts {hours:g} hours): the "
+                                 "teacher can open a new one.")).format(code=code, hours=hours))
         return row
 
     def room(self, code: str) -> Room:
@@ -295,7 +301,8 @@ class RoomStore:
     def _teacher_row(self, conn: Connection, key: TeacherKey):
         row = self._room_row(conn, key.code, lock=True)
         if not hmac.compare_digest(row.teacher_token, _digest(key.token)):
-            raise NotTeacher("Only the teacher who opened this room can close or delete it.")
+            raise NotTeacher(_("Only the teacher who opened this room can close or delete "
+                               "it."))
         return row
 
     def close(self, key: TeacherKey) -> None:
@@ -323,25 +330,27 @@ class RoomStore:
             with self._tx(write=True, clashes=True) as conn:
                 row = self._room_row(conn, code, lock=True)  # joins to one room queue here
                 if row.closed:
-                    raise RoomClosed(f"Room {code} is closed: the teacher is not taking new "
-                                     "students.")
+                    raise RoomClosed(_("Room {code} is closed: the teacher is not taking new "
+                                       "students.").format(code=code))
                 taken = conn.execute(select(schema.members.c.id).where(
                     schema.members.c.room_id == row.id,
                     schema.members.c.name_key == name_key(name))).first()
                 if taken is not None:
-                    raise NameTaken("Someone in this room already has that name: add a letter "
-                                    "or a number (after a reload, join again with a new name).")
+                    raise NameTaken(_("Someone in this room already has that name: add a "
+                                      "letter or a number (after a reload, join again with a "
+                                      "new name)."))
                 n = conn.execute(select(func.count()).select_from(schema.members).where(
                     schema.members.c.room_id == row.id)).scalar_one()
                 if n >= self.limits.max_members:
-                    raise RoomFull(f"Room {code} is full ({self.limits.max_members} students); "
-                                   "ask the teacher to open a second room.")
+                    raise RoomFull(_("Room {code} is full ({n} students); ask the teacher to "
+                                     "open a second room.").format(
+                                         code=code, n=self.limits.max_members))
                 conn.execute(schema.members.insert().values(
                     room_id=row.id, name=name, name_key=name_key(name), token=_digest(token),
                     joined_at=self.clock()))
         except IntegrityError:  # the same name joined in the same instant
-            raise NameTaken("Someone in this room already has that name: add a letter or a "
-                            "number.") from None
+            raise NameTaken(_("Someone in this room already has that name: add a letter or a "
+                              "number.")) from None
         return Membership(code, name, token)
 
     # --- runs --------------------------------------------------------------------------------
@@ -353,17 +362,20 @@ class RoomStore:
         with self._tx(write=True) as conn:
             room = self._room_row(conn, member.code)
             if room.closed:
-                raise RoomClosed(f"Room {room.code} is closed: runs are no longer posted to it.")
+                raise RoomClosed(_("Room {code} is closed: runs are no longer posted to "
+                                   "it.").format(code=room.code))
             m = conn.execute(select(schema.members).where(
                 schema.members.c.token == _digest(member.token),
                 schema.members.c.room_id == room.id)).first()
             if m is None:
-                raise NotMember(f"This session is not a member of room {room.code} any more: "
-                                "join it again on the Class room page.")
+                raise NotMember(_("This session is not a member of room {code} any more: "
+                                  "join it again on the Class room page.").format(
+                                      code=room.code))
             gap = 1.0 / self.limits.posts_per_second
             if m.last_post_at is not None and now - m.last_post_at < gap:
-                raise PostingTooFast(f"At most {self.limits.posts_per_second:g} post(s) a "
-                                     "second per student: this one waits for the next.")
+                raise PostingTooFast(_("At most {n:g} post(s) a second per student: this one "
+                                       "waits for the next.").format(
+                                           n=self.limits.posts_per_second))
             existing = conn.execute(select(schema.runs.c.id).where(
                 schema.runs.c.member_id == m.id,
                 schema.runs.c.run_key == values["run_key"])).first()
@@ -371,8 +383,8 @@ class RoomStore:
                 n = conn.execute(select(func.count()).select_from(schema.runs).where(
                     schema.runs.c.member_id == m.id)).scalar_one()
                 if n >= self.limits.max_runs_per_member:
-                    raise TooManyRuns(f"You have posted {n} runs to this room, the most one "
-                                      "student may; new runs are not posted.")
+                    raise TooManyRuns(_("You have posted {n} runs to this room, the most one "
+                                        "student may; new runs are not posted.").format(n=n))
                 conn.execute(schema.runs.insert().values(
                     room_id=room.id, member_id=m.id, updated_at=now, **values))
             else:

@@ -13,6 +13,7 @@ import re
 import torch
 
 from gptviz.config import ConfigError
+from gptviz.i18n import _, ngettext
 from gptviz.tasks.problems import MAX_HELD_OUT, ProblemError, ProblemTask, digits_of, value_of
 from gptviz.tokenizers import CharTokenizer
 
@@ -27,7 +28,8 @@ class AdditionTask(ProblemTask):
     def __init__(self, ndigit: int = 2, val_fraction: float = 0.1, max_val: int = MAX_HELD_OUT,
                  split_seed: int = 1337) -> None:
         if not 1 <= ndigit <= MAX_DIGITS:
-            raise ConfigError(f"Addition takes numbers of 1 to {MAX_DIGITS} digits.")
+            raise ConfigError(_("Addition takes numbers of 1 to {most} digits.").format(
+                most=MAX_DIGITS))
         self.ndigit = ndigit
         self.tokenizer = CharTokenizer("0123456789", name="digits")
         self.prompt_len = 2 * ndigit
@@ -55,13 +57,14 @@ class AdditionTask(ProblemTask):
         return answer[::-1]
 
     def place_names(self) -> list[str]:
-        names = ["ones", "tens", "hundreds", "thousands", "ten-thousands", "hundred-thousands",
-                 "millions"]
+        names = [_("ones"), _("tens"), _("hundreds"), _("thousands"), _("ten-thousands"),
+                 _("hundred-thousands"), _("millions")]
         return names[: self.answer_len][::-1]
 
     def segments(self) -> list[tuple[str, int, int]]:
         n = self.ndigit
-        return [("a", 0, n), ("b", n, 2 * n), ("sum so far (ones first)", 2 * n, self.block_size)]
+        return [("a", 0, n), ("b", n, 2 * n),
+                (_("sum so far (ones first)"), 2 * n, self.block_size)]
 
     def format_problem(self, prompt: list[int]) -> str:
         digits = "".join(str(d) for d in prompt)
@@ -72,14 +75,18 @@ class AdditionTask(ProblemTask):
         example = "37 + 85" if n == 2 else f"{'1' * n} + {'2' * n}"
         match = re.fullmatch(r"\s*(\S+?)\s*\+\s*(\S+?)\s*", text)
         if not match:
-            raise ProblemError(f"Type two numbers joined by +, for example {example}.")
+            raise ProblemError(_("Type two numbers joined by +, for example {example}.").format(
+                example=example))
         for s in match.groups():
             if not s.isascii() or not s.isdigit():
-                raise ProblemError(f"{s!r} is not a whole number: use only the digits 0-9, "
-                                   f"for example {example}.")
+                raise ProblemError(_("{text!r} is not a whole number: use only the digits 0-9, "
+                                     "for example {example}.").format(text=s, example=example))
             if len(s.lstrip("0")) > n:
-                raise ProblemError(f"{s} has {len(s.lstrip('0'))} digits; this model adds "
-                                   f"numbers of at most {n} digit{'s' if n > 1 else ''} "
-                                   f"(0 to {10**n - 1}).")
+                raise ProblemError(ngettext(
+                    "{text} has {count} digits; this model adds numbers of at most {n} digit "
+                    "(0 to {top}).",
+                    "{text} has {count} digits; this model adds numbers of at most {n} digits "
+                    "(0 to {top}).", n).format(text=s, count=len(s.lstrip("0")), n=n,
+                                               top=10**n - 1))
         a, b = (int(s) for s in match.groups())
         return torch.tensor([int(c) for c in f"{a:0{n}d}{b:0{n}d}"], dtype=torch.long)

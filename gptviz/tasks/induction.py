@@ -17,6 +17,7 @@ import torch
 
 from gptviz.ablate import Ablation, ablate
 from gptviz.config import ConfigError
+from gptviz.i18n import _
 from gptviz.induction import Layout, Scores, floor_fixed, floor_varied, measure
 from gptviz.tasks.base import Split, Task
 from gptviz.tokenizers import CharTokenizer
@@ -34,29 +35,32 @@ def check_settings(seq_len: int, vocab_size: int, layout: str, min_half: int) ->
     """The longest half n for these settings; ConfigError (a ValueError) with a sentence if
     they cannot make a sequence that repeats."""
     if layout not in LAYOUTS:
-        raise ConfigError(f"The layout must be one of {', '.join(LAYOUTS)}, not {layout!r}.")
+        raise ConfigError(_("The layout must be one of {layouts}, not {layout!r}.").format(
+            layouts=", ".join(LAYOUTS), layout=layout))
     if not 2 <= vocab_size <= MAX_VOCAB:
-        raise ConfigError(f"The induction task takes 2 to {MAX_VOCAB} random tokens, not "
-                          f"{vocab_size}.")
+        raise ConfigError(_("The induction task takes 2 to {most} random tokens, not "
+                            "{asked}.").format(most=MAX_VOCAB, asked=vocab_size))
     if seq_len > MAX_SEQ_LEN:
-        raise ConfigError(f"Sequences of up to {MAX_SEQ_LEN} tokens are allowed here, not "
-                          f"{seq_len}.")
+        raise ConfigError(_("Sequences of up to {most} tokens are allowed here, not "
+                            "{asked}.").format(most=MAX_SEQ_LEN, asked=seq_len))
     if layout == "fixed":
         if seq_len % 2:
-            raise ConfigError(f"A sequence of {seq_len} tokens cannot be cut into two equal "
-                              "halves: choose an even length.")
+            raise ConfigError(_("A sequence of {n} tokens cannot be cut into two equal "
+                                "halves: choose an even length.").format(n=seq_len))
         if seq_len < 4:
-            raise ConfigError(f"A sequence of {seq_len} tokens is too short to repeat: it "
-                              "needs at least 4 (2 random tokens, then the same 2 again).")
+            raise ConfigError(_("A sequence of {n} tokens is too short to repeat: it needs at "
+                                "least 4 (2 random tokens, then the same 2 again).").format(
+                n=seq_len))
         return seq_len // 2
     if seq_len < 6:
-        raise ConfigError(f"A sequence of {seq_len} tokens is too short to repeat with "
-                          "separators: it needs at least 6 (|, 2 random tokens, |, the same 2 "
-                          "again).")
+        raise ConfigError(_("A sequence of {n} tokens is too short to repeat with separators: "
+                            "it needs at least 6 (|, 2 random tokens, |, the same 2 "
+                            "again).").format(n=seq_len))
     longest = (seq_len - 2) // 2
     if not 2 <= min_half <= longest:
-        raise ConfigError(f"The shortest half must be 2 to {longest} tokens (the longest that "
-                          f"fits {seq_len}), not {min_half}.")
+        raise ConfigError(_("The shortest half must be 2 to {longest} tokens (the longest that "
+                            "fits {n}), not {asked}.").format(longest=longest, n=seq_len,
+                                                              asked=min_half))
     return longest
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from gptviz.config import ConfigError
+from gptviz.i18n import _
 from gptviz.tasks._decode import greedy_complete, model_device
 from gptviz.tasks.base import ExampleTask, Split
 
@@ -72,13 +73,13 @@ class ProblemTask(ExampleTask):
     def __init__(self, val_fraction: float, max_val: int = MAX_HELD_OUT,
                  split_seed: int = 1337) -> None:
         if not 0.0 < val_fraction <= 0.5:
-            raise ConfigError("The held-out fraction must be above 0 and at most one half.")
+            raise ConfigError(_("The held-out fraction must be above 0 and at most one half."))
         self.block_size = self.prompt_len + self.answer_len - 1  # the last answer token is
         # never fed back in (minGPT: "there is no explicit <EOS> token to predict")
         n_val = max(1, min(round(self.num_problems * val_fraction), max_val))
         if n_val >= self.num_problems:
-            raise ConfigError(f"There are only {self.num_problems} problems: too few to hold "
-                              f"some out. Make the problems longer.")
+            raise ConfigError(_("There are only {n} problems: too few to hold some out. Make "
+                                "the problems longer.").format(n=self.num_problems))
         self.val_ids = self._choose_held_out(n_val, split_seed)  # sorted, (n_val,)
         super().__init__({"val": self.sequences(self.val_ids)})
 
@@ -263,8 +264,9 @@ class ProblemTask(ExampleTask):
             torch.tensor([solution.prompt_ids]))[0].tolist())
         names = self.place_names()
         tok = self.tokenizer.token_str
-        return "; ".join(f"{names[i]}: wrote {tok(got[i])}, not {tok(want[i])}"
-                         for i in solution.wrong_digits)
+        wrong = _("{place}: wrote {got}, not {want}")
+        return _("; ").join(wrong.format(place=names[i], got=tok(got[i]), want=tok(want[i]))
+                            for i in solution.wrong_digits)
 
     def format_answer(self, answer: list[int]) -> str:
         """Answer tokens (model order) as a person reads them."""

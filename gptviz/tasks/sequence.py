@@ -8,6 +8,7 @@ from __future__ import annotations
 import torch
 
 from gptviz.config import ConfigError
+from gptviz.i18n import _
 from gptviz.tasks.base import ExampleTask
 from gptviz.tokenizers import CharTokenizer, TokenizerError
 
@@ -19,7 +20,8 @@ def default_alphabet(vocab_size: int) -> str:
     """Symbols 0-9 then a-z: vocab 2 is "01", as in document 000."""
     symbols = "0123456789abcdefghijklmnopqrstuvwxyz"
     if not 1 <= vocab_size <= len(symbols):
-        raise ConfigError(f"The sequence task takes a vocabulary of 1 to {len(symbols)} symbols.")
+        raise ConfigError(_("The sequence task takes a vocabulary of 1 to {most} "
+                            "symbols.").format(most=len(symbols)))
     return symbols[:vocab_size]
 
 
@@ -41,20 +43,21 @@ class SequenceTask(ExampleTask):
         self.sequence = sequence
         self.last_only = last_only
         if not sequence:
-            raise ConfigError("The training sequence is empty: type some symbols, e.g. 0110.")
+            raise ConfigError(_("The training sequence is empty: type some symbols, e.g. "
+                                "0110."))
         if len(sequence) > MAX_SEQUENCE_CHARS:
-            raise ConfigError(f"The sequence has {len(sequence):,} symbols; the limit is "
-                              f"{MAX_SEQUENCE_CHARS:,}.")
+            raise ConfigError(_("The sequence has {n:,} symbols; the limit is {most:,}.").format(
+                n=len(sequence), most=MAX_SEQUENCE_CHARS))
         try:
             ids = self.tokenizer.encode(sequence)
         except TokenizerError as e:
-            raise ConfigError(f"The sequence uses symbols outside the vocabulary of size "
-                              f"{vocab_size}: {e}") from None
+            raise ConfigError(_("The sequence uses symbols outside the vocabulary of size "
+                                "{vocab}: {error}").format(vocab=vocab_size, error=e)) from None
         if len(ids) < block_size + 1:
-            raise ConfigError(
-                f"The sequence has {len(ids)} symbols; with context length {block_size} it needs "
-                f"at least {block_size + 1} (a window of {block_size} plus the symbol after it)."
-            )
+            raise ConfigError(_(
+                "The sequence has {n} symbols; with context length {context} it needs at least "
+                "{needed} (a window of {context} plus the symbol after it).").format(
+                n=len(ids), context=block_size, needed=block_size + 1))
         self.ids = ids
         data = torch.tensor(ids, dtype=torch.long)
         n = len(ids) - block_size

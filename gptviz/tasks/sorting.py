@@ -12,6 +12,7 @@ import re
 import torch
 
 from gptviz.config import ConfigError
+from gptviz.i18n import _, ngettext
 from gptviz.tasks.problems import MAX_HELD_OUT, ProblemError, ProblemTask, digits_of, value_of
 from gptviz.tokenizers import CharTokenizer
 
@@ -27,10 +28,11 @@ class SortingTask(ProblemTask):
     def __init__(self, length: int = 6, num_digits: int = 3, val_fraction: float = 0.25,
                  max_val: int = MAX_HELD_OUT, split_seed: int = 1337) -> None:
         if not 2 <= length <= MAX_LENGTH:
-            raise ConfigError(f"Sorting takes sequences of 2 to {MAX_LENGTH} numbers.")
+            raise ConfigError(_("Sorting takes sequences of 2 to {most} numbers.").format(
+                most=MAX_LENGTH))
         if not 2 <= num_digits <= MAX_NUM_DIGITS:
-            raise ConfigError(f"Sorting takes numbers from 2 to {MAX_NUM_DIGITS} different "
-                              f"values (digits 0-1 up to 0-9).")
+            raise ConfigError(_("Sorting takes numbers from 2 to {most} different values "
+                                "(digits 0-1 up to 0-9).").format(most=MAX_NUM_DIGITS))
         self.length = length
         self.num_digits = num_digits
         self.tokenizer = CharTokenizer("0123456789"[:num_digits], name="digits")
@@ -52,12 +54,14 @@ class SortingTask(ProblemTask):
     def place_names(self) -> list[str]:
         def ordinal(i: int) -> str:
             suffix = {1: "st", 2: "nd", 3: "rd"}.get(i % 10, "th") if not 10 <= i <= 20 else "th"
-            return f"{i}{suffix}"
+            # one whole word per English ending, so that a language without them has its own
+            word = {"st": _("{i}st"), "nd": _("{i}nd"), "rd": _("{i}rd")}.get(suffix, _("{i}th"))
+            return word.format(i=i)
 
         return [ordinal(i + 1) for i in range(self.answer_len)]
 
     def segments(self) -> list[tuple[str, int, int]]:
-        return [("input", 0, self.length), ("sorted so far", self.length, self.block_size)]
+        return [(_("input"), 0, self.length), (_("sorted so far"), self.length, self.block_size)]
 
     def format_problem(self, prompt: list[int]) -> str:
         return " ".join(self.tokenizer.decode(prompt))
@@ -68,14 +72,17 @@ class SortingTask(ProblemTask):
         symbols = re.sub(r"[\s,]+", "", text)  # spaces and commas only separate
         bad = sorted({c for c in symbols if not (c.isascii() and c.isdigit())})
         if bad:
-            raise ProblemError(f"Use only the digits 0-{top} (spaces or commas between them are "
-                               f"fine), for example {example}. Not allowed: "
-                               f"{', '.join(repr(c) for c in bad[:5])}.")
+            raise ProblemError(_("Use only the digits 0-{top} (spaces or commas between them "
+                                 "are fine), for example {example}. Not allowed: {bad}.").format(
+                top=top, example=example, bad=", ".join(repr(c) for c in bad[:5])))
         too_big = sorted({c for c in symbols if int(c) > top})
         if too_big:
-            raise ProblemError(f"This task sorts the digits 0-{top}; {', '.join(too_big)} "
-                               f"{'is' if len(too_big) == 1 else 'are'} not among them.")
+            raise ProblemError(ngettext(
+                "This task sorts the digits 0-{top}; {digits} is not among them.",
+                "This task sorts the digits 0-{top}; {digits} are not among them.",
+                len(too_big)).format(top=top, digits=", ".join(too_big)))
         if len(symbols) != self.length:
-            raise ProblemError(f"Type exactly {self.length} digits (you typed {len(symbols)}), "
-                               f"for example {example}.")
+            raise ProblemError(_("Type exactly {length} digits (you typed {typed}), for example "
+                                 "{example}.").format(length=self.length, typed=len(symbols),
+                                                      example=example))
         return torch.tensor([int(c) for c in symbols], dtype=torch.long)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import torch
 
 from gptviz.config import ConfigError
+from gptviz.i18n import _
 from gptviz.tasks.base import Split, Task
 from gptviz.tokenizers import Tokenizer
 
@@ -28,10 +29,12 @@ class TextTask(Task):
             self.data["val"] = ids[len(ids) - n_val:]
         for split, d in self.data.items():
             if len(d) < block_size + 1:
-                raise ConfigError(
-                    f"The {split} text has {len(d)} tokens; context length {block_size} needs at "
-                    f"least {block_size + 1}. Use more text or a shorter context."
-                )
+                said = (_("The train text has {n} tokens; context length {context} needs at "
+                          "least {needed}. Use more text or a shorter context.") if split == "train"
+                        else _("The val text has {n} tokens; context length {context} needs at "
+                               "least {needed}. Use more text or a shorter context."))
+                raise ConfigError(said.format(n=len(d), context=block_size,
+                                              needed=block_size + 1))
 
     def has_split(self, split: Split) -> bool:
         return split in self.data

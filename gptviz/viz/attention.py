@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from gptviz.i18n import N_, _
 from gptviz.viz import fast
 from gptviz.viz.fast import layout_cache
 from gptviz.viz.style import HEAT_SCALE, base_layout
@@ -28,14 +29,15 @@ def format_attention(attention: Sequence[torch.Tensor], batch_index: int = 0) ->
 
 
 def attention_figure(
-    att: np.ndarray, tokens: Sequence[str], title: str = "Attention weights",
+    att: np.ndarray, tokens: Sequence[str], title: str = N_("Attention weights"),
     max_layers: int | None = None, height: int | None = None,
 ) -> go.Figure:
     """att: [layer, head, query_pos, key_pos] weights; tokens label both axes. height: px
-    (default: 160 a layer)."""
+    (default: 160 a layer). A title the catalogue has is shown in the reader's language."""
+    title = _(title)
     if att.ndim != 4 or att.shape[2] != att.shape[3] or att.shape[2] != len(tokens):
         raise ValueError(f"expected [layer, head, T, T] with T={len(tokens)}, got {att.shape}")
-    n_layer, n_head, T, _ = att.shape
+    n_layer, n_head, T, _keys = att.shape
     if max_layers is not None:
         n_layer = min(n_layer, max_layers)
     n_head = min(n_head, max(1, MAX_PANELS // n_layer))
@@ -43,6 +45,8 @@ def attention_figure(
     labels = [f"{html.escape(t)}<sub>{i}</sub>" for i, t in enumerate(tokens)]
     future = np.triu(np.ones((T, T), dtype=bool), k=1)
     scale = fast.colorscale(HEAT_SCALE)
+    # %{y}, %{x}, %{z:.2f}: plotly's placeholders, kept as they are in the translation
+    hover = _("query %{y}<br>key %{x}<br>weight %{z:.2f}") + "<extra></extra>"
     data = []
     for li in range(n_layer):
         for h in range(n_head):
@@ -52,14 +56,14 @@ def attention_figure(
             data.append(dict(
                 type="heatmap", z=z, x=labels, y=labels, zmin=0, zmax=1, colorscale=scale,
                 showscale=(li == 0 and h == n_head - 1),
-                hovertemplate="query %{y}<br>key %{x}<br>weight %{z:.2f}<extra></extra>",
+                hovertemplate=hover,
                 xaxis="x" if k == 1 else f"x{k}", yaxis="y" if k == 1 else f"y{k}"))
     return fast.figure(data, _attention_layout(n_layer, n_head, title, height))
 
 
 def panel_title(layer: int, head: int) -> str:
     """The title of the panel of 0-based (layer, head): counted from 1, "layer 1 · head 1"."""
-    return f"layer {layer + 1} · head {head + 1}"
+    return _("layer {layer} · head {head}").format(layer=layer + 1, head=head + 1)
 
 
 @layout_cache

@@ -7,11 +7,12 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from gptviz.i18n import N_, _
 from gptviz.viz.style import TRAIN_COLOR, VAL_COLOR, base_layout
 
 
 def stationary_figure(names: Sequence[str], chain: np.ndarray, data: np.ndarray,
-                      title: str = "In the long run", height: int = 340,
+                      title: str = N_("In the long run"), height: int = 340,
                       font_scale: float = 1.0) -> go.Figure:
     """Bars per state: the chain's stationary distribution beside the data's frequencies.
 
@@ -21,14 +22,17 @@ def stationary_figure(names: Sequence[str], chain: np.ndarray, data: np.ndarray,
     if not len(names) == len(chain) == len(data):
         raise ValueError(f"{len(names)} names for {len(chain)} and {len(data)} shares")
     fig = go.Figure([
-        go.Bar(x=list(names), y=chain, name="the model's chain (exact)", marker_color=TRAIN_COLOR,
-               hovertemplate="%{x}: %{y:.1%} of the time<extra>chain</extra>"),
-        go.Bar(x=list(names), y=data, name="the training data", marker_color=VAL_COLOR,
-               hovertemplate="%{x}: %{y:.1%} of the windows<extra>data</extra>"),
+        go.Bar(x=list(names), y=chain, name=_("the model's chain (exact)"),
+               marker_color=TRAIN_COLOR,  # %{x}, %{y:.1%}: plotly's, kept in the translation
+               hovertemplate=_("%{x}: %{y:.1%} of the time") + "<extra>" + _("chain")
+               + "</extra>"),
+        go.Bar(x=list(names), y=data, name=_("the training data"), marker_color=VAL_COLOR,
+               hovertemplate=_("%{x}: %{y:.1%} of the windows") + "<extra>" + _("data")
+               + "</extra>"),
     ])
-    layout = base_layout(title, height)
+    layout = base_layout(_(title), height)
     layout["font"]["size"] = round(layout["font"]["size"] * font_scale)
     fig.update_layout(**layout, barmode="group")
-    fig.update_yaxes(title_text="share of the time", tickformat=".0%", rangemode="tozero")
-    fig.update_xaxes(title_text="state", type="category")
+    fig.update_yaxes(title_text=_("share of the time"), tickformat=".0%", rangemode="tozero")
+    fig.update_xaxes(title_text=_("state"), type="category")
     return fig

@@ -30,8 +30,9 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from gptviz.ablate import Ablation
+from gptviz.ablate import Ablation, mode_text
 from gptviz.config import GPTConfig
+from gptviz.i18n import N_, _
 from gptviz.trace import Stage
 from gptviz.viz.style import HIGHLIGHT_COLOR, MIN_TEXT_SIZE
 from gptviz.viz.tokens import visible
@@ -39,10 +40,10 @@ from gptviz.viz.tokens import visible
 # --- the parts: what a box opens ---------------------------------------------------------------
 HEAD_STEPS = ("q", "k", "v", "scores", "masked_scores", "attn_weights", "context")
 MLP_STEPS = ("mlp_hidden", "mlp_out")
-STEP_NAMES = {  # short, for a row of buttons
-    "q": "Q", "k": "K", "v": "V", "scores": "scores", "masked_scores": "mask",
-    "attn_weights": "softmax", "context": "context", "mlp_hidden": "hidden (GELU)",
-    "mlp_out": "output",
+STEP_NAMES = {  # short, for a row of buttons; shown with _()
+    "q": "Q", "k": "K", "v": "V", "scores": N_("scores"), "masked_scores": N_("mask"),
+    "attn_weights": "softmax", "context": N_("context"), "mlp_hidden": N_("hidden (GELU)"),
+    "mlp_out": N_("output"),
 }
 _LAYER_KEYS = ("ln_1", "attn_weights", "attn_out", "resid_attn", "ln_2", "mlp_hidden",
                "resid_mlp")
@@ -76,19 +77,22 @@ class Part:
 
     @property
     def label(self) -> str:
-        """For people, e.g. "Block 1 · head 2"."""
-        name = _PART_NAMES[self.key] if self.head is None else f"head {self.head + 1}"
-        return name if self.layer is None else f"Block {self.layer + 1} · {name}"
+        """For people, e.g. "Block 1 · head 2" (in the reader's language)."""
+        name = (_(_PART_NAMES[self.key]) if self.head is None
+                else _("head {n}").format(n=self.head + 1))
+        if self.layer is None:
+            return name
+        return _("Block {block} · {name}").format(block=self.layer + 1, name=name)
 
 
-_PART_NAMES = {
-    "ids": "Prompt: token ids", "tok_emb": "Token embedding (wte)",
-    "pos_emb": "Position embedding (wpe)", "embed": "⊕ token + position",
-    "ln_1": "LayerNorm 1", "attn_out": "attention output (proj)",
-    "resid_attn": "⊕ residual + attention", "ln_2": "LayerNorm 2", "mlp_hidden": "MLP",
-    "resid_mlp": "⊕ residual + MLP", "ln_f": "Final LayerNorm",
-    "logits": "Output layer (lm_head): logits", "probs": "Softmax: probabilities",
-    "next_token": "Next token",
+_PART_NAMES = {  # shown with _()
+    "ids": N_("Prompt: token ids"), "tok_emb": N_("Token embedding (wte)"),
+    "pos_emb": N_("Position embedding (wpe)"), "embed": N_("⊕ token + position"),
+    "ln_1": "LayerNorm 1", "attn_out": N_("attention output (proj)"),
+    "resid_attn": N_("⊕ residual + attention"), "ln_2": "LayerNorm 2", "mlp_hidden": "MLP",
+    "resid_mlp": N_("⊕ residual + MLP"), "ln_f": N_("Final LayerNorm"),
+    "logits": N_("Output layer (lm_head): logits"), "probs": N_("Softmax: probabilities"),
+    "next_token": N_("Next token"),
 }
 
 
@@ -246,7 +250,7 @@ def _text_px(text: str, size: float = SHAPE_SIZE) -> float:
 
 def _head_width(n_head: int) -> tuple[float, str]:
     """A head box's width and its name's form: "head 1" up to 2 heads, "h1" above."""
-    return (60.0, "head {}") if n_head <= 2 else (44.0, "h{}")
+    return (60.0, _("head {n}")) if n_head <= 2 else (44.0, "h{n}")
 
 
 def _chips(tokens: Sequence[str], room: float) -> list[tuple[str, float]]:
@@ -279,8 +283,8 @@ def _layout(cfg: GPTConfig, tokens: Sequence[str], next_token: str | None,
     ln_w, proj_w, mlp_w = 56.0, 56.0, 64.0
     nxt = html.escape(visible(next_token)) if next_token is not None else "?"
     next_w = max(64.0, _text_px(f"“{nxt}”", NAME_SIZE) + 16)
-    legend = (f"T = {len(tokens)} tokens · C = {cfg.n_embd} · hs = {cfg.n_embd // nh} · "
-              f"V = {cfg.vocab_size:,}")
+    legend = _("T = {T} tokens · C = {C} · hs = {hs} · V = {V:,}").format(
+        T=len(tokens), C=cfg.n_embd, hs=cfg.n_embd // nh, V=cfg.vocab_size)
     out_x0 = STREAM_X - ln_w / 2
     width = max(BRANCH_X0 + ln_w + ARROW + group_w + ARROW + proj_w + 8 + PAD,
                 out_x0 + ln_w + 80 + 76 + next_w + 3 * ARROW + PAD,
@@ -324,7 +328,7 @@ def _layout(cfg: GPTConfig, tokens: Sequence[str], next_token: str | None,
         """Lines from the stream through the row's boxes, then down and back to its ⊕."""
         (d.off_lines if off else d.lines).append([(STREAM_X, row_y), (boxes[0][0], row_y)])
         d.arrows.append((boxes[0][0] - 4, row_y, "triangle-right"))
-        for (_, right), (left, _) in zip(boxes, boxes[1:], strict=False):
+        for (_left, right), (left, _right) in zip(boxes, boxes[1:], strict=False):
             (d.off_lines if off else d.lines).append([(right, row_y), (left, row_y)])
             d.arrows.append((left - 4, row_y, "triangle-right"))
         lane_y = right_of_last + LANE + R
@@ -337,8 +341,9 @@ def _layout(cfg: GPTConfig, tokens: Sequence[str], next_token: str | None,
         block_off = ablation is not None and layer in ablation.blocks
         y += 8
         top = y
-        d.texts.append((STREAM_X + 10, y + 10, f"block {layer + 1}" + (" · off" if block_off
-                                                                      else ""),
+        block_name = (_("block {block} · off") if block_off else _("block {block}")).format(
+            block=layer + 1)
+        d.texts.append((STREAM_X + 10, y + 10, block_name,
                         "middle right", SHAPE_SIZE, OFF_TEXT if block_off else STREAM_COLOR))
         y += 19
         # attention: LayerNorm 1, the heads side by side in their frame, the projection
@@ -350,7 +355,7 @@ def _layout(cfg: GPTConfig, tokens: Sequence[str], next_token: str | None,
         for h in range(nh):
             line, col = divmod(h, per_line)
             box(Part("attn_weights", layer, h), gx0 + GROUP_PAD + col * (hw + HEAD_GAP),
-                y + GROUP_PAD + line * (BOX_H + HEAD_GAP), hw, BOX_H, head_name.format(h + 1),
+                y + GROUP_PAD + line * (BOX_H + HEAD_GAP), hw, BOX_H, head_name.format(n=h + 1),
                 "T×T", "head")
         proj = box(Part("attn_out", layer), gx0 + group_w + ARROW, row_y - BOX_H / 2, proj_w,
                    BOX_H, "proj", "T×C", "proj")
@@ -373,7 +378,7 @@ def _layout(cfg: GPTConfig, tokens: Sequence[str], next_token: str | None,
     d.arrows.append((STREAM_X, y - 4, "triangle-down"))
     d.stream = [(STREAM_X, stream_top), (STREAM_X, y)]
     row = [("ln_f", "LN f", "T×C", "ln", ln_w), ("logits", "lm_head", "T×V", "out", 80.0),
-           ("probs", "softmax", "T×V", "out", 76.0), ("next_token", f"“{nxt}”", "next", "out",
+           ("probs", "softmax", "T×V", "out", 76.0), ("next_token", f"“{nxt}”", _("next"), "out",
                                                      next_w)]
     x = out_x0
     for i, (key, name, shape, kind, w) in enumerate(row):
@@ -388,14 +393,22 @@ def _layout(cfg: GPTConfig, tokens: Sequence[str], next_token: str | None,
 
 def _hover(part: Part, b: _Box, cfg: GPTConfig, off: bool, mode: str | None) -> str:
     hs = cfg.n_embd // cfg.n_head
-    what = {
-        "ids": "the prompt's token ids (T)",
-        "attn_weights": f"its T×T attention pattern; queries, keys and values of {hs}",
-        "mlp_hidden": f"T×4C hidden ({4 * cfg.n_embd}), then T×C out",
-        "next_token": "the most probable next token",
-    }.get(part.key, f"out: {b.shape}")
-    tip = f"<b>{html.escape(part.label)}</b><br>{what}<br>click to open"
-    return tip + (f"<br>switched off ({mode} ablation)" if off else "")
+    if part.key == "ids":
+        what = _("the prompt's token ids (T)")
+    elif part.key == "attn_weights":
+        what = _("its T×T attention pattern; queries, keys and values of {hs}").format(hs=hs)
+    elif part.key == "mlp_hidden":
+        what = _("T×4C hidden ({hidden}), then T×C out").format(hidden=4 * cfg.n_embd)
+    elif part.key == "next_token":
+        what = _("the most probable next token")
+    else:
+        what = _("out: {shape}").format(shape=b.shape)
+    click = _("click to open")
+    tip = f"<b>{html.escape(part.label)}</b><br>{what}<br>{click}"
+
+    if off:
+        tip += "<br>" + _("switched off ({ablation})").format(ablation=mode_text(str(mode)))
+    return tip
 
 
 def forward_diagram(config: GPTConfig, tokens: Sequence[str], *, selected: str | None = None,
@@ -463,7 +476,10 @@ def forward_diagram(config: GPTConfig, tokens: Sequence[str], *, selected: str |
         elif b.kind == "chip":
             text = b.name
         else:
-            text = f"<b>{b.name}</b><br>{'off' if off else b.shape}"
+            under = _("off") if off else b.shape
+            text = f"<b>{b.name}</b><br>{under}"
+
+
         label_x.append(b.cx)
         label_y.append(b.cy)
         label_text.append(text)

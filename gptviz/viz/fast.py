@@ -24,6 +24,8 @@ import plotly.graph_objects as go
 from _plotly_utils.basevalidators import is_homogeneous_array
 from _plotly_utils.utils import is_skipped_key, to_typed_array_spec
 
+from gptviz.i18n import language
+
 
 def figure(data: list[dict[str, Any]], layout: dict[str, Any]) -> go.Figure:
     """A Figure from trace and layout dicts, skipping plotly's property validation: a
@@ -117,17 +119,22 @@ def layout_cache(build: Callable[..., go.Figure]) -> Callable[..., dict[str, Any
     at step 1,234"), and a cache keyed by it missed on every redraw (a 4 x 4 attention grid then
     cost 190 ms a redraw instead of 10, in the process that trains). The layout is built once
     with an empty title and each copy gets its own title text (base_layout puts the title
-    nowhere else)."""
-    cached = functools.lru_cache(maxsize=64)(lambda *a: build(*a).to_plotly_json()["layout"])
+    nowhere else).
+
+    The layout holds words (axis titles, annotations) in the language of the run that built it:
+    the cache is keyed by the language too, so two sessions in two languages never share one."""
+    # the first argument is the language: only the key, build reads it from the context
+    cached = functools.lru_cache(maxsize=64)(
+        lambda _lang, *a: build(*a).to_plotly_json()["layout"])
     params = list(inspect.signature(build).parameters)
     at = params.index("title") if "title" in params else None
 
     @functools.wraps(build)
     def get(*args: Any) -> dict[str, Any]:
         if at is None or at >= len(args):
-            return _copy_layout(cached(*args))
+            return _copy_layout(cached(language(), *args))
         title = args[at]
-        layout = _copy_layout(cached(*args[:at], "", *args[at + 1:]))
+        layout = _copy_layout(cached(language(), *args[:at], "", *args[at + 1:]))
         layout.setdefault("title", {})["text"] = title
         return layout
 

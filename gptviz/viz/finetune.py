@@ -22,6 +22,7 @@ from gptviz.gpt1.finetune import (
     example_sequences,
 )
 from gptviz.gpt1.labelled import LabelledExample
+from gptviz.i18n import N_, _
 from gptviz.tokenizers import Tokenizer
 
 
@@ -32,7 +33,8 @@ def esc(text: str) -> str:
 
 
 COLORS = {"pretrained": "#1f77b4", "scratch": "#ff7f0e"}
-NAMES = {"pretrained": "from the pre-trained GPT", "scratch": "from scratch (random weights)"}
+NAMES = {"pretrained": N_("from the pre-trained GPT"),
+         "scratch": N_("from scratch (random weights)")}
 FONT = dict(size=16)
 
 
@@ -44,46 +46,47 @@ def comparison_figure(runs: Sequence[RunCurve], n_labelled: int | None = None,
     n_labelled None: the largest number of examples among the runs.
     """
     fig = make_subplots(rows=1, cols=2, horizontal_spacing=0.12, subplot_titles=(
-        "Accuracy while fine-tuning", "Accuracy after fine-tuning"))
+        _("Accuracy while fine-tuning"), _("Accuracy after fine-tuning")))
     counts = sorted({r.n_labelled for r in runs})
     if n_labelled is None and counts:
         n_labelled = counts[-1]
     if n_labelled is not None:
-        fig.layout.annotations[0].text = (f"Accuracy while fine-tuning, {n_labelled} labelled "
-                                          f"examples")
+        fig.layout.annotations[0].text = _("Accuracy while fine-tuning, {n} labelled "
+                                           "examples").format(n=n_labelled)
     for init in ("pretrained", "scratch"):
         mine = [r for r in runs if r.init == init]
         for r in mine:
             if r.n_labelled != n_labelled or not r.steps:
                 continue
             fig.add_trace(go.Scatter(
-                x=r.steps, y=r.val_accuracy, mode="lines+markers", name=NAMES[init],
+                x=r.steps, y=r.val_accuracy, mode="lines+markers", name=_(NAMES[init]),
                 legendgroup=init, line=dict(color=COLORS[init], width=3),
-                hovertemplate="step %{x}<br>accuracy %{y:.1%}<extra></extra>",
+                hovertemplate=_("step %{x}<br>accuracy %{y:.1%}<extra></extra>"),
             ), row=1, col=1)
         finals = sorted((r.n_labelled, r.final_accuracy) for r in mine
                         if r.final_accuracy is not None)
         if finals:
             fig.add_trace(go.Scatter(
-                x=[n for n, _ in finals], y=[a for _, a in finals], mode="lines+markers",
-                name=NAMES[init], legendgroup=init, showlegend=not any(
+                x=[n for n, _a in finals], y=[a for _n, a in finals], mode="lines+markers",
+                name=_(NAMES[init]), legendgroup=init, showlegend=not any(
                     r.n_labelled == n_labelled and r.steps for r in mine),
                 line=dict(color=COLORS[init], width=3), marker=dict(size=10),
-                hovertemplate="%{x} examples<br>accuracy %{y:.1%}<extra></extra>",
+                hovertemplate=_("%{x} examples<br>accuracy %{y:.1%}<extra></extra>"),
             ), row=1, col=2)
     if not any(r.final_accuracy is not None for r in runs):
-        fig.add_annotation(text="filled in as runs finish", x=0.5, y=0.5, xref="x2 domain",
+        fig.add_annotation(text=_("filled in as runs finish"), x=0.5, y=0.5, xref="x2 domain",
                            yref="y2 domain", showarrow=False, font=dict(color="grey", size=15))
     for col in (1, 2):
         fig.add_hline(y=chance, line=dict(color="grey", dash="dash"), row=1, col=col)
-    fig.add_annotation(text=f"chance ({chance:.0%})", x=1, xref="x domain", y=chance, yref="y",
+    fig.add_annotation(text=_("chance ({chance:.0%})").format(chance=chance), x=1,
+                       xref="x domain", y=chance, yref="y",
                        yanchor="bottom", xanchor="right", showarrow=False,
                        font=dict(color="grey", size=14))
-    fig.update_yaxes(title_text="validation accuracy", range=[0.0, 1.02], tickformat=".0%",
+    fig.update_yaxes(title_text=_("validation accuracy"), range=[0.0, 1.02], tickformat=".0%",
                      row=1, col=1)
     fig.update_yaxes(range=[0.0, 1.02], tickformat=".0%", row=1, col=2)
-    fig.update_xaxes(title_text="fine-tuning step", row=1, col=1)
-    fig.update_xaxes(title_text="labelled training examples", type="log",
+    fig.update_xaxes(title_text=_("fine-tuning step"), row=1, col=1)
+    fig.update_xaxes(title_text=_("labelled training examples"), type="log",
                      tickvals=counts or None, row=1, col=2)
     fig.update_layout(
         title=esc(title) if title else None, font=FONT, height=460,
@@ -100,6 +103,8 @@ SPECIAL_COLORS = {"start": "#2ca02c", "delim": "#d62728", "extract": "#9467bd"}
 PART_COLORS = {"text A": "#dbe9f6", "text B": "#fde4cc", "context": "#dbe9f6",
                "choice": "#fde4cc"}
 OTHER_PART_COLORS = ("#dbe9f6", "#fde4cc")  # any other part name: by its place
+# the part names are shown (translated) in the legend; marked here for the catalogue
+PART_NAMES = (N_("text A"), N_("text B"), N_("context"), N_("choice"))
 KIND_NAMES = {"start": START, "delim": DELIM, "extract": EXTRACT}
 SPECIAL_KINDS = {START: "start", DELIM: "delim", EXTRACT: "extract"}
 ROW_GAP = 1.5  # y units from one row of boxes to the next
@@ -184,8 +189,9 @@ def token_sequences_figure(sequences: Sequence[Sequence[str]],
             ys.append(y)
             texts.append(esc(shown(tok)))
             hovers.append((f"{esc(labels[k])}<br>" if labels else "")
-                          + f"position {i}<br>token {esc(repr(tok))}"
-                          + (f"<br>id {ids[k][i]}" if ids is not None else ""))
+                          + _("position {i}<br>token {token}").format(i=i,
+                                                                      token=esc(repr(tok)))
+                          + (_("<br>id {id}").format(id=ids[k][i]) if ids is not None else ""))
             special.append(kind not in ("a", "b"))
             x += width
         y -= ROW_GAP + SEQUENCE_GAP
@@ -200,7 +206,7 @@ def token_sequences_figure(sequences: Sequence[Sequence[str]],
     ))
     for name, color in legend.items():  # a legend entry per kind present, in order
         fig.add_trace(go.Scatter(
-            x=[None], y=[None], mode="markers", name=esc(name),
+            x=[None], y=[None], mode="markers", name=esc(_(name)),
             marker=dict(symbol="square", size=16, color=color,
                         line=dict(color="#555", width=1)),
         ))
@@ -242,8 +248,8 @@ def example_figure(tokenizer: Tokenizer, example: LabelledExample, transformatio
     if transformation == SIMILARITY:
         labels, parts = ["A, B", "B, A"], [("text A", "text B"), ("text B", "text A")]
     elif transformation == MULTIPLE_CHOICE:
-        labels = [f"choice {k + 1}" + (" (right)" if k == example.label else "")
-                  for k in range(len(seqs))]
+        labels = [(_("choice {k} (right)") if k == example.label else _("choice {k}"))
+                  .format(k=k + 1) for k in range(len(seqs))]
         parts = [("context", "choice")] * len(seqs)
     if per_row is None:
         per_row = 24.0 if len(seqs) == 1 else MANY_PER_ROW

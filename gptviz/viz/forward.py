@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 import torch
 from plotly.subplots import make_subplots
 
+from gptviz.i18n import N_, _
 from gptviz.trace import Stage
 from gptviz.viz.style import HEAT_SCALE, base_layout
 from gptviz.viz.tokens import visible
@@ -20,6 +21,16 @@ from gptviz.viz.tokens import visible
 SIGNED_SCALE = "RdBu_r"  # blue negative, white zero, red positive
 MAX_COLS = 96  # more columns than this are cut (and the title says so)
 TOP_K = 10
+# column names the callers pass (as identifiers), shown with _(): singular and plural
+COL_NAMES = {"dimension": (N_("dimension"), N_("dimensions")), "key": (N_("key"), N_("keys")),
+             "hidden unit": (N_("hidden unit"), N_("hidden units"))}
+
+
+def _col(col_name: str, plural: bool = False) -> str:
+    """A column name in the reader's language (an unknown one as it is, "s" for its plural)."""
+    if col_name in COL_NAMES:
+        return _(COL_NAMES[col_name][plural])
+    return f"{col_name}s" if plural else col_name
 
 
 def position_labels(tokens: Sequence[str]) -> list[str]:
@@ -50,12 +61,16 @@ def matrix_heatmap(m: torch.Tensor | np.ndarray, row_labels: Sequence[str], titl
     n_cols = z.shape[1]
     if n_cols > max_cols:
         z = z[:, :max_cols]
-        title = f"{title} (first {max_cols} of {n_cols} {col_name}s)"
+        title = _("{title} (first {shown} of {total} {cols})").format(
+            title=title, shown=max_cols, total=n_cols, cols=_col(col_name, plural=True))
     x = [str(j) for j in range(z.shape[1])]
+    # %{y} etc. are plotly's; {col} is ours (replaced, not .format()ted)
     fig = go.Figure(_heat(z, x, row_labels, signed,
-                          f"token %{{y}}<br>{col_name} %{{x}}<br>value %{{z:.4f}}"))
+                          _("token %{y}<br>{col} %{x}<br>value %{z:.4f}").replace(
+                              "{col}", _col(col_name))))
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(title_text=col_name, type="category", showticklabels=z.shape[1] <= 32)
+    fig.update_xaxes(title_text=_col(col_name), type="category",
+                     showticklabels=z.shape[1] <= 32)
     fig.update_layout(**base_layout(title, height=max(260, 26 * len(row_labels) + 140)))
     return fig
 
@@ -71,15 +86,17 @@ def heads_heatmap(t: torch.Tensor | np.ndarray, row_labels: Sequence[str], title
     nh = min(z.shape[0], max_heads)
     x = list(col_labels) if col_labels is not None else [str(j) for j in range(z.shape[2])]
     fig = make_subplots(rows=1, cols=nh, horizontal_spacing=0.03,
-                        subplot_titles=[f"head {first_head + h + 1}" for h in range(nh)])
+                        subplot_titles=[_("head {n}").format(n=first_head + h + 1)
+                                        for h in range(nh)])
     lim = None
     if signed:  # one colour scale for all heads, so heads can be compared
         finite = z[np.isfinite(z)]
         lim = float(np.abs(finite).max()) if finite.size else 1.0
     for h in range(nh):
+        # %{y} etc. are plotly's; {head} and {col} are ours (replaced, not .format()ted)
         tr = _heat(z[h], x, row_labels, signed,
-                   f"head {first_head + h + 1}<br>row %{{y}}<br>{col_name} %{{x}}<br>"
-                   f"value %{{z:.4f}}",
+                   _("head {head}<br>row %{y}<br>{col} %{x}<br>value %{z:.4f}")
+                   .replace("{head}", str(first_head + h + 1)).replace("{col}", _col(col_name)),
                    showscale=(h == nh - 1))
         if lim is not None:
             tr.update(zmin=-lim, zmax=lim)
@@ -88,7 +105,8 @@ def heads_heatmap(t: torch.Tensor | np.ndarray, row_labels: Sequence[str], title
     fig.update_yaxes(showticklabels=True, row=1, col=1)
     fig.update_xaxes(type="category", showticklabels=col_labels is not None or z.shape[2] <= 32)
     if z.shape[0] > nh:
-        title = f"{title} (first {nh} of {z.shape[0]} heads)"
+        title = _("{title} (first {shown} of {total} heads)").format(title=title, shown=nh,
+                                                                     total=z.shape[0])
     fig.update_layout(**base_layout(title, height=max(300, 26 * len(row_labels) + 160)))
     return fig
 
@@ -114,19 +132,25 @@ def vocab_heatmap(values: torch.Tensor, row_labels: Sequence[str],
     top = torch.topk(values[-1].float(), k).indices
     z = values[:, top].float().cpu().numpy()
     x = _unique_token_labels(top.tolist(), token_str)
-    what = "probability" if probabilities else "logit"
+    what = _("probability") if probabilities else "logit"
+    # %{y} etc. are plotly's; {what} is ours (replaced, not .format()ted)
     fig = go.Figure(_heat(z, x, row_labels, signed=not probabilities,
-                          hover=f"after %{{y}}<br>next token %{{x}}<br>{what} %{{z:.4f}}"))
+                          hover=_("after %{y}<br>next token %{x}<br>{what} %{z:.4f}").replace(
+                              "{what}", what)))
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category", title_text="candidate next token")
-    fig.update_layout(**base_layout(f"{title} (top {k} tokens at the last position)",
+    fig.update_xaxes(type="category", title_text=_("candidate next token"))
+    fig.update_layout(**base_layout(_("{title} (top {k} tokens at the last position)").format(
+                                        title=title, k=k),
                                     height=max(260, 26 * len(row_labels) + 160)))
     return fig
 
 
 def top_k_bar(probs: torch.Tensor, token_str: Callable[[int], str], k: int = TOP_K,
-              title: str = "Next-token probabilities") -> go.Figure:
-    """Horizontal bars: the k most probable next tokens, the most probable on top."""
+              title: str | None = None) -> go.Figure:
+    """Horizontal bars: the k most probable next tokens, the most probable on top (title:
+    "Next-token probabilities" unless given)."""
+    if title is None:
+        title = _("Next-token probabilities")
     if probs.dim() != 1:
         raise ValueError(f"expected (V,) probabilities, got {tuple(probs.shape)}")
     k = min(k, probs.numel())
@@ -136,7 +160,7 @@ def top_k_bar(probs: torch.Tensor, token_str: Callable[[int], str], k: int = TOP
         x=p.tolist(), y=labels, orientation="h", text=[f"{v:.1%}" for v in p.tolist()],
         textposition="outside", marker_color="#1f77b4",
         customdata=ix.tolist(),
-        hovertemplate="token %{y}<br>id %{customdata}<br>p = %{x:.4f}<extra></extra>",
+        hovertemplate=_("token %{y}<br>id %{customdata}<br>p = %{x:.4f}") + "<extra></extra>",
     ))
     fig.update_yaxes(autorange="reversed", type="category")
     top = float(p[0])
@@ -149,24 +173,29 @@ def top_k_bar(probs: torch.Tensor, token_str: Callable[[int], str], k: int = TOP
 
 def logit_lens_figure(lens: torch.Tensor, tokens: Sequence[str],
                       token_str: Callable[[int], str],
-                      title: str = "Logit lens: the next-token guess after each block"
-                      ) -> go.Figure:
+                      title: str | None = None) -> go.Figure:
     """lens (n_layer + 1, T, V): rows = depth (embeddings, block 1, ...), columns = positions.
-    Each cell shows the most probable next token there and is coloured by its probability."""
+    Each cell shows the most probable next token there and is coloured by its probability.
+    title: "Logit lens: the next-token guess after each block" unless given."""
+    if title is None:
+        title = _("Logit lens: the next-token guess after each block")
     if lens.dim() != 3 or lens.size(1) != len(tokens):
         raise ValueError(f"expected (layers, {len(tokens)}, V), got {tuple(lens.shape)}")
     p, ix = lens.float().max(dim=-1)  # (L+1, T)
     text = [[visible(token_str(int(i))) for i in row] for row in ix.tolist()]
-    rows = ["embeddings"] + [f"after block {li}" for li in range(1, lens.size(0))]
+    rows = [_("embeddings")] + [_("after block {block}").format(block=li)
+                                for li in range(1, lens.size(0))]
     cols = position_labels(tokens)
     fig = go.Figure(go.Heatmap(
         z=p.numpy(), x=cols, y=rows, zmin=0.0, zmax=1.0, colorscale=HEAT_SCALE,
         text=text, texttemplate="%{text}", textfont=dict(size=14),
         colorbar=dict(title=dict(text="p")),
-        hovertemplate="after %{x}<br>%{y}<br>top guess %{text}<br>p = %{z:.3f}<extra></extra>",
+        hovertemplate=_("after %{x}<br>%{y}<br>top guess %{text}<br>p = %{z:.3f}")
+        + "<extra></extra>",
     ))
     fig.update_yaxes(autorange="reversed", type="category")
-    fig.update_xaxes(type="category", title_text="input position (the guess is for the next one)")
+    fig.update_xaxes(type="category",
+                     title_text=_("input position (the guess is for the next one)"))
     fig.update_layout(**base_layout(title, height=max(260, 48 * lens.size(0) + 160)))
     return fig
 
@@ -187,7 +216,8 @@ def stage_figure(stage: Stage, tokens: Sequence[str], token_str: Callable[[int],
         if not 0 <= head < t.size(0):
             raise ValueError(f"head {head} of {t.size(0)} (0-based) does not exist")
         t, first = t[head:head + 1], head
-        title = title or f"{stage.title} · head {head + 1}"
+        title = title or _("{title} · head {head}").format(title=stage.title, head=head + 1)
+
     title = title or stage.title
     if stage.key in ("ids", "next_token"):
         return None

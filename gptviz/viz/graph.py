@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 from graphviz import Digraph
 
 from gptviz.analysis import State, StateKind, Transitions, next_state, state_kind
+from gptviz.i18n import N_, _
 from gptviz.viz import fast
 from gptviz.viz.fast import layout_cache
 from gptviz.viz.style import (
@@ -45,18 +46,24 @@ KIND_STYLE: dict[StateKind | None, tuple[str, str, str]] = {
     "not scored": (NOT_SCORED_FILL, NOT_SCORED_LINE, "filled,dotted"),
     None: (UNSEEN_FILL, UNSEEN_LINE, "filled"),
 }
-# the legend under a drawing with "not scored" states, one line per entry
-NOT_SCORED_LEGEND = ("Orange: the shorter prefixes. They occur in the data (each window "
-                     "starts with them),",
-                     "but only the last position is scored, so the model is never trained on "
-                     "them: their arrows are untrained guesses.")
+# the legend under a drawing with "not scored" states, one line per entry (marked: shown
+# translated, with not_scored_legend())
+NOT_SCORED_LEGEND = (N_("Orange: the shorter prefixes. They occur in the data (each window "
+                        "starts with them),"),
+                     N_("but only the last position is scored, so the model is never trained "
+                        "on them: their arrows are untrained guesses."))
 
 
-# the "trained on" column of a table of states
+def not_scored_legend() -> tuple[str, ...]:
+    """NOT_SCORED_LEGEND's lines in the reader's language."""
+    return tuple(_(line) for line in NOT_SCORED_LEGEND)
+
+
+# the "trained on" column of a table of states (marked: shown with _(TRAINED_ON[kind]))
 TRAINED_ON: dict[StateKind, str] = {
-    "trained": "yes",
-    "unseen": "no: not in the data",
-    "not scored": "no: prefix, not scored",
+    "trained": N_("yes"),
+    "unseen": N_("no: not in the data"),
+    "not scored": N_("no: prefix, not scored"),
 }
 
 
@@ -70,12 +77,14 @@ def state_tip(state: State, context: int, transitions: Transitions, last_only: b
     whether the model is trained on it."""
     name = _name(state, token_str)
     n = transitions.total(state)
-    where = " (at the start of a window)" if len(state) < context else ""
-    what = "prefix" if len(state) < context else "state"
-    tip = f"{what} {name}: seen {n} times in the data{where}"
+    if len(state) < context:
+        tip = _("prefix {name}: seen {n} times in the data (at the start of a window)")
+    else:
+        tip = _("state {name}: seen {n} times in the data")
+    tip = tip.format(name=name, n=n)
     if state_kind(state, context, transitions, last_only) == "not scored":
-        tip += (f"; not scored: only the last position is scored, so the model is never "
-                f"trained on contexts shorter than {context}")
+        tip += _("; not scored: only the last position is scored, so the model is never "
+                 "trained on contexts shorter than {context}").format(context=context)
     return tip
 
 
@@ -83,8 +92,8 @@ def data_note(kind: StateKind | None, data_q: float) -> str:
     """The data's side of an arrow: "data q%", the frequency of its token after its state in the
     data, or for a state the loss never scores "not scored (in the data's windows: q%)"."""
     if kind == "not scored":
-        return f"not scored (in the data's windows: {data_q * 100:.0f}%)"
-    return f"data {data_q * 100:.0f}%"
+        return _("not scored (in the data's windows: {q:.0f}%)").format(q=data_q * 100)
+    return _("data {q:.0f}%").format(q=data_q * 100)
 
 
 def state_graph(
@@ -138,11 +147,11 @@ def state_graph(
             attrs["penwidth"] = "2"
         if not labelled:
             attrs["pos"] = f"{radius * math.cos(angle):.3f},{radius * math.sin(angle):.3f}!"
-        tip = (f"state {_name(s, token_str)}" if transitions is None
+        tip = (_("state {name}").format(name=_name(s, token_str)) if transitions is None
                else state_tip(s, context, transitions, last_only, token_str))
         dot.node(_name(s, token_str), tooltip=tip, **attrs)
     if "not scored" in kinds:
-        dot.attr(label="\\n".join(NOT_SCORED_LEGEND), labelloc="b", fontname="Helvetica",
+        dot.attr(label="\\n".join(not_scored_legend()), labelloc="b", fontname="Helvetica",
                  fontsize="14", fontcolor=NOT_SCORED_LINE)  # \\n: a line break in DOT
     for i, s in enumerate(states):
         data = transitions.probs(s, vocab) if transitions is not None else None
@@ -154,7 +163,8 @@ def state_graph(
             label = f"{token_str(t)}({p * 100:.0f}%)"
             tip = label
             if data is not None:
-                tip += (" · " if kinds[i] == "not scored" else " ") + data_note(kinds[i], data[t])
+                sep = " · " if kinds[i] == "not scored" else " "
+                tip += sep + data_note(kinds[i], data[t])
                 if kinds[i] != "not scored":
                     label = tip  # the data's number beside the model's, on the arrow itself
             dot.edge(
@@ -172,9 +182,10 @@ def transition_heatmap(
     probs: np.ndarray,
     transitions: Transitions | None = None,
     token_str: Callable[[int], str] = str,
-    title: str = "P(next token | state)",
+    title: str = N_("P(next token | state)"),
 ) -> go.Figure:
     """The same information as a table of colours, for state spaces too big to draw as a graph."""
+    title = _(title)
     probs = np.asarray(probs, dtype=float)
     names = [_name(s, token_str) for s in states]
     tokens = [token_str(t) for t in range(probs.shape[1])]
@@ -183,11 +194,13 @@ def transition_heatmap(
         for i, s in enumerate(states):
             data = transitions.probs(s, probs.shape[1])
             if data is not None:
-                text[i] = [f"{p * 100:.0f}% (data {q * 100:.0f}%)" for p, q in zip(probs[i], data,
-                                                                                   strict=True)]
+                cell = _("{p:.0f}% (data {q:.0f}%)")
+                text[i] = [cell.format(p=p * 100, q=q * 100)
+                           for p, q in zip(probs[i], data, strict=True)]
     data = [dict(type="heatmap", z=probs, x=tokens, y=names, zmin=0, zmax=1,
                  colorscale=fast.colorscale(HEAT_SCALE), customdata=text,
-                 hovertemplate="state %{y} → %{x}: %{customdata}<extra></extra>",
+                 # %{y}, %{x}, %{customdata}: plotly's, kept as they are in the translation
+                 hovertemplate=_("state %{y} → %{x}: %{customdata}") + "<extra></extra>",
                  colorbar=dict(title=dict(text="P")))]
     layout = _heatmap_layout(max(300, 26 * len(states) + 120))
     layout["title"]["text"] = title  # the title changes every redraw (it names the step)
@@ -199,6 +212,6 @@ def _heatmap_layout(height: int) -> go.Figure:
     """Redrawn live: built once per height, see viz/fast.py."""
     fig = go.Figure()
     fig.update_layout(**base_layout("", height=height))
-    fig.update_xaxes(title_text="next token", type="category")
-    fig.update_yaxes(title_text="state (last tokens)", autorange="reversed", type="category")
+    fig.update_xaxes(title_text=_("next token"), type="category")
+    fig.update_yaxes(title_text=_("state (last tokens)"), autorange="reversed", type="category")
     return fig

@@ -14,6 +14,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from gptviz.i18n import N_, _
 from gptviz.induction import head_name
 from gptviz.train import EvalEvent
 from gptviz.viz import fast
@@ -46,69 +47,78 @@ def _loss_layout(ln_v: float, floor: float, title: str, height: int) -> go.Figur
     layout = base_layout(title, height)
     # ln V labelled above its line on the right; the floor below its line on the left, where
     # the curves are still high (on the right a switched-off head's marker may sit there)
-    lines = [(ln_v, f"ln V = {ln_v:.2f}: guessing", GUESS_COLOR, "bottom", 1, "right"),
-             (floor, f"lowest possible, all targets: {floor:.2f}", FLOOR_COLOR, "top", 0,
-              "left")]
+    lines = [(ln_v, _("ln V = {ln_v:.2f}: guessing").format(ln_v=ln_v), GUESS_COLOR, "bottom",
+              1, "right"),
+             (floor, _("lowest possible, all targets: {floor:.2f}").format(floor=floor),
+              FLOOR_COLOR, "top", 0, "left")]
     layout["shapes"] = [dict(type="line", xref="paper", x0=0, x1=1, y0=ln[0], y1=ln[0],
                              line=dict(color=ln[2], dash="dash", width=2)) for ln in lines]
     layout["annotations"] = [dict(xref="paper", x=x, y=y, text=text, showarrow=False,
                                   xanchor=xa, yanchor=ya, font=dict(color=c, size=14))
                              for y, text, c, ya, x, xa in lines]
-    fig.update_layout(**layout, xaxis=dict(title=dict(text="step"), rangemode="tozero"),
-                      yaxis=dict(title=dict(text="loss (nats)"),
+    fig.update_layout(**layout, xaxis=dict(title=dict(text=_("step")), rangemode="tozero"),
+                      yaxis=dict(title=dict(text=_("loss (nats)")),
                                  range=[0, math.ceil(ln_v * 1.1 * 2) / 2]))
     return fig
 
 
 def half_loss_figure(evals: Sequence[EvalEvent], vocab_size: int, floor: float,
-                     title: str = "Loss on each half", height: int = 340,
+                     title: str | None = None, height: int = 340,
                      ablated: tuple[int, float, str] | None = None) -> go.Figure:
     """The first half's and the repeated half's loss at each evaluation, the loss over every
     target, and two lines: ln V (a uniform guess) and `floor` (the lowest the loss over every
-    target can go). ablated: (step, repeated-half loss, which part is off), drawn as a marker."""
+    target can go). ablated: (step, repeated-half loss, which part is off), drawn as a marker.
+    title: "Loss on each half" (in the run's language) by default."""
+    title = _("Loss on each half") if title is None else title
     data = []
-    for key, name, color, width in (("first_half_loss", "first half", FIRST_COLOR, 3),
-                                    ("repeat_loss", "repeated half", REPEAT_COLOR, 3)):
+    hover = _("step %{x}<br>{name}: %{y:.3f}<extra></extra>")  # {name}: replaced, not .format
+    for key, name, color, width in (("first_half_loss", N_("first half"), FIRST_COLOR, 3),
+                                    ("repeat_loss", N_("repeated half"), REPEAT_COLOR, 3)):
         x, y = _metric(evals, key)
-        data.append(dict(type="scatter", x=x, y=y, mode="lines", name=name,
+        data.append(dict(type="scatter", x=x, y=y, mode="lines", name=_(name),
                          line=dict(color=color, width=width),
-                         hovertemplate=f"step %{{x}}<br>{name}: %{{y:.3f}}<extra></extra>"))
+                         hovertemplate=hover.replace("{name}", _(name))))
     vals = [(e.step, e.val_loss) for e in evals if e.val_loss is not None]
     if vals:
         x, y = (np.asarray(v, dtype=float) for v in zip(*vals, strict=True))
-        data.append(dict(type="scatter", x=x, y=y, mode="lines", name="all targets",
+        data.append(dict(type="scatter", x=x, y=y, mode="lines", name=_("all targets"),
                          line=dict(color=ALL_COLOR, width=2, dash="dot"),
-                         hovertemplate="step %{x}<br>all targets: %{y:.3f}<extra></extra>"))
+                         hovertemplate=_("step %{x}<br>all targets: %{y:.3f}<extra></extra>")))
     if ablated is not None:
         step, loss, what = ablated
         data.append(dict(type="scatter", x=[step], y=[loss], mode="markers+text",
-                         name=f"{what} off",
+                         name=_("{part} off").format(part=what),
                          marker=dict(color=ABLATED_COLOR, size=16, symbol="x"),
-                         text=[f"{what} off: {loss:.2f}"], textposition="bottom left",
+                         text=[_("{part} off: {loss:.2f}").format(part=what, loss=loss)],
+                         textposition="bottom left",
                          textfont=dict(color=ABLATED_COLOR, size=15),
-                         hovertemplate=f"{what} switched off<br>repeated half: %{{y:.3f}}"
-                                       "<extra></extra>"))
+                         # {part}: replaced, not .format (the template's %{y} stays)
+                         hovertemplate=_("{part} switched off<br>repeated half: %{y:.3f}"
+                                         "<extra></extra>").replace("{part}", what)))
     return fast.figure(data, _loss_layout(math.log(vocab_size), floor, title, height))
 
 
 @layout_cache
 def _scores_layout(title: str, height: int) -> go.Figure:
     fig = make_subplots(rows=1, cols=2, shared_yaxes=True, horizontal_spacing=0.1,
-                        subplot_titles=["induction score", "previous-token score"])
+                        subplot_titles=[_("induction score"), _("previous-token score")])
     for ann in fig.layout.annotations:
         ann.font.size = 15
     fig.update_layout(**base_layout(title, height))
-    fig.update_xaxes(title_text="step", rangemode="tozero")
+    fig.update_xaxes(title_text=_("step"), rangemode="tozero")
     fig.update_yaxes(range=[0, 1.02])
-    fig.update_yaxes(title_text="mean attention", col=1)
+    fig.update_yaxes(title_text=_("mean attention"), col=1)
     return fig
 
 
 def head_scores_figure(evals: Sequence[EvalEvent], n_layer: int, n_head: int,
-                       title: str = "What each head does", height: int = 340,
+                       title: str | None = None, height: int = 340,
                        best: tuple[int, int] | None = None) -> go.Figure:
     """Per head, its induction score (left) and previous-token score (right) at each
-    evaluation; one colour per head, the same in both panels. best: that head drawn thicker."""
+    evaluation; one colour per head, the same in both panels. best: that head drawn thicker.
+    title: "What each head does" (in the run's language) by default."""
+    title = _("What each head does") if title is None else title
+    hover = _("{head} step %{x}<br>%{y:.2f}<extra></extra>")  # {head}: replaced, not .format
     data = []
     for layer in range(n_layer):
         for h in range(n_head):
@@ -123,8 +133,7 @@ def head_scores_figure(evals: Sequence[EvalEvent], n_layer: int, n_head: int,
                                            dash="solid" if layer == n_layer - 1 else "dot"),
                                  xaxis="x" if col == 1 else "x2",
                                  yaxis="y" if col == 1 else "y2",
-                                 hovertemplate=f"{name} step %{{x}}<br>%{{y:.2f}}"
-                                               "<extra></extra>"))
+                                 hovertemplate=hover.replace("{head}", name)))
     return fast.figure(data, _scores_layout(title, height))
 
 
@@ -144,9 +153,10 @@ def stripe_attention_figure(att: np.ndarray, tokens: Sequence[str], layer: int, 
     fig.add_trace(go.Scatter(
         x=[labels[q - (copy - first) + 1] for q in queries], y=[labels[q] for q in queries],
         mode="markers",
-        name="where an induction head looks", showlegend=True,
+        name=_("where an induction head looks"), showlegend=True,
         marker=dict(symbol="square-open", size=14, color=STRIPE_COLOR, line=dict(width=2)),
-        hovertemplate="query %{y} → key %{x}: the token after the earlier copy<extra></extra>"))
+        hovertemplate=_("query %{y} → key %{x}: the token after the earlier copy"
+                        "<extra></extra>")))
     fig.update_layout(legend=dict(orientation="h", yanchor="bottom", y=1.0, xanchor="right",
                                   x=1.0, font=dict(size=14)), showlegend=True)
     return fig

@@ -9,6 +9,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from gptviz.i18n import N_, _
 from gptviz.train import EvalEvent
 from gptviz.viz import fast
 from gptviz.viz.fast import layout_cache
@@ -43,20 +44,20 @@ def _loss_layout(floor: float | None, title: str, height: int, lr_panel: bool = 
         fig = go.Figure()
     if floor is not None:
         fig.add_hline(y=floor, line=dict(color=FLOOR_COLOR, dash="dash", width=2),
-                      annotation_text=f"lowest possible: {floor:.3f}",
+                      annotation_text=_("lowest possible: {floor:.3f}").format(floor=floor),
                       annotation_position="top right",
                       annotation_font=dict(color=FLOOR_COLOR, size=15),
                       **(dict(row=1, col=1, exclude_empty_subplots=False) if lr_panel else {}))
     fig.update_layout(**base_layout(title, height + (LR_PANEL_PX if lr_panel else 0)))
     if lr_panel:
         fig.update_xaxes(rangemode="tozero")
-        fig.update_xaxes(title_text="step", row=2, col=1)
-        fig.update_yaxes(title_text="cross-entropy (nats)", rangemode="tozero", row=1, col=1)
-        fig.update_yaxes(title_text="learning rate", rangemode="tozero", nticks=3,
+        fig.update_xaxes(title_text=_("step"), row=2, col=1)
+        fig.update_yaxes(title_text=_("cross-entropy (nats)"), rangemode="tozero", row=1, col=1)
+        fig.update_yaxes(title_text=_("learning rate"), rangemode="tozero", nticks=3,
                          exponentformat="e", row=2, col=1)
     else:
-        fig.update_xaxes(title_text="step", rangemode="tozero")
-        fig.update_yaxes(title_text="cross-entropy (nats)", rangemode="tozero")
+        fig.update_xaxes(title_text=_("step"), rangemode="tozero")
+        fig.update_yaxes(title_text=_("cross-entropy (nats)"), rangemode="tozero")
     return fig
 
 
@@ -65,9 +66,9 @@ def loss_figure(
     losses: Sequence[float],
     evals: Sequence[EvalEvent] = (),
     floor: float | None = None,
-    title: str = "Loss",
+    title: str = N_("Loss"),
     height: int = 380,
-    train_name: str = "train loss",
+    train_name: str = N_("train loss"),
     *,
     marker_step: int | None = None,
     lrs: Sequence[float] | None = None,
@@ -88,18 +89,20 @@ def loss_parts(
     losses: Sequence[float],
     evals: Sequence[EvalEvent] = (),
     floor: float | None = None,
-    title: str = "Loss",
+    title: str = N_("Loss"),
     height: int = 380,
-    train_name: str = "train loss",
+    train_name: str = N_("train loss"),
     *,
     marker_step: int | None = None,
     lrs: Sequence[float] | None = None,
 ) -> tuple[list[dict], dict]:
-    """loss_figure's traces and layout, as dicts, for builders that add to them."""
+    """loss_figure's traces and layout, as dicts, for builders that add to them. title and
+    train_name are shown in the reader's language where the catalogue has them."""
+    title, train_name = _(title), _(train_name)
     if lrs is not None and len(lrs) != len(steps):
         raise ValueError(f"{len(lrs)} learning rates for {len(steps)} steps: need one per step")
     x, y = _thin(steps, losses)
-    data = [dict(type="scatter", x=x, y=y, mode="lines", name="batch loss",
+    data = [dict(type="scatter", x=x, y=y, mode="lines", name=_("batch loss"),
                  line=dict(color=TRAIN_COLOR, width=1.5), opacity=0.6)]
     if evals:
         ex, ey = _thin([e.step for e in evals], [e.train_loss for e in evals])
@@ -108,17 +111,19 @@ def loss_parts(
         vals = [(e.step, e.val_loss) for e in evals if e.val_loss is not None]
         if vals:
             vx, vy = _thin([s for s, _ in vals], [v for _, v in vals])
-            data.append(dict(type="scatter", x=vx, y=vy, mode="lines", name="validation loss",
+            data.append(dict(type="scatter", x=vx, y=vy, mode="lines", name=_("validation loss"),
                              line=dict(color=VAL_COLOR, width=3)))
     if lrs is None:
         layout = _loss_layout(floor, title, height)
     else:
         layout = _loss_layout(floor, title, height, True)
         lx, ly = _thin(steps, lrs)
-        data.append(dict(type="scatter", x=lx, y=ly, mode="lines", name="learning rate",
+        data.append(dict(type="scatter", x=lx, y=ly, mode="lines", name=_("learning rate"),
                          xaxis="x2", yaxis="y2", showlegend=False,
                          line=dict(color=LR_COLOR, width=2),
-                         hovertemplate="step %{x}: learning rate %{y:.3g}<extra></extra>"))
+                         # %{x}, %{y:.3g}: plotly's, kept as they are in the translation
+                         hovertemplate=_("step %{x}: learning rate %{y:.3g}")
+                         + "<extra></extra>"))
     if marker_step is not None:  # through both panels
         layout["shapes"] = [*layout.get("shapes", ()), dict(
             type="line", xref="x", yref="paper", x0=marker_step, x1=marker_step, y0=0, y1=1,

@@ -16,6 +16,7 @@ import functools
 import itertools
 import math
 import textwrap
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,14 +25,15 @@ import numpy as np
 import plotly.graph_objects as go
 
 from gptviz.analysis import State, StateKind, Transitions, next_state, state_kind
+from gptviz.i18n import _
 from gptviz.viz import fast
 from gptviz.viz.fast import layout_cache
 from gptviz.viz.graph import (
     KIND_STYLE,
     MAX_GRAPH_STATES,
     MAX_LABELLED_STATES,
-    NOT_SCORED_LEGEND,
     data_note,
+    not_scored_legend,
     state_tip,
 )
 from gptviz.viz.style import (
@@ -123,7 +125,8 @@ def state_network_figure(
         None if transitions is None else state_kind(s, context, transitions, last_only)
         for s in states]
 
-    bins: list[tuple[list, list]] = [([], []) for _ in PROB_BINS[:-1]]
+    arrow_text = _("{src} → {dst}: token {token}, model {p:.0%}")
+    bins: list[tuple[list, list]] = [([], []) for _b in PROB_BINS[:-1]]
     heads: dict[str, list] = {k: [] for k in ("x", "y", "angle", "size", "opacity", "text")}
     for i, s in enumerate(states):
         data = transitions.probs(s, vocab) if transitions is not None else None
@@ -136,7 +139,7 @@ def state_network_figure(
             b = int(np.searchsorted(PROB_BINS, p, side="right")) - 1
             bins[b][0].extend([*xs, None])
             bins[b][1].extend([*ys, None])
-            text = f"{names[i]} → {names[j]}: token {token_str(t)}, model {p:.0%}"
+            text = arrow_text.format(src=names[i], dst=names[j], token=token_str(t), p=p)
             if data is not None:
                 text += ", " + data_note(kinds[i], data[t])
             heads["x"].append(xs[-1])
@@ -160,7 +163,7 @@ def state_network_figure(
         marker=dict(symbol="triangle-up", angle=heads["angle"], size=heads["size"],
                     opacity=heads["opacity"], color=EDGE_COLOR, line=dict(width=0))))
     styles = [KIND_STYLE[k] for k in kinds]
-    tips = [f"state {n}" if transitions is None
+    tips = [_("state {name}").format(name=n) if transitions is None
             else state_tip(s, context, transitions, last_only, token_str)
             for n, s in zip(names, states, strict=True)]
     data_traces.append(dict(
@@ -176,7 +179,7 @@ def state_network_figure(
     if "not scored" in kinds:  # under the circle, in a taller bottom margin
         layout["margin"]["b"] = 60
         layout["annotations"] = [dict(
-            text="<br>".join(NOT_SCORED_LEGEND), x=0.5, y=0.0, xref="paper", yref="paper",
+            text="<br>".join(not_scored_legend()), x=0.5, y=0.0, xref="paper", yref="paper",
             xanchor="center", yanchor="top", yshift=-4, showarrow=False,
             font=dict(size=13, color=NOT_SCORED_LINE))]
     return fast.figure(data_traces, layout)
@@ -250,7 +253,7 @@ def _circle_order(n: int, arrows: Sequence[tuple[int, int, int]]) -> np.ndarray:
     the arrows in total. Short arrows run near the rim and leave the middle to the long ones
     (document 000's eight states: a de Bruijn cycle round the rim, as circo draws it)."""
     w = np.zeros((n, n))
-    for i, _, j in arrows:
+    for i, _tok, j in arrows:
         if i != j:
             w[i, j] += 1
             w[j, i] += 1
@@ -419,7 +422,7 @@ def _chain_drawing(names: tuple[str, ...], arrows: tuple[tuple[int, int, int], .
     loop_r = max(0.6 * r, 8.0 * font_scale / ppu)
     src, tok, dst = (np.array([a[k] for a in arrows], dtype=int).reshape(-1) for k in range(3))
     lines, loops = [], []
-    for i, _, j in arrows:
+    for i, _tok, j in arrows:
         out = pos[i] / (np.linalg.norm(pos[i]) or 1.0)
         if i == j:  # outside the circle when labelled (the names are inside the nodes), else in
             u = out if labelled else -out
@@ -529,7 +532,7 @@ def chain_figure(
                         for i, t, _ in arrows) if labelled else None
 
     label_px = GRAPH_LABEL_SIZE * font_scale
-    legend = textwrap.wrap(" ".join(NOT_SCORED_LEGEND), int(PLOT_PX / (0.52 * label_px))) \
+    legend = _wrap(not_scored_legend(), int(PLOT_PX / (0.52 * label_px))) \
         if "not scored" in kinds else []
     top = round(16 + ((1.5 * TITLE_SIZE if title or subtitle else 0)
                       + (1.4 * GRAPH_LABEL_SIZE if subtitle else 0)) * font_scale)
@@ -582,10 +585,11 @@ def chain_figure(
 
     es = np.flatnonzero(shown)
     hover, labels = [], []
+    arrow_text = _("{src} → {dst}: token {token}, model {p:.0%}")
     for e in es:
         i, t, j = int(dr.src[e]), int(dr.tok[e]), int(dr.dst[e])
         q = float(p[e])
-        text = f"{names[i]} → {names[j]}: token {toks[t]}, model {q:.0%}"
+        text = arrow_text.format(src=names[i], dst=names[j], token=toks[t], p=q)
         label = f"{toks[t]}({q * 100:.0f}%)"
         if data[i] is not None:
             text += ", " + data_note(kinds[i], data[i][t])
@@ -631,7 +635,7 @@ def chain_figure(
                    enumerate(styles)]
     line_width = [(4.0 if i == selected else 2.5 if k == "not scored" else 1.5) * font_scale
                   for i, k in enumerate(kinds)]
-    tips = [f"state {name}" if transitions is None
+    tips = [_("state {name}").format(name=name) if transitions is None
             else state_tip(s, context, transitions, last_only, token_str)
             for name, s in zip(names, states, strict=True)]
     nodes = dict(
@@ -662,6 +666,26 @@ def chain_figure(
     if notes:
         layout["annotations"] = notes
     return fast.figure(traces, layout)
+
+
+def _wrap(lines: Sequence[str], width: int) -> list[str]:
+    """The legend's lines rewrapped to `width` narrow characters a line. English (no wide
+    character) is joined with spaces and wrapped by textwrap; a text with wide characters
+    (Chinese: about two narrow ones each, and no spaces between words) is joined as it is and
+    broken anywhere, counting each wide character twice."""
+    if all(c.isascii() for line in lines for c in line):
+        return textwrap.wrap(" ".join(lines), width)
+    out, line, used = [], "", 0
+    for c in "".join(lines):
+        w = 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        if used + w > width and line:
+            out.append(line.rstrip())
+            line, used = "", 0
+            if c == " ":
+                continue
+        line += c
+        used += w
+    return [*out, line.rstrip()] if line.strip() else out
 
 
 def clicked_state(points: Sequence[Mapping[str, Any]]) -> int | None:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from gptviz.i18n import _
 from gptviz.viz.style import RUN_COLORS, base_layout
 
 LEGEND_SIZE = 15  # px: reads on a projector
@@ -25,7 +26,7 @@ def room_figure(curves: Sequence[tuple[str, Sequence[tuple[int, float]]]], *, ti
     fig.update_layout(showlegend=True, legend=dict(
         orientation="v", yanchor="top", y=1.0, xanchor="left", x=1.02,
         font=dict(size=LEGEND_SIZE)), margin_r=180, hoverlabel=dict(font_size=LEGEND_SIZE))
-    fig.update_xaxes(title_text="step", rangemode="tozero")
+    fig.update_xaxes(title_text=_("step"), rangemode="tozero")
     fig.update_yaxes(title_text=html.escape(y_title))
     for i, (name, points) in enumerate(curves):
         steps = np.asarray([p[0] for p in points], dtype=np.int64)
@@ -35,8 +36,8 @@ def room_figure(curves: Sequence[tuple[str, Sequence[tuple[int, float]]]], *, ti
             x=steps, y=values, name=label, mode="lines" if len(steps) > 1 else "markers",
             line=dict(color=RUN_COLORS[i % len(RUN_COLORS)],
                       width=4 if name == highlight else 2),
-            hovertemplate=f"{label}<br>step %{{x}}: %{{y:.4f}}<extra></extra>"))
+            hovertemplate=label + _("<br>step %{x}: %{y:.4f}<extra></extra>")))
     if not curves:
-        fig.add_annotation(text="No runs yet", showarrow=False, font=dict(size=20),
+        fig.add_annotation(text=_("No runs yet"), showarrow=False, font=dict(size=20),
                            xref="paper", yref="paper", x=0.5, y=0.5)
     return fig

@@ -15,6 +15,7 @@ from typing import Literal
 import numpy as np
 import plotly.graph_objects as go
 
+from gptviz.i18n import _
 from gptviz.live.runs import (
     Curve,
     RunRecord,
@@ -46,19 +47,19 @@ def _layout(title: str, subtitle: str, height: int, metric: str, log_y: bool,
         margin_t=80, margin_b=60, showlegend=True, hoverlabel=dict(font_size=LEGEND_SIZE),
         legend=dict(orientation="h", yanchor="top", y=-0.18, xanchor="left", x=0,
                     font=dict(size=LEGEND_SIZE)))
-    fig.update_xaxes(title_text="step", rangemode="tozero")
+    fig.update_xaxes(title_text=_("step"), rangemode="tozero")
     if metric == "accuracy":
-        fig.update_yaxes(title_text="held-out accuracy (%)", range=[0, 101])
+        fig.update_yaxes(title_text=_("held-out accuracy (%)"), range=[0, 101])
     else:
-        fig.update_yaxes(title_text="cross-entropy (nats)",
+        fig.update_yaxes(title_text=_("cross-entropy (nats)"),
                          **(dict(type="log") if log_y else dict(rangemode="tozero")))
         if floor is not None and (floor > 0 or not log_y):
             fig.add_hline(y=floor, line=dict(color=FLOOR_COLOR, dash="dash", width=2),
-                          annotation_text=f"lowest possible: {floor:.3f}",
+                          annotation_text=_("lowest possible: {floor:.3f}").format(floor=floor),
                           annotation_position="top right",
                           annotation_font=dict(color=FLOOR_COLOR, size=LEGEND_SIZE))
     if empty:
-        fig.add_annotation(text="No run to draw: tick Show for a run in the table.",
+        fig.add_annotation(text=_("No run to draw: tick Show for a run in the table."),
                            showarrow=False, xref="paper", yref="paper", x=0.5, y=0.5,
                            font=dict(size=max(MIN_TEXT_SIZE, 16)))
     return fig
@@ -76,7 +77,7 @@ def runs_figure(
     *,
     metric: Literal["loss", "accuracy"] = "loss",
     title: str | None = None,
-    train_name: str = "training loss",
+    train_name: str | None = None,
     height: int = 420,
     log_y: bool = False,
 ) -> go.Figure:
@@ -90,6 +91,7 @@ def runs_figure(
     not comparable). Redrawn live: the layout is cached and the traces are not validated (see
     viz/fast.py).
     """
+    train_name = _("training loss") if train_name is None else train_name
     shown = [r for r in records if not r.hidden]
     groups = group_runs(shown)
     if len(groups) > 1:
@@ -101,22 +103,24 @@ def runs_figure(
         group = f"run{r.run_id}"
         if metric == "accuracy":
             data.append(_trace(r.accuracy, r.accuracy.values * 100, name, group, r.colour,
-                               "step %{x:,}: %{y:.1f}%"))
+                               _("step %{x:,}: %{y:.1f}%")))
             continue
         curve = r.loss_curve
-        label = name if len(r.train) or not len(r.batch) else f"{name}, batch loss"
+        label = (name if len(r.train) or not len(r.batch)
+                 else _("{name}, batch loss").format(name=name))
         data.append(_trace(curve, curve.values, label, group, r.colour,
-                           "step %{x:,}: " + html.escape(train_name) + " %{y:.4f}"))
+                           _("step %{x:,}: ") + html.escape(train_name) + " %{y:.4f}"))
         if len(r.val):
             data.append(_trace(r.val, r.val.values, label, group, r.colour,
-                               "step %{x:,}: validation loss %{y:.4f}", dotted=True,
+                               _("step %{x:,}: validation loss %{y:.4f}"), dotted=True,
                                legend=False))
     if metric == "accuracy":
-        subtitle = "problems never trained on, answered exactly right"
-        title = title or "Held-out accuracy by run"
+        subtitle = _("problems never trained on, answered exactly right")
+        title = title or _("Held-out accuracy by run")
     else:
         any_val = any(len(r.val) for r in shown)
-        subtitle = f"solid: {train_name}" + (", dotted: validation loss" if any_val else "")
-        title = title or "Loss by run"
+        subtitle = (_("solid: {train}, dotted: validation loss") if any_val
+                    else _("solid: {train}")).format(train=train_name)
+        title = title or _("Loss by run")
     floor = shown[0].task.floor if shown and metric == "loss" else None
     return fast.figure(data, _layout(title, subtitle, height, metric, log_y, floor, not shown))

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import plotly.graph_objects as go
 
 from gptviz.generate import GenerationStep
+from gptviz.i18n import _
 from gptviz.tokenizers import Tokenizer
 from gptviz.viz.windows import plotly_text, visible_token
 
@@ -39,22 +40,23 @@ def candidates_figure(step: GenerationStep, tokenizer: Tokenizer, n: int = 10,
     fig = go.Figure()
     fig.add_bar(
         y=rows, x=[c.prob for c in top], orientation="h", marker_color=colours,
-        name="probability drawn from", text=[f"{c.prob:.1%}" for c in top],
+        name=_("probability drawn from"), text=[f"{c.prob:.1%}" for c in top],
         textposition="outside", cliponaxis=False,
         hovertemplate="%{customdata}: %{x:.2%}<extra></extra>", customdata=labels,
     )
     fig.add_scatter(
-        y=rows, x=[c.model_prob for c in top], mode="markers", name="model's own probability",
+        y=rows, x=[c.model_prob for c in top], mode="markers", name=_("model's own probability"),
         marker=dict(symbol="diamond", size=12, color=MODEL_COLOUR),
-        hovertemplate="%{customdata}: model %{x:.2%}<extra></extra>", customdata=labels,
+        hovertemplate=_("%{customdata}: model %{x:.2%}<extra></extra>"), customdata=labels,
     )
     drawn = visible_token(tokenizer.token_str(step.token))
     fig.update_layout(
-        title=plotly_text(f"{name or f'Token {step.position}'}: drew '{drawn}' "
-                          f"({step.drawn.prob:.1%})"),
+        title=plotly_text(_("{name}: drew '{token}' ({prob:.1%})").format(
+            name=name or _("Token {position}").format(position=step.position), token=drawn,
+            prob=step.drawn.prob)),
         yaxis=dict(tickmode="array", tickvals=rows, ticktext=labels, autorange="reversed",
                    tickfont=dict(size=20)),
-        xaxis=dict(title="probability", range=[0, 1.15], tickformat=".0%"),
+        xaxis=dict(title=_("probability"), range=[0, 1.15], tickformat=".0%"),
         height=140 + 36 * len(rows), margin=dict(l=10, r=30, t=60, b=50),
         legend=dict(orientation="h", y=-0.25), font=dict(size=16), bargap=0.25,
     )

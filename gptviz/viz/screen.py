@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import plotly.graph_objects as go
 
+from gptviz.i18n import _
 from gptviz.viz.style import FONT_SIZE, MARKER_COLOR
 
 MIN_SIZE = 14  # px: the smallest text a class reads from the back of a room
@@ -43,7 +44,8 @@ def mark_step(fig: go.Figure, step: int | None, label: str | None = None) -> go.
     if step is None:
         return fig
     fig.add_vline(x=step, line=dict(color=MARKER_COLOR, dash="dot", width=2),
-                  annotation_text=label or f"step {step:,}", annotation_position="bottom right",
+                  annotation_text=label or _("step {step:,}").format(step=step),
+                  annotation_position="bottom right",
                   annotation_font=dict(color=MARKER_COLOR, size=15))
     return fig
 

@@ -10,6 +10,7 @@ import html
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from gptviz.i18n import _
 from gptviz.tokenizers import BPETokenizer, Tokenizer
 
 # pastel backgrounds that keep black text readable on a projector; neighbours always differ
@@ -56,7 +57,8 @@ def spans_html(spans: Sequence[TokenSpan], show_ids: bool = True, font_px: int =
     boxes = []
     for s in spans:
         label = _span_text(s.text) if s.text else "&nbsp;"
-        tip = html.escape(f"token {s.id}: {s.text!r}", quote=True)
+        tip = html.escape(_("token {id}: {text}").format(id=s.id, text=repr(s.text)),
+                          quote=True)
         idline = (f'<span style="display:block;font-size:0.55em;color:#374151;'
                   f'font-family:monospace">{s.id}</span>') if show_ids else ""
         boxes.append(
@@ -73,13 +75,17 @@ def merges_table(tokenizer: BPETokenizer, limit: int | None = None) -> list[dict
     """The merges in the order they were learned: rank, pair, new token and how often it
     occurred in the corpus when it was chosen (whitespace shown as ␣ ↵)."""
     rows = []
+    # the column headers, in the reader's language
+    order, left, right, new = _("order"), _("left"), _("right"), _("new token")
+    pairs = _("pairs in corpus")
     for m in tokenizer.merges[:limit]:
         rows.append({
-            "order": m.rank + 1,
-            "left": visible(tokenizer.token_str(m.left)),
-            "right": visible(tokenizer.token_str(m.right)),
-            "new token": visible(tokenizer.token_str(m.new)),
+            order: m.rank + 1,
+            left: visible(tokenizer.token_str(m.left)),
+            right: visible(tokenizer.token_str(m.right)),
+            new: visible(tokenizer.token_str(m.new)),
             "id": m.new,
-            "pairs in corpus": m.count,
+            pairs: m.count,
         })
+
     return rows

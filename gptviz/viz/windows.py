@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import plotly.graph_objects as go
 
+from gptviz.i18n import _
 from gptviz.tokenizers import Tokenizer
 
 _VISIBLE = {" ": "␣", "\n": "↵", "\t": "⇥", "\r": "␍"}
@@ -71,8 +72,9 @@ def window_pairs(window: Window, tokenizer: Tokenizer) -> list[dict[str, str]]:
     rows = []
     for t in range(len(window.inputs)):
         seen = tokenizer.decode(window.inputs[: t + 1])
-        rows.append({"position": str(t), "the model has seen": visible_token(seen),
-                     "it should predict": visible_token(tokenizer.token_str(window.targets[t]))})
+        rows.append({_("position"): str(t), _("the model has seen"): visible_token(seen),
+                     _("it should predict"): visible_token(
+                         tokenizer.token_str(window.targets[t]))})
     return rows
 
 
@@ -98,20 +100,20 @@ def windows_figure(windows: Sequence[Window], tokenizer: Tokenizer,
             corpus[w.start + i] = w.inputs[i]
             corpus[w.start + i + 1] = w.targets[i]
 
-    row_names = ["text"]
+    row_names = [_("text")]
     z: list[list[float | None]] = [[0.0] * len(cols)]
     text: list[list[str]] = [[plotly_text(visible_token(tokenizer.token_str(corpus[c])))
                               for c in cols]]
     for k, w in enumerate(windows, start=1):
-        for kind, ids, offset, value in (("input", w.inputs, 0, 1.0),
-                                         ("target", w.targets, 1, 2.0)):
+        for name, ids, offset, value in ((_("window {k} input").format(k=k), w.inputs, 0, 1.0),
+                                         (_("window {k} target").format(k=k), w.targets, 1, 2.0)):
             zrow: list[float | None] = [None] * len(cols)
             trow = [""] * len(cols)
             for i in range(width):
                 c = w.start + offset + i - first
                 zrow[c] = value
                 trow[c] = plotly_text(visible_token(tokenizer.token_str(ids[i])))
-            row_names.append(f"window {k} {kind}")
+            row_names.append(name)
             z.append(zrow)
             text.append(trow)
 
@@ -120,15 +122,19 @@ def windows_figure(windows: Sequence[Window], tokenizer: Tokenizer,
         textfont=dict(size=20), zmin=0, zmax=2, showscale=False, xgap=2, ygap=2,
         colorscale=[[0.0, TEXT_COLOUR], [0.33, TEXT_COLOUR], [0.34, INPUT_COLOUR],
                     [0.66, INPUT_COLOUR], [0.67, TARGET_COLOUR], [1.0, TARGET_COLOUR]],
-        hovertemplate="%{y}, text position %{x}: %{text}<extra></extra>",
+        hovertemplate=_("%{y}, text position %{x}: %{text}<extra></extra>"),
     ))
-    cut = "" if width == len(windows[0].inputs) else \
-        f" (first {width} of {len(windows[0].inputs)} positions)"
+    if width == len(windows[0].inputs):
+        title = _("{n} windows sliding by one character: blue = input, orange = target (input "
+                  "shifted by one)").format(n=len(windows))
+    else:
+        title = _("{n} windows sliding by one character (first {width} of {positions} "
+                  "positions): blue = input, orange = target (input shifted by one)").format(
+            n=len(windows), width=width, positions=len(windows[0].inputs))
     fig.update_layout(
-        title=plotly_text(f"{len(windows)} windows sliding by one character{cut}: "
-                          f"blue = input, orange = target (input shifted by one)"),
+        title=plotly_text(title),
         yaxis=dict(autorange="reversed", tickfont=dict(size=16)),
-        xaxis=dict(title="position in the text", type="category"),
+        xaxis=dict(title=_("position in the text"), type="category"),
         height=120 + 60 * len(row_names), margin=dict(l=10, r=10, t=60, b=40),
         font=dict(size=16),
     )

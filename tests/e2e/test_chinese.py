@@ -58,3 +58,34 @@ def test_the_switch_turns_the_home_page_chinese_and_a_link_keeps_it(app_server, 
         assert "img src" not in bad.locator("body").inner_text()
     finally:
         ctx.close()
+
+
+def test_every_page_in_chinese_draws_with_no_exception(app_server, chromium_browser):
+    """Each page opened through the Chinese navigation, at 1280x720: its title is the Chinese
+    one, nothing fails, and a screenshot of each is saved to be looked at
+    (screenshots/zh_page_<name>_1280x720.png and the whole page as zh_page_<name>.png)."""
+    from gptviz.i18n import _, set_language
+    from pages._catalog import CATALOG
+
+    set_language("zh")
+    try:
+        titles = {info.path: _(info.title) for info in CATALOG}
+    finally:
+        set_language("en")
+    ctx = chromium_browser.new_context(viewport={"width": 1280, "height": 720}, locale="zh-CN")
+    page = ctx.new_page()
+    try:
+        page.goto(app_server)  # the browser's language: Chinese without ?lang=
+        wait_ready(page)
+        expect(page.locator("h1").first).to_have_text(TITLE_ZH)
+        for path, title in titles.items():
+            page.get_by_test_id("stSidebarNav").get_by_text(title, exact=True).click()
+            wait_ready(page)
+            expect(page.locator("h1").first).not_to_contain_text("gptviz：", timeout=30_000)
+            wait_ready(page)
+            assert_no_exception(page)
+            name = path.removeprefix("pages/").removesuffix(".py")
+            page.screenshot(path=str(SCREENSHOT_DIR / f"zh_page_{name}_1280x720.png"))
+            save_screenshot(page, f"zh_page_{name}")
+    finally:
+        ctx.close()
