@@ -35,7 +35,7 @@ def test_two_sessions_train_separate_models():
 SHARED_READ_ONLY = {
     "_tiktoken": "a tiktoken vocabulary (read-only)",
     "builtin_char_tokenizer": "the built-in corpus's characters (read-only)",
-    "trained_bpe": "a BPE tokenizer for (text, merges); at most 16 kept, never changed",
+    "_trained_bpe": "a BPE tokenizer for (text, merges); at most 16 kept, never changed",
     "corpus": "GPT-1 page: the built-in corpus and its tokenizer (read-only)",
     "labelled_task": "GPT-1 page: line lists cut from the corpus; examples drawn per call from a "
                      "seed, nothing stored after __init__",
