@@ -10,7 +10,8 @@ next click), which a tab opened afresh never does; that is how the page tells th
 Streamlit 1.67's tab does not rerun by itself on reconnecting, so without help the note would
 wait for the student's next click. A small inline component (`st.components.v2`, no iframe,
 nothing fetched) watches the tab's connection state and, when the tab is connected again after
-losing its server, asks for one rerun: the note shows at once. After a brief network drop to
+losing its server, asks for one rerun unless the tab ran the script by itself within 1.5 s (it
+does while a live view ticks): the note shows at once. After a brief network drop to
 the same server the session is still there, the rerun finds it seen, and nothing is shown.
 """
 
@@ -25,7 +26,7 @@ RESTART_NOTE = N_("**The server restarted** (or this tab was moved to another se
                 "model this tab trained before is gone. Training starts again from a new "
                 "model, with your settings; press **Train** to go on. If you were uploading a "
                 "file just then, it did not arrive: upload it again.")
-RESTART_TOAST = N_("The server restarted: this tab's model is gone (see the top of the page).")
+RESTART_TOAST = N_("This tab's model is gone: its server went away (see the top of the page).")
 
 WATCH_JS = """
 export default function (component) {
@@ -37,14 +38,24 @@ export default function (component) {
   if (slot) slot.style.display = "none";
   const app = document.querySelector("[data-testid='stApp']");
   if (w.__gptvizWatch || !app) return;
-  let lost = false;
+  let lost = false, ran = false;
+  // a script run after the reconnection: Streamlit's tab asks for one itself while a live view
+  // ticks; then a second rerun from here would only wipe the first one's notes
+  new MutationObserver((changes) => {
+    if (changes.some((c) => c.target.getAttribute("data-test-script-state") === "running")) {
+      ran = true;
+    }
+  }).observe(app, {attributes: true, subtree: true, attributeFilter: ["data-test-script-state"]});
   w.__gptvizWatch = new MutationObserver(() => {
     const state = app.getAttribute("data-test-connection-state");
     if (state !== "CONNECTED") {
       lost = true;
     } else if (lost) {
       lost = false;
-      w.__gptvizReconnect.setTriggerValue("reconnected", Date.now());
+      ran = false;
+      setTimeout(() => {
+        if (!ran) w.__gptvizReconnect.setTriggerValue("reconnected", Date.now());
+      }, 1500);
     }
   });
   w.__gptvizWatch.observe(app, {attributes: true,

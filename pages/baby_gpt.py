@@ -269,7 +269,7 @@ def selected_state() -> int | None:
 
 
 def graph(step: int, probs: np.ndarray, note: str) -> None:
-    tau = clamp_tau(float(st.session_state[f"{P}_tau"]))
+    tau = clamp_tau(float(st.session_state.get(f"{P}_tau", 1.0)))
     event = st.session_state.get(f"{P}_network")  # a click on a state reruns with it here
     picked = clicked_state(event.selection.points) if event and event.get("selection") else None
     if picked is not None:
@@ -404,10 +404,10 @@ def walk_tab() -> None:
     c1, c2, c3, c4 = st.columns([2, 2, 2, 2], vertical_alignment="bottom")
     start = c1.selectbox(_("Start state"), range(len(space.states)), format_func=names.__getitem__,
                          index=selected_state() or 0, key=f"{P}_walk_start")
-    tau = c2.number_input(_("Temperature τ"), 0.0, 1e9, key=f"{P}_tau", format="%g",
+    tau = c2.number_input(_("Temperature τ"), 0.0, 1e9, key=f"{P}_tau", format="%g", **KEEP,
                           help=_("p^(1/τ), renormalised: below 1 the likeliest arrow wins more "
                                  "often (0: always); above 1 the arrows even out."))
-    steps = c3.number_input(_("Steps"), 0, 10**9, key=f"{P}_walk_steps")
+    steps = c3.number_input(_("Steps"), 0, 10**9, key=f"{P}_walk_steps", **KEEP)
     c4.button(_("Sample a walk"), icon=":material/directions_walk:", key=f"{P}_walk",
               on_click=take_walk, args=(start, float(tau), int(steps)), width="stretch")
     tempered = at_temperature(st.session_state[f"{P}_shown"][1], float(tau))
