@@ -60,7 +60,10 @@ def test_train_pause_switch_a_head_off_and_see_the_loss_change(baby_server, chro
     ctx = chromium_browser.new_context(viewport={"width": W, "height": H})
     page = ctx.new_page()
     try:
-        page.goto(baby_server)
+        # a learning rate ten times lower than the preset's: document 000's model reaches its
+        # floor (0.347) within seconds at 1e-3, and at the floor it can do without any one
+        # head of a layer (CI saw all four leave the loss unchanged to three decimals)
+        page.goto(baby_server + "/?baby_lr=0.0001")
         wait_ready(page)
         steps = page.get_by_label("Steps per click of Train", exact=True)
         steps.fill("3000")

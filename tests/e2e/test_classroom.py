@@ -207,7 +207,9 @@ def test_closing_the_tab_stops_its_training_within_seconds(chromium_browser):
         time.sleep(0.5)  # the thread finishes its current step
         c0 = cpu_seconds(proc.pid)
         time.sleep(1.0)
-        assert cpu_seconds(proc.pid) - c0 < 0.3  # nothing trains any more
+        # nothing trains any more: a trainer takes about a whole core (1 s a second); the rest
+        # is the server's own upkeep (CI's loaded machine once measured 0.30 s)
+        assert cpu_seconds(proc.pid) - c0 < 0.5
         assert proc_status(proc.pid)["Threads"] <= idle_threads
 
 
