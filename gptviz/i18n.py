@@ -91,11 +91,3 @@ def N_(message: str) -> str:
     """Mark `message` for the catalogue where it is defined (a constant, a table); translate
     it where it is shown, with `_(message)`."""
     return message
-
-
-def number(x: float, digits: int | None = None) -> str:
-    """A number written the reader's way (grouping and decimal signs of their language)."""
-    from babel.numbers import format_decimal
-
-    fmt = None if digits is None else "#,##0." + "0" * digits if digits else "#,##0"
-    return format_decimal(x, format=fmt, locale=BABEL_LOCALE[_current.get()])

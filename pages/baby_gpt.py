@@ -32,7 +32,7 @@ from gptviz.config import (
     GPTConfig,
     TrainConfig,
 )
-from gptviz.i18n import DEFAULT, N_, _, language, set_language
+from gptviz.i18n import N_, _, language
 from gptviz.live import LiveRun, Snapshot
 from gptviz.statespace import MAX_GRAPH_STATES, StateSpace
 from gptviz.tasks import SequenceTask
@@ -45,7 +45,6 @@ from gptviz.viz.loss import LR_PANEL_PX, loss_figure
 from gptviz.viz.network import chain_figure, clicked_state
 from pages._ablate import ablation_panel
 from pages._entry import enter_through_app  # noqa: E402
-from pages._i18n import KEY as LANG_KEY
 from pages._instrument import (
     advance_play,
     compact_page,
@@ -56,6 +55,7 @@ from pages._instrument import (
 from pages._live import (
     apply_url_settings,
     fitted_note,
+    in_language,
     install_run,
     keep_run,
     live_fragment,
@@ -134,13 +134,6 @@ def settings_of(m: GPTConfig, t: TrainConfig) -> dict:
 
 DOC000_WIDGETS = {**settings_of(DOC000_MODEL, DOC000_TRAIN), f"{P}_device": auto_device(),
                   f"{P}_seq": DOC000_SEQUENCE, f"{P}_last_only": True}
-
-
-def session_language() -> None:
-    """This session's language (pages/_i18n.py keeps it in session_state) for code that runs
-    outside app.py's script run: widget callbacks run before app.py sets it, and a redraw of a
-    fragment alone runs in a thread of its own without app.py."""
-    set_language(st.session_state.get(LANG_KEY, DEFAULT))
 
 
 def load_doc000() -> None:
@@ -340,7 +333,6 @@ interval = live_seconds(was_live)  # longer while a large class trains here
 
 @live_fragment(interval)
 def live() -> None:
-    session_language()  # a redraw of the fragment alone runs without app.py
     advance_play(run, P)
     if walking():
         st.session_state[f"{P}_walk_shown"] += 1
@@ -409,7 +401,8 @@ def walk_tab() -> None:
                                  "often (0: always); above 1 the arrows even out."))
     steps = c3.number_input(_("Steps"), 0, 10**9, key=f"{P}_walk_steps", **KEEP)
     c4.button(_("Sample a walk"), icon=":material/directions_walk:", key=f"{P}_walk",
-              on_click=take_walk, args=(start, float(tau), int(steps)), width="stretch")
+              on_click=in_language(take_walk), args=(start, float(tau), int(steps)),
+              width="stretch")
     tempered = at_temperature(st.session_state[f"{P}_shown"][1], float(tau))
     if tempered.clamped:
         st.warning(_("A temperature of {asked:g} is outside 0.001 to 1,000: the chain is "
@@ -441,7 +434,6 @@ def walk_tab() -> None:
 
 
 def take_walk(start: int, tau: float, steps: int) -> None:
-    session_language()  # a callback: runs before app.py sets the language
     st.session_state[f"{P}_walk_msg"] = None
     try:
         probs = st.session_state[f"{P}_shown"][1]
@@ -465,7 +457,6 @@ def task_spec() -> dict:
 
 def apply_bundle(b: Bundle) -> str:
     """Install a loaded model on this page (called by the uploader before the widgets)."""
-    session_language()  # the uploader may call it from a callback, before app.py's run
     check_fits(b, "sequence", LIMITS)
     c = b.config
     seq, last = b.task.get("sequence"), b.task.get("last_only", True)

@@ -19,7 +19,7 @@ from gptviz.checkpoint import (
 from gptviz.config import ConfigError, GPTConfig, TrainConfig
 from gptviz.corpus import MAX_UPLOAD_BYTES, CorpusError, builtin_corpus, decode_upload
 from gptviz.generate import encode_prompt, generate_text
-from gptviz.i18n import DEFAULT, N_, _, language, set_language
+from gptviz.i18n import N_, _, language
 from gptviz.live import LiveRun, Snapshot
 from gptviz.live.evalframes import EvalFrames, frame_step
 from gptviz.markup import escape_markdown
@@ -32,7 +32,6 @@ from gptviz.viz.text_loss import text_loss_figure
 from gptviz.viz.windows import training_windows, visible_token, window_pairs, windows_figure
 from pages._ablate import ablation_panel
 from pages._entry import enter_through_app  # noqa: E402
-from pages._i18n import KEY as LANGUAGE_KEY
 from pages._instrument import (
     advance_play,
     compact_page,
@@ -418,9 +417,6 @@ def task_spec() -> dict:
 
 def apply_bundle(b: Bundle) -> str:
     """Install a loaded model (called by the uploader, before the widgets)."""
-    # a callback runs before app.py sets this run's language (and maybe in a new thread):
-    # its messages are in the session's language only once it is set here
-    set_language(st.session_state.get(LANGUAGE_KEY, DEFAULT))
     check_fits(b, "text", LIMITS)
     if b.task.get("sha1") != digest:
         raise CheckpointError(_("This model was trained on another text (its characters "
