@@ -41,3 +41,5 @@ page.run()
 # torch, pandas, plotly: imported in the background from the end of the first run, so that they
 # take nothing from the home page's own drawing and are ready (or nearly) by the next click
 _warm.start()
+if page is not home:  # torch._dynamo for the first optimizer, while the browser draws this page
+    _warm.start_training()

@@ -68,6 +68,8 @@ def _app(args: argparse.Namespace) -> dict[str, Any]:
                      fmt_spread(res["startup"]["first_page_drawn_s"]) + " s"])
         for title, v in res["startup"].get("first_visit_s", {}).items():
             rows.append([f"first visit: {title}", fmt_spread(v) + " s"])
+        for title, v in res["startup"].get("first_after_home_s", {}).items():
+            rows.append([f"first page after home: {title}", fmt_spread(v) + " s"])
     for k, v in res.get("page_switch", {}).items():
         rows.append([f"page switch {k.removesuffix('_s').replace('_', ' ')}",
                      fmt_spread(v) + " s"])

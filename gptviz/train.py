@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import threading
 import time
 from collections import defaultdict
 from collections.abc import Callable
@@ -240,8 +241,14 @@ class Trainer:
         self.task = task
         self.config = config
         speed = _resolve_speedups(speedups or Speedups(), self.device)
-        self.optimizer, fused = make_optimizer(model, config, speed.fused_optimizer)
-        self.speedups = ResolvedSpeedups(fused, speed.autocast, speed.compile)
+        # AdamW is built at its first use (the first step, a checkpoint, a test that reads it):
+        # a trainer a page shows but has not trained needs none, and PyTorch's first optimizer
+        # in a process imports torch._dynamo, 0.8 s here, which a page's first visit then
+        # waited for (README, Benchmarks: First paint). The result is the same AdamW.
+        self._speed = speed
+        self._optimizer: torch.optim.AdamW | None = None
+        self._fused = False
+        self._optimizer_lock = threading.Lock()  # the page's thread or the training thread
         # the training forward: compiled on request; analysis and attention capture always use
         # self.model itself, so they never trigger a recompilation or slow the training graph
         self._forward: Callable[..., GPTOutput] = (
@@ -252,6 +259,23 @@ class Trainer:
         self._params: list[torch.nn.Parameter] = list(model.parameters())
         self._good = _GoodState()
         self._ready = _ReadyForward(self._params)
+
+    @property
+    def optimizer(self) -> torch.optim.AdamW:
+        """AdamW over the model, with this trainer's current learning rate and weight decay."""
+        if self._optimizer is None:
+            with self._optimizer_lock:
+                if self._optimizer is None:
+                    self._optimizer, self._fused = make_optimizer(
+                        self.model, self.config, self._speed.fused_optimizer)
+        return self._optimizer
+
+    @property
+    def speedups(self) -> ResolvedSpeedups:
+        """What this trainer uses; builds AdamW if it is not yet (only then is it known whether
+        the fused kernel took)."""
+        _ = self.optimizer
+        return ResolvedSpeedups(self._fused, self._speed.autocast, self._speed.compile)
 
     @staticmethod
     def _check_task(task: Task, model: GPT) -> None:
@@ -285,7 +309,8 @@ class Trainer:
                 raise ConfigError(_("The seed, the device and which tensors are decayed are "
                                     "fixed when the model is built; build a new Trainer to "
                                     "change them."))
-            for g in self.optimizer.param_groups:
+            # an AdamW not built yet takes them from self.config when it is
+            for g in self._optimizer.param_groups if self._optimizer is not None else ():
                 g["lr"] = lr_at(config, self.step_count)
                 if g["decayed"]:
                     g["weight_decay"] = config.weight_decay
@@ -299,7 +324,7 @@ class Trainer:
         self.update(config=replace(self.config, learning_rate=lr))
 
     def _autocast(self) -> contextlib.AbstractContextManager:
-        if self.speedups.autocast:
+        if self._speed.autocast:
             return torch.autocast(device_type=self.device.type, dtype=torch.bfloat16)
         return contextlib.nullcontext()
 

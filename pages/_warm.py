@@ -1,11 +1,15 @@
 """The heavy imports (torch, pandas, plotly, graphviz) in the background, so the first page
-draws without waiting for them.
+draws without waiting for them, in two stages.
 
 `start()` is called by app.py on every run and starts one thread per process, the first time
 a browser opens the app; the home page needs none of those modules and draws while they load
 (`streamlit run app.py` to the first page drawn: see README, Benchmarks). `wait()` is called
 by app.py before any other page runs: it imports pages._preload, and Python's per-module
 import lock makes it wait until the background thread has imported all of it.
+
+`start_training()` is called by app.py after a page other than the home page has run: a second
+background import, of pages._preload_training (the first optimizer's torch._dynamo, which no
+page needs to draw). Nothing waits for it: it runs while the browser draws that page.
 
 Why the wait matters: while a module is being imported, a half-initialised copy already sits
 in sys.modules. plotly reads pandas from there without importing it (`get_module("pandas",
@@ -19,10 +23,12 @@ from __future__ import annotations
 
 import importlib
 import threading
+import time
 
+TRAINING_DELAY_S = 1.0
 _lock = threading.Lock()
-_thread: threading.Thread | None = None
-_done = False  # set once the import has returned, in whichever thread ran it
+_threads: dict[str, threading.Thread] = {}
+_done = False  # set once the pages' import has returned, in whichever thread ran it
 
 
 def _import_heavy() -> None:
@@ -31,13 +37,28 @@ def _import_heavy() -> None:
     _done = True
 
 
+def _import_training() -> None:
+    time.sleep(TRAINING_DELAY_S)
+    importlib.import_module("pages._preload_training")
+
+
+def _start(name: str, target) -> None:
+    with _lock:
+        if name not in _threads:
+            _threads[name] = threading.Thread(target=target, name=f"gptviz-warm-up-{name}",
+                                              daemon=True)
+            _threads[name].start()
+
+
 def start() -> None:
     """Begin the heavy imports in a background thread, once per process."""
-    global _thread
-    with _lock:
-        if _thread is None:
-            _thread = threading.Thread(target=_import_heavy, name="gptviz-warm-up", daemon=True)
-            _thread.start()
+    _start("pages", _import_heavy)
+
+
+def start_training() -> None:
+    """Begin the first optimizer's imports in a background thread, once per process (after
+    the pages' imports: call it only once wait() has returned)."""
+    _start("training", _import_training)
 
 
 def done() -> bool:

@@ -138,3 +138,37 @@ def test_train_loss_covers_every_window_so_the_floor_bounds_it():
     assert abs(evals[-1].train_loss - full) < 1e-5
     floor = task.entropy_floor()
     assert min(e.train_loss for e in evals) >= floor - 1e-4
+
+
+_LAZY = """
+import sys
+import torch
+from gptviz.analysis import model_transition_probs, all_states
+from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE, DOC000_TRAIN
+from gptviz.tasks import SequenceTask
+from gptviz.train import Trainer, build_model
+trainer = Trainer(build_model(DOC000_MODEL, 1337), SequenceTask(DOC000_SEQUENCE, 2, 3),
+                  DOC000_TRAIN)
+model_transition_probs(trainer.model, all_states(2, 3, False))
+trainer.evaluate()
+print("BEFORE", "torch._dynamo" in sys.modules)
+print("LOSS", trainer.step().loss)
+print("AFTER", "torch._dynamo" in sys.modules)
+"""
+
+
+def test_a_trainer_builds_its_optimizer_at_the_first_step_not_before():
+    """A page shows a new model (its chain, its loss) before anyone trains it: until the first
+    step no AdamW is built, so PyTorch's torch._dynamo, which the first optimizer of a process
+    imports (0.8 s here), stays out of the page's first visit. Fresh interpreter: this one has
+    long built optimizers. The first step still gives document 000's first loss."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    out = subprocess.run([sys.executable, "-c", _LAZY], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).resolve().parents[1])
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "BEFORE False" in out.stdout and "AFTER True" in out.stdout, out.stdout
+    loss = float(out.stdout.split("LOSS")[1].split()[0])
+    assert loss == pytest.approx(0.663539, abs=1e-6)
