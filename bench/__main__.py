@@ -6,7 +6,7 @@ median of repeated runs with its quartiles, beside the machine, the load and the
   cpu     training ms/step on the CPU, gptviz vs a nanoGPT reference run in the same process
   gpu     nanoGPT's shakespeare_char on CUDA: ms/step, tokens/s, MFU, loss check (skipped
           without CUDA; --gpu-dry-run runs its code on the CPU with a tiny model)
-  app     the real app in Chromium: startup, page switch, redraw latency, cost of watching,
+  app     the real app in Chromium: startup, first visits, page switch, cost of watching,
           server memory (needs playwright and /usr/bin/chromium)
 
   quality (alone: `python -m bench quality [--quick] ...`, see `python -m bench quality -h`)
@@ -73,11 +73,6 @@ def _app(args: argparse.Namespace) -> dict[str, Any]:
     for k, v in res.get("page_switch", {}).items():
         rows.append([f"page switch {k.removesuffix('_s').replace('_', ' ')}",
                      fmt_spread(v) + " s"])
-    for r in res.get("redraw", []):
-        g = r.get("request_to_graph_ms")
-        rows.append([f"live redraw, {r['states']}: request -> graph drawn",
-                     (fmt_spread(g, digits=0) + " ms" if g else "no redraw seen")
-                     + f", {r['redraws_per_second']:.2f} redraws/s"])
     if "headless_liverun_steps_per_second" in res:
         rows.append(["LiveRun in this process, nothing drawn (1 thread)",
                      f"{res['headless_liverun_steps_per_second']:.0f} steps/s"])

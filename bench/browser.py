@@ -3,18 +3,16 @@
 Measured:
   startup      `streamlit run app.py` started -> the home page drawn in the browser; then,
                a second after (a user's reaction), every page's first visit since the start:
-               its link clicked -> its title drawn and the app idle
+               its link clicked -> its title drawn and the app idle; and each page as the
+               first one opened (a fresh server per page)
   page switch  click in the sidebar -> the other page drawn (Home <-> Baby GPT)
-  redraw       while training, for 8 and 64 states: the browser asks for a redraw (the live
-               fragment's timer, every 0.5 s) -> the new step's text is on the page -> the
-               state graph's SVG is redrawn. Timestamps are taken inside the page (a wrapper
-               on WebSocket.send and a MutationObserver), so they include the server's
-               drawing, the transfer and the browser's graph layout.
   watching     training steps per second while the page draws live against the same training
                with no page drawing it (the browser on the home page; the thread trains on),
                in turns; and a LiveRun in this process with one torch thread, as the app has
   memory       the server's resident memory (VmRSS of its process group): idle, one session
                training, and per extra session
+
+How fast a live view redraws is measured by bench/live_view.py (`python -m bench.live_view`).
 """
 
 from __future__ import annotations
@@ -47,10 +45,9 @@ NAV = "[data-testid='stSidebarNavLink']"
 STEPS_LABEL = "Steps per click of Train"
 LONG_RUN = 100_000  # steps per click while measuring: never finishes during a measurement
 
-# Timestamps in the page, in epoch milliseconds (the same clock as time.time() here):
-# every WebSocket.send (a rerun request, e.g. the live fragment's timer), and the moments the
-# progress text, the "Now (step N)" heading and the live state graph (not the one in the
-# "before training" expander) change.
+# Timestamps in the page, in epoch milliseconds (the same clock as time.time() here): every
+# WebSocket.send (a rerun request, e.g. the live fragment's timer) and every change of the
+# progress text (the watching part reads the training's step from it).
 INSTRUMENT_JS = """
 (() => {
   const now = () => performance.timeOrigin + performance.now();
@@ -61,26 +58,15 @@ INSTRUMENT_JS = """
     window.__sends.push(now());
     return send.call(this, data);
   };
-  let lastStatus = null, lastNow = null;
+  let lastStatus = null;
   const observe = () => {
-    const obs = new MutationObserver((records) => {
-      const t = now();
-      let graph = false;
-      for (const r of records) {
-        const el = r.target.nodeType === 1 ? r.target : r.target.parentElement;
-        if (el && el.closest(".st-key-baby_graph")
-            && !el.closest("[data-testid='stExpander']")) { graph = true; break; }
-      }
+    const obs = new MutationObserver(() => {
       const p = document.querySelector("[data-testid='stProgress']");
       const status = p ? p.textContent : null;
       if (status !== lastStatus) {
         lastStatus = status;
-        window.__marks.push([t, "status", status]);
+        window.__marks.push([now(), "status", status]);
       }
-      const h = [...document.querySelectorAll("h3")].map(e => e.textContent)
-        .find(s => s.startsWith("Now (step"));
-      if (h !== undefined && h !== lastNow) { lastNow = h; window.__marks.push([t, "now", h]); }
-      if (graph) window.__marks.push([t, "graph", null]);
     });
     obs.observe(document.body, {subtree: true, childList: true, characterData: true,
                                 attributes: true});
@@ -221,25 +207,6 @@ def rate_from_marks(mk: list[list]) -> float | None:
     return sum((t - tm) * (s - sm) for t, s in zip(ts, ss, strict=True)) / den if den else None
 
 
-def redraw_latencies(sends: list[float], mk: list[list]) -> dict[str, list[float]]:
-    """Per live redraw (a new "Now (step N)" heading): ms from the redraw request (the last
-    WebSocket send before it) to the heading shown, and to the state graph's last change."""
-    nows = [t for t, kind, _ in mk if kind == "now"]
-    graphs = [t for t, kind, _ in mk if kind == "graph"]
-    text, graph = [], []
-    for i, tn in enumerate(nows):
-        before = [s for s in sends if s <= tn]
-        if not before:
-            continue
-        ts = before[-1]
-        nxt = nows[i + 1] if i + 1 < len(nows) else tn + 5_000
-        g = [t for t in graphs if tn - 50 <= t < nxt]
-        text.append(tn - ts)
-        if g:
-            graph.append(g[-1] - ts)
-    return {"request_to_text_ms": text, "request_to_graph_ms": graph}
-
-
 # --- the parts -------------------------------------------------------------------------------
 def measure_startup(browser, runs: int) -> dict[str, Any]:
     """`streamlit run app.py` -> home page drawn, with the browser opening the URL at once
@@ -336,24 +303,6 @@ def measure_page_switch(page, runs: int) -> dict[str, Any]:
     return {"home_to_baby_gpt_s": summarize(to_baby), "baby_gpt_to_home_s": summarize(to_home)}
 
 
-def measure_redraw(page, seconds: float, label: str) -> dict[str, Any]:
-    """Train on the page for `seconds` and time every live redraw."""
-    click_train(page)
-    page.wait_for_timeout(1500)  # the first ticks include the full rerun after the click
-    clear_marks(page)
-    page.wait_for_timeout(seconds * 1000)
-    sends, mk = marks(page)
-    click_pause(page)
-    lat = redraw_latencies(sends, mk)
-    out: dict[str, Any] = {"states": label, "redraws": len(lat["request_to_text_ms"]),
-                           "seconds": seconds,
-                           "redraws_per_second": len(lat["request_to_text_ms"]) / seconds}
-    for k, v in lat.items():
-        out[k] = summarize(v) if v else None
-    out["steps_per_second"] = rate_from_marks(mk)
-    return out
-
-
 def headless_rate(seconds: float) -> float:
     """Steps per second of the Baby GPT page's LiveRun in this process, nothing drawn, with
     one torch thread (as app.py sets)."""
@@ -362,6 +311,7 @@ def headless_rate(seconds: float) -> float:
     from bench.data import doc000_task
     from gptviz.config import DOC000_MODEL, DOC000_TRAIN, replace
     from gptviz.live import LiveRun
+    from gptviz.live.slots import FairSlots
     from gptviz.train import Trainer, build_model
 
     before = torch.get_num_threads()
@@ -369,7 +319,7 @@ def headless_rate(seconds: float) -> float:
     try:
         cfg = replace(DOC000_TRAIN, eval_batches=1)  # the page's TrainConfig
         run = LiveRun(Trainer(build_model(DOC000_MODEL, 1337), doc000_task(), cfg),
-                      slots=threading.BoundedSemaphore(1))
+                      slots=FairSlots(1))
         run.start(LONG_RUN)
         time.sleep(1.0)
         s0, t0 = run.snapshot().step, time.perf_counter()
@@ -424,8 +374,10 @@ def measure_watching(page, title: str, rounds: int, seconds: float) -> dict[str,
     return out
 
 
-def run(quick: bool = False, parts: tuple[str, ...] = ("startup", "switch", "redraw",
-                                                       "watch", "memory")) -> dict[str, Any]:
+def run(quick: bool = False, parts: tuple[str, ...] = ("startup", "switch", "watch",
+                                                       "memory")) -> dict[str, Any]:
+    """The parts; how fast a live view redraws is bench/live_view.py's (python -m
+    bench.live_view), which reads the instrument's own graph title."""
     from playwright.sync_api import sync_playwright
 
     n = 2 if quick else 3
@@ -473,24 +425,17 @@ def run(quick: bool = False, parts: tuple[str, ...] = ("startup", "switch", "red
                         goto_nav(page, TEXT)
                         out["watching"].append(measure_watching(page, TEXT, n, secs))
 
-                def redraw() -> None:
-                    goto_nav(page, BABY)
-                    out["redraw"] = [measure_redraw(page, secs, "8 states (V2 T3)")]
-                    out["memory"]["one_session_training_mb"] = rss_mb(proc.pid)
-                    set_number(page, "Context length T", 6)
-                    try:
-                        out["redraw"].append(measure_redraw(page, secs, "64 states (V2 T6)"))
-                    finally:
-                        set_number(page, "Context length T", 3)
-
                 def memory() -> None:
                     goto_nav(page, BABY)
+                    click_train(page)
+                    page.wait_for_timeout(int(secs * 1000))
+                    out["memory"]["one_session_training_mb"] = rss_mb(proc.pid)
+                    click_pause(page)
                     out["memory"].update(measure_sessions(browser, url, proc.pid, page,
                                                           extra=3))
 
                 part("switch", switch)
                 part("watch", watch)
-                part("redraw", redraw)
                 part("memory", memory)
                 ctx.close()
             finally:

@@ -57,8 +57,8 @@ def test_cpu_and_gpu_dry_run_write_their_figures(tmp_path, capsys):
 
 
 def test_browser_rate_and_latency_from_page_marks():
-    """The app part's arithmetic on the timestamps it collects in the page (epoch ms)."""
-    from bench.browser import rate_from_marks, redraw_latencies, status_steps
+    """The app part's arithmetic on the progress texts it collects in the page (epoch ms)."""
+    from bench.browser import rate_from_marks, status_steps
 
     # 100 steps per second, the progress text changing every 0.5 s
     mk = [[1000.0 + 500 * i, "status", f"Training… Step {50 * i:,} of 100,000"]
@@ -66,14 +66,6 @@ def test_browser_rate_and_latency_from_page_marks():
     assert status_steps(mk)[-1] == (3500.0, 250)
     assert abs(rate_from_marks(mk) - 100.0) < 1e-9
     assert rate_from_marks(mk[:2]) is None  # too few points for a slope
-
-    # two redraws: request at 0 and 500 ms; heading at +40 ms, graph redrawn at +90 / +140 ms
-    sends = [0.0, 500.0]
-    mk = [[40.0, "now", "Now (step 1)"], [90.0, "graph", None],
-          [540.0, "now", "Now (step 2)"], [600.0, "graph", None], [640.0, "graph", None]]
-    lat = redraw_latencies(sends, mk)
-    assert lat["request_to_text_ms"] == [40.0, 40.0]
-    assert lat["request_to_graph_ms"] == [90.0, 140.0]
 
 
 def test_bench_runs_as_a_package_and_never_imports_the_tests():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from pages._catalog import CATALOG
@@ -123,3 +124,41 @@ def test_catalog_sections_are_contiguous_so_the_navigation_keeps_its_order():
     sections = [info.section for info in CATALOG]
     firsts = list(dict.fromkeys(sections))
     assert sections == [s for s in firsts for _ in range(sections.count(s))]
+
+
+_RACE = """
+import sys, time
+from gptviz.config import DOC000_MODEL, DOC000_SEQUENCE, DOC000_TRAIN
+from gptviz.tasks import SequenceTask
+from gptviz.train import Trainer, build_model
+trainer = Trainer(build_model(DOC000_MODEL, 1337), SequenceTask(DOC000_SEQUENCE, 2, 3),
+                  DOC000_TRAIN)
+import pages._warm as warm
+warm.TRAINING_DELAY_S = 0.0
+warm.start_training()
+def importing():
+    m = sys.modules.get("torch._dynamo")
+    return m is not None and getattr(m.__spec__, "_initializing", False)
+end = time.monotonic() + 30
+while not importing() and time.monotonic() < end:
+    time.sleep(0.005)
+print("PARTWAY", importing())
+print("LOSS", trainer.step().loss)
+"""
+
+
+def test_a_first_step_during_the_background_optimizer_import_waits_for_it():
+    """The first Train click can come while pages/_preload_training.py is importing
+    torch._dynamo in the background: the training thread's own import waits for it on
+    Python's module lock (no half-initialised module), and the step is document 000's. The
+    step is taken while that import is seen half-way (the module in sys.modules, still
+    initialising)."""
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _RACE], cwd=ROOT, capture_output=True,
+                         text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "PARTWAY True" in out.stdout, out.stdout
+    loss = float(out.stdout.split("LOSS")[1].split()[0])
+    assert loss == pytest.approx(0.663539, abs=1e-6)
