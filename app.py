@@ -10,9 +10,11 @@ import streamlit as st
 from gptviz.i18n import _
 from pages import _warm
 from pages._catalog import CATALOG
+from pages._entry import mark_entered
 from pages._i18n import choose_language, language_switch
 from pages._restart import restart_note
 
+mark_entered()  # this run comes through app.py (pages/_entry.py)
 st.set_page_config(page_title="gptviz: watch a GPT learn", page_icon=":material/neurology:",
                    layout="wide")
 

@@ -58,6 +58,10 @@ class Session:
     texts: list[str] = field(default_factory=list)  # markdown/alert bodies, newest last
     runs_finished: int = 0
     page_script_hash: str = ""  # the page's, from the server's `navigation` message
+    # elements drawn in a run whose navigation was Streamlit's own listing of pages/ (its old
+    # "pages directory" mode, a page run without app.py: pages/_entry.py), not app.py's
+    elements_outside_app: int = 0
+    app_navigation: bool = False  # the latest navigation message was app.py's
     first_element_s: float | None = None  # from open() to the first element
     first_finished_s: float | None = None  # from open() to the end of the first run
     closed_at: float | None = None  # time.monotonic() when the server closed the connection
@@ -155,7 +159,13 @@ class Session:
         now = time.monotonic()
         if kind == "navigation":
             self.page_script_hash = msg.navigation.page_script_hash
+            # the old mode lists app.py itself ("app") and every file in pages/ ("entry",
+            # "live", ...); app.py's st.navigation lists the catalog's pages
+            self.app_navigation = not any(p.page_name == "app"
+                                           for p in msg.navigation.app_pages)
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
+            if not self.app_navigation:
+                self.elements_outside_app += 1
             if self.first_element_s is None:
                 self.first_element_s = now - self._t_open
             el = msg.delta.new_element
