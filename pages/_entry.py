@@ -12,11 +12,11 @@ all.
 
 Several first visitors at once (a class opening the teacher's link on a fresh server): each of
 their first runs started in that mode, but only the first to get here sees the flag still set.
-So app.py also marks each run it starts (`mark_entered`), and a run of the app that did not
-come through app.py reruns whatever the flag says now. (Before, the other visitors' pages drew
-while the first one's background import of pandas was half done: "partially initialized
-module 'pandas'", tests/e2e/test_churn_gpt1.py.) A page run alone, as AppTest.from_file does
-with a page file, is its own main script and is left as it is.
+So app.py marks each run it starts (`mark_entered`), and a run of the app that did not come
+through app.py turns the flag off and reruns, whatever the flag says by then. (Before, the
+other visitors' pages drew while the first one's background import of pandas was half done:
+"partially initialized module 'pandas'", tests/e2e/test_churn_gpt1.py.) A page run alone, as
+AppTest.from_file does with a page file, is its own main script and is left as it is.
 """
 
 from __future__ import annotations
@@ -51,8 +51,6 @@ def enter_through_app() -> None:
         from streamlit.runtime.pages_manager import PagesManager
     except ImportError:  # a Streamlit without the old mode: nothing to do
         return
-    if getattr(PagesManager, "uses_pages_directory", False):
+    if _app_run_without_app():  # in that mode, or begun in it before another visitor left it
         PagesManager.uses_pages_directory = False
-        st.rerun()
-    if _app_run_without_app():
         st.rerun()

@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib
 import threading
 import time
+from collections.abc import Callable
 
 TRAINING_DELAY_S = 1.0
 _lock = threading.Lock()
@@ -42,7 +43,7 @@ def _import_training() -> None:
     importlib.import_module("pages._preload_training")
 
 
-def _start(name: str, target) -> None:
+def _start(name: str, target: Callable[[], None]) -> None:
     with _lock:
         if name not in _threads:
             _threads[name] = threading.Thread(target=target, name=f"gptviz-warm-up-{name}",
